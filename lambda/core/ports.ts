@@ -1,0 +1,208 @@
+/**
+ * The ports the refresh engine talks through. Core logic depends only on these
+ * interfaces; AWS and HTTP adapters implement them at the edges, and tests or
+ * the simulator can implement them in memory.
+ */
+
+/** Wall clock and sleeping, injectable so tests and the simulator control time. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/** A secret under the connection prefix, as `ListSecrets` reports it (no secret value). */
+export interface SecretSummary {
+  /** Full secret name, `<prefix><connection>`. */
+  name: string;
+  /** The version id holding the AWSCURRENT stage, when the listing reported it. */
+  currentVersionId?: string;
+  /** The non-secret scheduling hint tag, when present (see `hint.ts`). */
+  hint?: string;
+}
+
+/** One version of a secret. */
+export interface SecretVersion {
+  versionId: string;
+  value: string;
+}
+
+/**
+ * Secrets Manager, reduced to what the engine needs. Every read is of AWSCURRENT,
+ * passed explicitly.
+ */
+export interface SecretStore {
+  /** Every secret whose name starts with `prefix`, page by page. */
+  list(prefix: string): AsyncIterable<SecretSummary>;
+  /** The AWSCURRENT version. Throws `SecretNotFoundError` when the secret does not exist. */
+  getCurrent(secretId: string): Promise<SecretVersion>;
+  /**
+   * Writes a new version that becomes AWSCURRENT (the replaced one becomes AWSPREVIOUS).
+   * Idempotent for the same `clientRequestToken` and value; throws `VersionConflictError`
+   * when that token is already used by a version with a different value.
+   */
+  putVersion(secretId: string, value: string, clientRequestToken: string): Promise<{ versionId: string }>;
+  /** Sets the scheduling hint tag. Best effort from the engine's point of view. */
+  setHint(secretId: string, hint: string): Promise<void>;
+}
+
+/** Ciphertext produced by the key service, stored in records and rescues. */
+export interface Ciphertext {
+  /** Base64 of the KMS ciphertext blob. */
+  ciphertext: string;
+  /** The key that encrypted it (ARN), for operators; decryption does not need it. */
+  keyId: string;
+}
+
+/** KMS, reduced to encrypt/decrypt with an encryption context under one key. */
+export interface KeyService {
+  encrypt(plaintext: string, context: Record<string, string>): Promise<Ciphertext>;
+  decrypt(ciphertext: Ciphertext, context: Record<string, string>): Promise<string>;
+}
+
+/** What the client credentials secret holds. */
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** How the token request is encoded. `json` is the Askara dialect; `form` is RFC 6749. */
+export type TokenDialect = 'json' | 'form';
+/** RFC 6749 §2.3.1 client authentication methods. */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
+
+export interface RefreshGrantRequest {
+  tokenEndpoint: string;
+  dialect: TokenDialect;
+  clientAuth: ClientAuthMethod;
+  credentials: ClientCredentials;
+  refreshToken: string;
+  scope?: string;
+  /** Abort the request after this many milliseconds. */
+  timeoutMs: number;
+}
+
+/** A validated successful token response. */
+export interface IssuedTokens {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds, > 0. */
+  expiresIn: number;
+  /** Absent when the provider does not rotate refresh tokens. */
+  refreshToken?: string;
+  scope?: string;
+}
+
+/**
+ * Every way a refresh grant can end, as the HTTP adapter observed it. The adapter
+ * never throws for provider behaviour; the engine classifies these outcomes.
+ */
+export type TokenEndpointOutcome =
+  | { kind: 'tokens'; tokens: IssuedTokens }
+  /** A 4xx with an OAuth error body (RFC 6749 §5.2), or a bare 401. */
+  | { kind: 'oauth_error'; status: number; error: string; description?: string }
+  /** 429 or 5xx without a usable OAuth error. */
+  | { kind: 'http_error'; status: number; retryAfterMs?: number }
+  /** A 2xx (or other status) whose body is not a valid token response. */
+  | { kind: 'invalid_response'; status: number; reason: string }
+  /**
+   * The exchange failed at the transport level. `requestSent: false` means the request
+   * provably never reached the provider (DNS, refused connection, TLS handshake);
+   * `true` means it may have been processed and its answer was lost.
+   */
+  | { kind: 'network'; requestSent: boolean; reason: string };
+
+/** The OAuth token endpoint. */
+export interface TokenEndpoint {
+  refresh(request: RefreshGrantRequest): Promise<TokenEndpointOutcome>;
+}
+
+/**
+ * How the previous holder of a connection's lease ended. `ambiguous` means the
+ * refresh token may have been consumed without the engine receiving the answer.
+ */
+export type LeaseOutcome = 'committed' | 'not_sent' | 'ambiguous' | 'rescued';
+
+/**
+ * A token set that could not be committed, kept so nothing is lost
+ * (docs/refresh-transaction.md, "Commit fails after rotation"). Both tokens are
+ * ciphertext under the refresh-token key; nothing here is a usable token.
+ */
+export interface RescuedTokenSet {
+  /** The secret version the token set was meant to replace. */
+  fromVersionId: string;
+  /** ISO-8601 time the provider issued it. */
+  issuedAt: string;
+  /** ISO-8601 expiry of the access token. */
+  expiresAt: string;
+  tokenType: string;
+  scope?: string;
+  refreshToken: Ciphertext;
+  /** Absent when the access token was too large for KMS Encrypt (4 KiB); restore then marks it expired. */
+  accessToken?: Ciphertext;
+}
+
+/** The coordination state of one connection, as the lease store keeps it. */
+export interface LeaseState {
+  connection: string;
+  owner: string;
+  /** The AWSCURRENT version the holder started from. */
+  fromVersionId: string;
+  /** Epoch ms after which the lease may be taken over. */
+  leaseUntil: number;
+  /** Absent while held; set by release. */
+  outcome?: LeaseOutcome;
+  rescue?: RescuedTokenSet;
+}
+
+export type AcquireResult =
+  | { acquired: true; previous?: LeaseState }
+  | { acquired: false; holder: LeaseState };
+
+/**
+ * Per-connection mutual exclusion across invocations (a conditional write), plus a
+ * durable place for token sets whose commit failed.
+ */
+export interface LeaseStore {
+  /**
+   * Takes the connection's lease when nobody holds it or the holder's lease expired.
+   * Returns the previous state so the engine can see an interrupted or ambiguous attempt.
+   */
+  acquire(
+    connection: string,
+    lease: Omit<LeaseState, 'connection' | 'outcome' | 'rescue'>,
+  ): Promise<AcquireResult>;
+  /** Ends the lease held by `owner`, recording how it ended. Keeps any rescue unless `clearRescue`. */
+  release(
+    connection: string,
+    owner: string,
+    outcome: LeaseOutcome,
+    opts?: { clearRescue?: boolean },
+  ): Promise<void>;
+  /** Durably stores a token set that could not be committed; the lease stays with `owner`. */
+  storeRescue(connection: string, owner: string, rescue: RescuedTokenSet): Promise<void>;
+  get(connection: string): Promise<LeaseState | undefined>;
+}
+
+/** Metric units the engine emits. */
+export type MetricUnit = 'Count' | 'Seconds' | 'Milliseconds';
+
+/**
+ * Metrics sink. Implementations must never throw into the engine; the engine also
+ * guards every call (a metrics failure never fails a refresh).
+ */
+export interface Metrics {
+  add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void;
+  /** Sends what was buffered. */
+  flush(): Promise<void> | void;
+}
+
+/** Structured logger. Never pass token values; the adapter also scrubs registered secrets. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Registers a value that must never appear in output (scrubbed if it ever does). */
+  registerSecret(value: string): void;
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { InvalidRecordError } from './errors.js';
+
+/**
+ * The connection record: the JSON value of one Secrets Manager secret per connection.
+ * Documented for consumers in any language in docs/connection-record.md; keep both in step.
+ */
+export const RECORD_SCHEMA_VERSION = 1;
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+const ciphertextSchema = z.object({
+  ciphertext: z.string().min(1),
+  keyId: z.string().min(1),
+});
+
+export const providerSchema = z.object({
+  tokenEndpoint: z.url({ protocol: /^https?$/ }),
+  dialect: z.enum(['json', 'form']),
+  clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
+  scope: z.string().min(1).optional(),
+  /** Name or ARN of the secret holding `{ "client_id": ..., "client_secret": ... }`. */
+  clientCredentialsSecretId: z.string().min(1),
+});
+
+export const lastErrorSchema = z.object({
+  class: z.string().min(1),
+  message: z.string(),
+  at: isoDateTime,
+});
+
+export const connectionStatusSchema = z.enum(['active', 'reauth_required', 'disabled']);
+
+export const connectionRecordSchema = z.object({
+  schemaVersion: z.literal(RECORD_SCHEMA_VERSION),
+  connection: z.string().min(1),
+  provider: providerSchema,
+  status: connectionStatusSchema,
+  accessToken: z.string().min(1).optional(),
+  tokenType: z.string().min(1).optional(),
+  expiresAt: isoDateTime.optional(),
+  /** The refresh token, KMS-encrypted under the refresh-token key with the connection's encryption context. */
+  refreshToken: ciphertextSchema,
+  refreshedAt: isoDateTime.optional(),
+  /** Last seen `expires_in`, seconds; lets the frequent-refresh alarm reason about lifetimes. */
+  tokenLifetimeSeconds: z.number().int().positive().optional(),
+  lastError: lastErrorSchema.nullable().optional(),
+});
+
+export type ConnectionRecord = z.infer<typeof connectionRecordSchema>;
+export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
+export type ProviderSettings = z.infer<typeof providerSchema>;
+export type LastError = z.infer<typeof lastErrorSchema>;
+
+/**
+ * Parses and validates a record. Errors name the connection and the offending fields,
+ * never a value (a malformed record may still hold a token).
+ */
+export function parseRecord(connection: string, raw: string): ConnectionRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new InvalidRecordError(connection, 'the secret value is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null) {
+    throw new InvalidRecordError(connection, 'the secret value is not a JSON object');
+  }
+  const version = (json as { schemaVersion?: unknown }).schemaVersion;
+  if (version !== RECORD_SCHEMA_VERSION) {
+    throw new InvalidRecordError(
+      connection,
+      `unknown schemaVersion ${JSON.stringify(version ?? null)} (this refresher reads version ${RECORD_SCHEMA_VERSION})`,
+    );
+  }
+  const parsed = connectionRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
+    throw new InvalidRecordError(connection, `invalid fields: ${problems.join('; ')}`);
+  }
+  if (parsed.data.connection !== connection) {
+    throw new InvalidRecordError(connection, `record names connection "${parsed.data.connection}"`);
+  }
+  return parsed.data;
+}
+
+export function serializeRecord(record: ConnectionRecord): string {
+  return JSON.stringify(connectionRecordSchema.parse(record));
+}
+
+/** The KMS encryption context that binds a refresh token to its connection's secret. */
+export function refreshTokenContext(secretName: string): Record<string, string> {
+  return { 'token-refresher:secret': secretName, 'token-refresher:purpose': 'refresh-token' };
+}
+
+/** Encryption context for an access token kept in a rescue (never in the record). */
+export function rescueAccessTokenContext(secretName: string): Record<string, string> {
+  return { 'token-refresher:secret': secretName, 'token-refresher:purpose': 'rescued-access-token' };
+}

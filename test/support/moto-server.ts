@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** Finds a free loopback port by binding port 0. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not determine a free port'));
+      });
+    });
+  });
+}
+
+export interface MotoServer {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `moto_server` on a free loopback port and waits until it answers.
+ * Throws when it cannot start: integration tests fail, they never skip.
+ */
+export async function startMotoServer(options: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  let output = '';
+  try {
+    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    throw new Error(`moto_server could not be started: ${String(error)}`);
+  }
+  const spawnError = new Promise<never>((_, reject) => {
+    child.once('error', (error) =>
+      reject(new Error(`moto_server could not be started (is it installed and on PATH?): ${error.message}`)),
+    );
+    child.once('exit', (code) =>
+      reject(new Error(`moto_server exited early with code ${code}: ${output.slice(-2000)}`)),
+    );
+  });
+  spawnError.catch(() => {});
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+  for (;;) {
+    try {
+      const ready = await Promise.race([fetch(`${endpoint}/moto-api/`).then((r) => r.ok), spawnError]);
+      if (ready) break;
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('moto_server')) throw error;
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(
+        `moto_server did not answer on ${endpoint} within the start timeout: ${output.slice(-2000)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidRecordError } from '../../../lambda/core/errors.js';
+import { parseRecord, RECORD_SCHEMA_VERSION, serializeRecord } from '../../../lambda/core/record.js';
+
+const valid = {
+  schemaVersion: RECORD_SCHEMA_VERSION,
+  connection: 'askara-prod',
+  provider: {
+    tokenEndpoint: 'https://api.askara.example/oauth2/token',
+    dialect: 'json',
+    clientAuth: 'client_secret_post',
+    clientCredentialsSecretId: 'token-refresher-clients/askara',
+  },
+  status: 'active',
+  accessToken: 'at-value',
+  tokenType: 'Bearer',
+  expiresAt: '2026-11-26T16:00:00.000Z',
+  refreshToken: { ciphertext: 'AQID', keyId: 'arn:aws:kms:us-east-1:1:key/x' },
+  refreshedAt: '2026-11-26T15:00:00.000Z',
+  lastError: null,
+};
+
+describe('parseRecord', () => {
+  it('accepts a valid record and round-trips it', () => {
+    const record = parseRecord('askara-prod', JSON.stringify(valid));
+    expect(record.provider.dialect).toBe('json');
+    expect(JSON.parse(serializeRecord(record))).toEqual(valid);
+  });
+
+  it('rejects malformed JSON, naming the connection but not the value', () => {
+    const raw = '{"accessToken":"secret-at-123"';
+    expect(() => parseRecord('c1', raw)).toThrow(InvalidRecordError);
+    expect(() => parseRecord('c1', raw)).toThrow(/connection "c1".*not valid JSON/);
+    try {
+      parseRecord('c1', raw);
+    } catch (error) {
+      expect(String(error)).not.toContain('secret-at-123');
+    }
+  });
+
+  it('rejects an unknown schema version', () => {
+    expect(() => parseRecord('askara-prod', JSON.stringify({ ...valid, schemaVersion: 2 }))).toThrow(
+      /unknown schemaVersion 2/,
+    );
+  });
+
+  it('names missing and invalid fields without echoing values', () => {
+    const bad = { ...valid, status: 'sleepy', provider: { ...valid.provider, tokenEndpoint: 'ftp://x' } };
+    delete (bad as Record<string, unknown>).refreshToken;
+    let message = '';
+    try {
+      parseRecord('askara-prod', JSON.stringify(bad));
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/status/);
+    expect(message).toMatch(/refreshToken/);
+    expect(message).toMatch(/provider\.tokenEndpoint/);
+    expect(message).not.toContain('sleepy');
+  });
+
+  it('rejects a record that names another connection', () => {
+    expect(() => parseRecord('other', JSON.stringify(valid))).toThrow(/names connection/);
+  });
+});
