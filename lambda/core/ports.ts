@@ -99,7 +99,10 @@ export interface IssuedTokens {
  */
 export type TokenEndpointOutcome =
   | { kind: 'tokens'; tokens: IssuedTokens }
-  /** A 4xx with an OAuth error body (RFC 6749 §5.2), or a bare 401. */
+  /**
+   * A 4xx with an OAuth error body (RFC 6749 §5.2), or a bare 401. Status 0: the adapter
+   * refused to send the request (e.g. `insecure_endpoint`); nothing reached the provider.
+   */
   | { kind: 'oauth_error'; status: number; error: string; description?: string }
   /** 429 or 5xx without a usable OAuth error. */
   | { kind: 'http_error'; status: number; retryAfterMs?: number }
@@ -118,8 +121,10 @@ export interface TokenEndpoint {
 }
 
 /**
- * How the previous holder of a connection's lease ended. `ambiguous` means the
- * refresh token may have been consumed without the engine receiving the answer.
+ * How a lease ended. `not_sent`: the refresh token was not consumed (never sent, or the
+ * provider refused it without processing). `ambiguous`: it may have been consumed without
+ * the engine receiving the answer. `committed`: a new version was written. `rescued`: a new
+ * token set could not be committed and sits in `rescue`.
  */
 export type LeaseOutcome = 'committed' | 'not_sent' | 'ambiguous' | 'rescued';
 
@@ -136,6 +141,8 @@ export interface RescuedTokenSet {
   /** ISO-8601 expiry of the access token. */
   expiresAt: string;
   tokenType: string;
+  /** Seconds, as the provider said. */
+  expiresIn: number;
   scope?: string;
   refreshToken: Ciphertext;
   /** Absent when the access token was too large for KMS Encrypt (4 KiB); restore then marks it expired. */
@@ -146,10 +153,13 @@ export interface RescuedTokenSet {
 export interface LeaseState {
   connection: string;
   owner: string;
-  /** The AWSCURRENT version the holder started from. */
-  fromVersionId: string;
   /** Epoch ms after which the lease may be taken over. */
   leaseUntil: number;
+  /**
+   * Set just before the refresh token of this version is sent; cleared by the next acquire.
+   * A lease that expired with this set (and no outcome) was interrupted after sending.
+   */
+  sentFromVersionId?: string;
   /** Absent while held; set by release. */
   outcome?: LeaseOutcome;
   rescue?: RescuedTokenSet;
@@ -161,24 +171,28 @@ export type AcquireResult =
 
 /**
  * Per-connection mutual exclusion across invocations (a conditional write), plus a
- * durable place for token sets whose commit failed.
+ * durable place for token sets whose commit failed. Every writer of a connection's
+ * record holds its lease, so the record cannot change under a holder.
  */
 export interface LeaseStore {
   /**
-   * Takes the connection's lease when nobody holds it or the holder's lease expired.
+   * Takes the connection's lease when nobody holds it, the holder released it, or the
+   * holder's lease expired. Keeps any rescue; clears `sentFromVersionId` and `outcome`.
    * Returns the previous state so the engine can see an interrupted or ambiguous attempt.
    */
-  acquire(
-    connection: string,
-    lease: Omit<LeaseState, 'connection' | 'outcome' | 'rescue'>,
-  ): Promise<AcquireResult>;
-  /** Ends the lease held by `owner`, recording how it ended. Keeps any rescue unless `clearRescue`. */
+  acquire(connection: string, lease: { owner: string; leaseUntil: number }): Promise<AcquireResult>;
+  /** Records, while `owner` holds the lease, that the refresh token of `fromVersionId` is about to be sent. */
+  markSending(connection: string, owner: string, fromVersionId: string): Promise<void>;
+  /**
+   * Ends the lease held by `owner`, recording how it ended. Keeps any rescue unless
+   * `clearRescue`. Returns false (and changes nothing) when `owner` no longer holds it.
+   */
   release(
     connection: string,
     owner: string,
     outcome: LeaseOutcome,
     opts?: { clearRescue?: boolean },
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** Durably stores a token set that could not be committed; the lease stays with `owner`. */
   storeRescue(connection: string, owner: string, rescue: RescuedTokenSet): Promise<void>;
   get(connection: string): Promise<LeaseState | undefined>;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 /** Finds a free loopback port by binding port 0. */
 export async function freePort(): Promise<number> {
@@ -22,8 +23,13 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+const SERIAL_LAUNCHER = fileURLToPath(new URL('./moto_serial_server.py', import.meta.url));
+
 /**
- * Starts `moto_server` on a free loopback port and waits until it answers.
+ * Starts moto on a free loopback port and waits until it answers. moto_server serves
+ * requests on threads, and then two concurrent DynamoDB conditional writes to one item
+ * can both succeed; real DynamoDB serialises them. So moto runs through
+ * `moto_serial_server.py`, which serves one request at a time.
  * Throws when it cannot start: integration tests fail, they never skip.
  */
 export async function startMotoServer(options: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
@@ -32,7 +38,7 @@ export async function startMotoServer(options: { startTimeoutMs?: number } = {})
   let child: ChildProcess;
   let output = '';
   try {
-    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    child = spawn(process.env.PYTHON ?? 'python3', [SERIAL_LAUNCHER, '127.0.0.1', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (error) {
@@ -40,7 +46,11 @@ export async function startMotoServer(options: { startTimeoutMs?: number } = {})
   }
   const spawnError = new Promise<never>((_, reject) => {
     child.once('error', (error) =>
-      reject(new Error(`moto_server could not be started (is it installed and on PATH?): ${error.message}`)),
+      reject(
+        new Error(
+          `moto_server could not be started (needs python3 with moto[server] installed): ${error.message}`,
+        ),
+      ),
     );
     child.once('exit', (code) =>
       reject(new Error(`moto_server exited early with code ${code}: ${output.slice(-2000)}`)),

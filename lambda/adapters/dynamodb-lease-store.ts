@@ -1,0 +1,353 @@
+import {
+  type AttributeValue,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+import { describeError, LeaseHeldError, TokenRefresherError } from '../core/errors.js';
+import type {
+  AcquireResult,
+  Clock,
+  LeaseOutcome,
+  LeaseState,
+  LeaseStore,
+  RescuedTokenSet,
+} from '../core/ports.js';
+
+/** The lease table's partition key (type S): the connection name. */
+export const LEASE_TABLE_KEY = 'connection';
+
+/**
+ * Item attributes. `leaseUntil` is epoch ms (N); `sentFromVersionId` is present once the
+ * holder marked sending; `outcome` once it released the lease; `rescue` holds the
+ * `RescuedTokenSet` as one JSON string (its tokens are KMS ciphertext).
+ */
+const ATTR = {
+  owner: 'owner',
+  leaseUntil: 'leaseUntil',
+  sentFromVersionId: 'sentFromVersionId',
+  outcome: 'outcome',
+  rescue: 'rescue',
+} as const;
+
+/** The table definition shared by tests, the demo and the docs (the CDK stack mirrors it). */
+export function leaseTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    AttributeDefinitions: [{ AttributeName: LEASE_TABLE_KEY, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: LEASE_TABLE_KEY, KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+}
+
+const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+const outcomeSchema = z.enum(['committed', 'not_sent', 'ambiguous', 'rescued']);
+const ciphertextSchema = z.object({ ciphertext: z.string().min(1), keyId: z.string().min(1) });
+const rescueSchema = z.object({
+  fromVersionId: z.string(),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+  tokenType: z.string(),
+  expiresIn: z.number(),
+  scope: z.string().optional(),
+  refreshToken: ciphertextSchema,
+  accessToken: ciphertextSchema.optional(),
+});
+
+function awsErrorName(error: unknown): string | undefined {
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return awsErrorName(error) === 'ConditionalCheckFailedException';
+}
+
+/** The item a failed condition check returned (`ReturnValuesOnConditionCheckFailure: ALL_OLD`). */
+function conditionFailureItem(error: unknown): Record<string, AttributeValue> | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return item && Object.keys(item).length > 0 ? item : undefined;
+}
+
+function invalidItem(connection: string, reason: string): TokenRefresherError {
+  return new TokenRefresherError(`lease item for connection "${connection}" is invalid: ${reason}`);
+}
+
+/** Reads a lease item. Errors name attributes, never values (a rescue holds ciphertext). */
+export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseState {
+  const connection = item[LEASE_TABLE_KEY]?.S;
+  if (connection === undefined) throw invalidItem('(unknown)', `missing ${LEASE_TABLE_KEY}`);
+  const owner = item[ATTR.owner]?.S;
+  const leaseUntilRaw = item[ATTR.leaseUntil]?.N;
+  if (owner === undefined) throw invalidItem(connection, `missing ${ATTR.owner}`);
+  const leaseUntil = leaseUntilRaw === undefined ? Number.NaN : Number(leaseUntilRaw);
+  if (!Number.isFinite(leaseUntil)) throw invalidItem(connection, `missing or invalid ${ATTR.leaseUntil}`);
+  const state: LeaseState = { connection, owner, leaseUntil };
+  const sentFromVersionId = item[ATTR.sentFromVersionId]?.S;
+  if (sentFromVersionId !== undefined) state.sentFromVersionId = sentFromVersionId;
+
+  const outcomeRaw = item[ATTR.outcome]?.S;
+  if (outcomeRaw !== undefined) {
+    const outcome = outcomeSchema.safeParse(outcomeRaw);
+    if (!outcome.success) throw invalidItem(connection, `unknown ${ATTR.outcome}`);
+    state.outcome = outcome.data;
+  }
+
+  const rescueRaw = item[ATTR.rescue]?.S;
+  if (rescueRaw !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(rescueRaw);
+    } catch {
+      throw invalidItem(connection, `${ATTR.rescue} is not valid JSON`);
+    }
+    const rescue = rescueSchema.safeParse(json);
+    if (!rescue.success) {
+      const fields = rescue.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
+      throw invalidItem(connection, `${ATTR.rescue} has invalid fields: ${fields.join('; ')}`);
+    }
+    const parsed: RescuedTokenSet = {
+      fromVersionId: rescue.data.fromVersionId,
+      issuedAt: rescue.data.issuedAt,
+      expiresAt: rescue.data.expiresAt,
+      tokenType: rescue.data.tokenType,
+      expiresIn: rescue.data.expiresIn,
+      refreshToken: rescue.data.refreshToken,
+    };
+    if (rescue.data.scope !== undefined) parsed.scope = rescue.data.scope;
+    if (rescue.data.accessToken !== undefined) parsed.accessToken = rescue.data.accessToken;
+    state.rescue = parsed;
+  }
+  return state;
+}
+
+export interface DynamoDbLeaseStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Decides whether a holder's lease has expired; defaults to the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * `LeaseStore` over one DynamoDB table keyed by connection. Every change is a single
+ * conditional `UpdateItem`, so a lease is taken, released or given a rescue atomically,
+ * and an existing rescue survives a new lease until a holder clears it on release.
+ */
+export class DynamoDbLeaseStore implements LeaseStore {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoDbLeaseStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private key(connection: string): Record<string, AttributeValue> {
+    return { [LEASE_TABLE_KEY]: { S: connection } };
+  }
+
+  private failed(operation: string, connection: string, error: unknown): TokenRefresherError {
+    return new TokenRefresherError(
+      `DynamoDB ${operation} on lease "${connection}" in table "${this.tableName}" failed: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+
+  async acquire(connection: string, lease: { owner: string; leaseUntil: number }): Promise<AcquireResult> {
+    // A condition failure normally carries the holder; when it does not, a consistent read
+    // fills in. Should that read find the lease free again (released meanwhile), try again.
+    for (let attempt = 1; ; attempt++) {
+      const input: UpdateItemCommandInput = {
+        TableName: this.tableName,
+        Key: this.key(connection),
+        // SET the lease, REMOVE the previous attempt's marks; `rescue` is deliberately untouched.
+        UpdateExpression: 'SET #owner = :owner, #until = :until REMOVE #outcome, #sent',
+        ConditionExpression: 'attribute_not_exists(#key) OR attribute_exists(#outcome) OR #until < :now',
+        ExpressionAttributeNames: {
+          '#key': LEASE_TABLE_KEY,
+          '#owner': ATTR.owner,
+          '#until': ATTR.leaseUntil,
+          '#outcome': ATTR.outcome,
+          '#sent': ATTR.sentFromVersionId,
+        },
+        ExpressionAttributeValues: {
+          ':owner': { S: lease.owner },
+          ':until': { N: String(lease.leaseUntil) },
+          ':now': { N: String(this.clock.now()) },
+        },
+        ReturnValues: 'ALL_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      };
+      try {
+        const response = await this.client.send(new UpdateItemCommand(input));
+        const old = response.Attributes;
+        if (old && Object.keys(old).length > 0) return { acquired: true, previous: leaseStateFromItem(old) };
+        return { acquired: true };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw this.failed('UpdateItem (acquire)', connection, error);
+        const item = conditionFailureItem(error);
+        // An item without an owner is not a lease (DynamoDB never shows one; moto can show a
+        // half-applied concurrent write): read the settled state instead.
+        if (item?.[ATTR.owner]?.S !== undefined) return { acquired: false, holder: leaseStateFromItem(item) };
+        const holder = await this.get(connection);
+        const free =
+          holder === undefined || holder.outcome !== undefined || holder.leaseUntil < this.clock.now();
+        if (holder && (!free || attempt >= 3)) return { acquired: false, holder };
+        if (attempt >= 3) {
+          throw new TokenRefresherError(`could not acquire the lease on "${connection}": it kept changing`);
+        }
+      }
+    }
+  }
+
+  /**
+   * Records that the refresh token of `fromVersionId` is about to be sent. Succeeds only
+   * while `owner` holds an unreleased, unexpired lease (by this store's clock): past its
+   * lease another invocation may take over and send the same single-use token. Throws
+   * otherwise (`LeaseHeldError` when another owner holds it), so nothing is sent.
+   */
+  async markSending(connection: string, owner: string, fromVersionId: string): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(connection),
+          UpdateExpression: 'SET #sent = :sent',
+          ConditionExpression: '#owner = :owner AND attribute_not_exists(#outcome) AND #until > :now',
+          ExpressionAttributeNames: {
+            '#owner': ATTR.owner,
+            '#outcome': ATTR.outcome,
+            '#until': ATTR.leaseUntil,
+            '#sent': ATTR.sentFromVersionId,
+          },
+          ExpressionAttributeValues: {
+            ':owner': { S: owner },
+            ':now': { N: String(now) },
+            ':sent': { S: fromVersionId },
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.failed('UpdateItem (markSending)', connection, error);
+      throw await this.notHeld(connection, owner, conditionFailureItem(error), now);
+    }
+  }
+
+  /** The error for a conditional write by `owner` that found the lease not (or no longer) theirs. */
+  private async notHeld(
+    connection: string,
+    owner: string,
+    failedItem: Record<string, AttributeValue> | undefined,
+    now: number,
+  ): Promise<TokenRefresherError> {
+    let item = failedItem;
+    if (item === undefined) {
+      // Only when the service did not return the item: read it to say what happened.
+      try {
+        const response = await this.client.send(
+          new GetItemCommand({ TableName: this.tableName, Key: this.key(connection), ConsistentRead: true }),
+        );
+        item = response.Item;
+      } catch {
+        // The error below still says the lease is not held.
+      }
+    }
+    const holder = item?.[ATTR.owner]?.S;
+    const until = Number(item?.[ATTR.leaseUntil]?.N ?? 0);
+    if (holder !== undefined && holder !== owner) {
+      return new LeaseHeldError(connection, Number.isFinite(until) ? until : 0);
+    }
+    const reason =
+      holder === undefined
+        ? 'there is no lease'
+        : item?.[ATTR.outcome]?.S !== undefined
+          ? 'it was already released'
+          : until <= now
+            ? 'it expired'
+            : 'it changed';
+    return new TokenRefresherError(
+      `the lease on connection "${connection}" is not held by this owner: ${reason}`,
+    );
+  }
+
+  /**
+   * Ends the lease if `owner` still holds it. Returns `false`, changing nothing, when
+   * someone else took the lease over (or there is no lease); never throws for that.
+   */
+  async release(
+    connection: string,
+    owner: string,
+    outcome: LeaseOutcome,
+    opts: { clearRescue?: boolean } = {},
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(connection),
+          UpdateExpression: `SET #outcome = :outcome${opts.clearRescue ? ' REMOVE #rescue' : ''}`,
+          ConditionExpression: 'attribute_exists(#key) AND #owner = :owner',
+          ExpressionAttributeNames: {
+            '#key': LEASE_TABLE_KEY,
+            '#owner': ATTR.owner,
+            '#outcome': ATTR.outcome,
+            ...(opts.clearRescue ? { '#rescue': ATTR.rescue } : {}),
+          },
+          ExpressionAttributeValues: { ':owner': { S: owner }, ':outcome': { S: outcome } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw this.failed('UpdateItem (release)', connection, error);
+    }
+  }
+
+  /**
+   * Stores the rescue while the item still names `owner` (released or expired included:
+   * nobody else has the lease, and losing the token set is worse). Throws, storing nothing,
+   * when another owner took the lease over (`LeaseHeldError`) or there is no lease.
+   */
+  async storeRescue(connection: string, owner: string, rescue: RescuedTokenSet): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(connection),
+          UpdateExpression: 'SET #rescue = :rescue',
+          ConditionExpression: 'attribute_exists(#key) AND #owner = :owner',
+          ExpressionAttributeNames: { '#key': LEASE_TABLE_KEY, '#owner': ATTR.owner, '#rescue': ATTR.rescue },
+          ExpressionAttributeValues: { ':owner': { S: owner }, ':rescue': { S: JSON.stringify(rescue) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw this.failed('UpdateItem (storeRescue)', connection, error);
+      throw await this.notHeld(connection, owner, conditionFailureItem(error), this.clock.now());
+    }
+  }
+
+  async get(connection: string): Promise<LeaseState | undefined> {
+    let item: Record<string, AttributeValue> | undefined;
+    try {
+      const response = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: this.key(connection), ConsistentRead: true }),
+      );
+      item = response.Item;
+    } catch (error) {
+      throw this.failed('GetItem', connection, error);
+    }
+    return item ? leaseStateFromItem(item) : undefined;
+  }
+}

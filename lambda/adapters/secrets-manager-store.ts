@@ -1,0 +1,132 @@
+import {
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  ListSecretsCommand,
+  type ListSecretsCommandInput,
+  type ListSecretsCommandOutput,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  describeError,
+  SecretNotFoundError,
+  TokenRefresherError,
+  VersionConflictError,
+} from '../core/errors.js';
+import type { SecretStore, SecretSummary, SecretVersion } from '../core/ports.js';
+
+/** Tag that carries the non-secret scheduling hint on each connection secret. */
+export const HINT_TAG_KEY = 'token-refresher:hint';
+
+const CURRENT_STAGE = 'AWSCURRENT';
+
+/** The AWS error name (`ResourceNotFoundException`, ...), if any. */
+function awsErrorName(error: unknown): string | undefined {
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function failed(operation: string, secretId: string, error: unknown): TokenRefresherError {
+  // AWS error messages name resources and tokens, never secret values.
+  return new TokenRefresherError(
+    `Secrets Manager ${operation} on "${secretId}" failed: ${describeError(error)}`,
+    { cause: error },
+  );
+}
+
+/** `SecretStore` over AWS Secrets Manager. Every read is of AWSCURRENT, passed explicitly. */
+export class SecretsManagerStore implements SecretStore {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  async *list(prefix: string): AsyncIterable<SecretSummary> {
+    let nextToken: string | undefined;
+    do {
+      const input: ListSecretsCommandInput = { MaxResults: 100, NextToken: nextToken };
+      // The service's name filter is a case-insensitive prefix match, rejects empty values and
+      // reads a leading "!" as negation; the exact, case-sensitive check is made below.
+      if (prefix !== '' && !prefix.startsWith('!')) input.Filters = [{ Key: 'name', Values: [prefix] }];
+      let page: ListSecretsCommandOutput;
+      try {
+        page = await this.client.send(new ListSecretsCommand(input));
+      } catch (error) {
+        throw failed('ListSecrets', `${prefix}*`, error);
+      }
+      for (const entry of page.SecretList ?? []) {
+        const name = entry.Name;
+        if (name === undefined || !name.startsWith(prefix)) continue;
+        if (entry.DeletedDate !== undefined) continue;
+        const summary: SecretSummary = { name };
+        const currentVersionId = Object.entries(entry.SecretVersionsToStages ?? {}).find(([, stages]) =>
+          stages.includes(CURRENT_STAGE),
+        )?.[0];
+        if (currentVersionId !== undefined) summary.currentVersionId = currentVersionId;
+        const hint = entry.Tags?.find((tag) => tag.Key === HINT_TAG_KEY)?.Value;
+        if (hint !== undefined) summary.hint = hint;
+        yield summary;
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+
+  async getCurrent(secretId: string): Promise<SecretVersion> {
+    let response: GetSecretValueCommandOutput;
+    try {
+      response = await this.client.send(
+        // VersionStage is always explicit: without it moto can serve a stale version.
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT_STAGE }),
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
+      throw failed('GetSecretValue', secretId, error);
+    }
+    if (response.SecretString === undefined) {
+      throw new TokenRefresherError(
+        response.SecretBinary !== undefined
+          ? `secret "${secretId}" holds a binary value; token-refresher needs a string (JSON) value`
+          : `secret "${secretId}" has no string value in its AWSCURRENT version`,
+      );
+    }
+    if (!response.VersionId) {
+      throw new TokenRefresherError(`secret "${secretId}": GetSecretValue returned no version id`);
+    }
+    return { versionId: response.VersionId, value: response.SecretString };
+  }
+
+  async putVersion(
+    secretId: string,
+    value: string,
+    clientRequestToken: string,
+  ): Promise<{ versionId: string }> {
+    let versionId: string | undefined;
+    try {
+      // No VersionStages: the new version becomes AWSCURRENT, the old one AWSPREVIOUS.
+      const response = await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          SecretString: value,
+          ClientRequestToken: clientRequestToken,
+        }),
+      );
+      versionId = response.VersionId;
+    } catch (error) {
+      const name = awsErrorName(error);
+      if (name === 'ResourceExistsException') throw new VersionConflictError(secretId);
+      if (name === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
+      throw failed('PutSecretValue', secretId, error);
+    }
+    // The version id is the ClientRequestToken; fall back to it if the response omits it.
+    return { versionId: versionId ?? clientRequestToken };
+  }
+
+  async setHint(secretId: string, hint: string): Promise<void> {
+    try {
+      await this.client.send(
+        new TagResourceCommand({ SecretId: secretId, Tags: [{ Key: HINT_TAG_KEY, Value: hint }] }),
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
+      throw failed('TagResource', secretId, error);
+    }
+  }
+}

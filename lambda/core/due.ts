@@ -1,0 +1,36 @@
+import type { ConnectionRecord } from './record.js';
+import type { EngineSettings } from './settings.js';
+
+export type DueDecision =
+  | { due: true; reason: 'forced' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }
+  | { due: false; reason: 'not_active' | 'fresh' | 'min_interval' };
+
+/**
+ * Decides whether a connection needs a refresh now (docs/refresh-transaction.md, step 2-3).
+ * Pure: the caller passes the time.
+ */
+export function decideDue(
+  record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken'>,
+  now: number,
+  settings: Pick<EngineSettings, 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs'>,
+  force = false,
+): DueDecision {
+  if (record.status !== 'active') return { due: false, reason: 'not_active' };
+  if (force) return { due: true, reason: 'forced' };
+
+  const expiresAt = record.expiresAt ? Date.parse(record.expiresAt) : undefined;
+  if (expiresAt === undefined || record.accessToken === undefined)
+    return { due: true, reason: 'no_access_token' };
+  if (expiresAt <= now) return { due: true, reason: 'expired' };
+
+  const refreshedAt = record.refreshedAt ? Date.parse(record.refreshedAt) : undefined;
+  const expiring = expiresAt - now <= settings.refreshWindowMs;
+  const tooOld = refreshedAt === undefined || now - refreshedAt >= settings.maxAgeMs;
+  if (!expiring && !tooOld) return { due: false, reason: 'fresh' };
+
+  // The guard: a token still valid is not refreshed again within the minimum interval.
+  if (refreshedAt !== undefined && now - refreshedAt < settings.minIntervalMs) {
+    return { due: false, reason: 'min_interval' };
+  }
+  return { due: true, reason: expiring ? 'expiring' : 'max_age' };
+}

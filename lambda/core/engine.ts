@@ -1,0 +1,52 @@
+import type { MetricName } from './metric-names.js';
+import type {
+  ClientCredentials,
+  Clock,
+  KeyService,
+  LeaseStore,
+  Logger,
+  Metrics,
+  MetricUnit,
+  SecretStore,
+  TokenEndpoint,
+} from './ports.js';
+import type { EngineSettings } from './settings.js';
+
+/** Everything the engine works through: the ports, its settings and its identity. */
+export interface EngineDeps {
+  store: SecretStore;
+  keys: KeyService;
+  tokenEndpoint: TokenEndpoint;
+  leases: LeaseStore;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  settings: EngineSettings;
+  /** Identifies this invocation in lease items (e.g. the Lambda request id). */
+  invocationId: string;
+  /** Source of randomness for backoff jitter; injectable for deterministic tests. */
+  random?: () => number;
+  /** Reads a client-credentials secret; the run memoises it so a run reads each once. */
+  credentials: (secretId: string) => Promise<ClientCredentials>;
+}
+
+/**
+ * Emits a metric without ever failing the caller: a metrics failure never fails a refresh.
+ */
+export function emit(
+  deps: Pick<EngineDeps, 'metrics' | 'logger'>,
+  name: MetricName,
+  unit: MetricUnit,
+  value: number,
+  dimensions?: Record<string, string>,
+): void {
+  try {
+    deps.metrics.add(name, unit, value, dimensions);
+  } catch (error) {
+    try {
+      deps.logger.warn('metric could not be recorded', { metric: name, error: String(error) });
+    } catch {
+      // Logging is best effort here too.
+    }
+  }
+}

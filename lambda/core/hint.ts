@@ -1,0 +1,69 @@
+import { decideDue } from './due.js';
+import type { SecretSummary } from './ports.js';
+import type { ConnectionRecord, ConnectionStatus } from './record.js';
+import { connectionStatusSchema } from './record.js';
+import type { EngineSettings } from './settings.js';
+
+/**
+ * The scheduling hint: a non-secret tag that `ListSecrets` returns with each secret, so
+ * an idle run reads no secret values. It names the version it describes; when that is
+ * no longer AWSCURRENT the hint is stale and the record is read. A stale or missing
+ * hint costs one read, never a missed refresh. The record stays the source of truth.
+ *
+ * Format (tag values allow letters, digits and `_ . : / = + - @`):
+ * `1/<versionId>/<status>/<expiresAt epoch s or ->/<refreshedAt epoch s or ->`
+ */
+export interface Hint {
+  versionId: string;
+  status: ConnectionStatus;
+  expiresAt?: number;
+  refreshedAt?: number;
+}
+
+export function encodeHint(versionId: string, record: ConnectionRecord): string {
+  const seconds = (iso: string | undefined) => (iso ? String(Math.floor(Date.parse(iso) / 1000)) : '-');
+  return ['1', versionId, record.status, seconds(record.expiresAt), seconds(record.refreshedAt)].join('/');
+}
+
+export function decodeHint(value: string | undefined): Hint | undefined {
+  if (!value) return undefined;
+  const parts = value.split('/');
+  if (parts.length !== 5 || parts[0] !== '1') return undefined;
+  const [, versionId, status, expiresAt, refreshedAt] = parts as [string, string, string, string, string];
+  const parsedStatus = connectionStatusSchema.safeParse(status);
+  if (!versionId || !parsedStatus.success) return undefined;
+  const millis = (s: string) => (/^\d+$/.test(s) ? Number(s) * 1000 : undefined);
+  return {
+    versionId,
+    status: parsedStatus.data,
+    expiresAt: millis(expiresAt),
+    refreshedAt: millis(refreshedAt),
+  };
+}
+
+/** The hint when it still describes the AWSCURRENT version, else undefined. */
+export function currentHint(summary: SecretSummary): Hint | undefined {
+  const hint = decodeHint(summary.hint);
+  if (!hint || !summary.currentVersionId || hint.versionId !== summary.currentVersionId) return undefined;
+  return hint;
+}
+
+/**
+ * Whether a run must read this connection's record. Hint times are rounded down to whole
+ * seconds, which only makes a connection look due a little earlier.
+ */
+export function mustRead(summary: SecretSummary, now: number, settings: EngineSettings): boolean {
+  const hint = currentHint(summary);
+  if (!hint) return true;
+  const decision = decideDue(
+    {
+      status: hint.status,
+      accessToken: hint.expiresAt === undefined ? undefined : 'present',
+      expiresAt: hint.expiresAt === undefined ? undefined : new Date(hint.expiresAt).toISOString(),
+      refreshedAt: hint.refreshedAt === undefined ? undefined : new Date(hint.refreshedAt).toISOString(),
+    },
+    now,
+    settings,
+  );
+  return decision.due;
+}

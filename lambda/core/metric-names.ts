@@ -1,0 +1,42 @@
+/**
+ * Every metric the engine emits (namespace set by the metrics adapter). Alarms, the
+ * dashboard and the runbook refer to these names.
+ */
+export const MetricName = {
+  /** A connection got a new token set committed. */
+  RefreshSucceeded: 'RefreshSucceeded',
+  /** A refresh failed; dimension `FailureClass`. */
+  RefreshFailed: 'RefreshFailed',
+  /** A connection moved to `reauth_required`. */
+  ReauthRequired: 'ReauthRequired',
+  /** A new token set could not be committed after the provider rotated (critical). */
+  CommitFailed: 'CommitFailed',
+  /** A token set that could not be committed was stored for restore. */
+  RescueStored: 'RescueStored',
+  /** A rescued token set was committed by a later run. */
+  RescueRestored: 'RescueRestored',
+  /** A rescued token set no longer matches the current version; an operator must look. */
+  RescueStale: 'RescueStale',
+  /** A token request was sent but its answer was lost. */
+  AmbiguousRefresh: 'AmbiguousRefresh',
+  /** A previous invocation died after sending a refresh token and before recording the outcome. */
+  InterruptedRefresh: 'InterruptedRefresh',
+  /** Token request round trip. */
+  RefreshLatency: 'RefreshLatency',
+  /** Seconds until the AWSCURRENT access token expires; dimension `Connection`. */
+  SecondsToExpiry: 'SecondsToExpiry',
+  /** A run finished (heartbeat). */
+  RunCompleted: 'RunCompleted',
+  /** Connections listed by a run. */
+  ConnectionsScanned: 'ConnectionsScanned',
+  /** Connection records read by a run (the rest were skipped on their hint). */
+  ConnectionsRead: 'ConnectionsRead',
+  /** A connection was skipped because another invocation held its lease. */
+  LeaseContended: 'LeaseContended',
+  /** Due, but refreshed less than the minimum interval ago: skipped. */
+  MinIntervalSkipped: 'MinIntervalSkipped',
+  /** The scheduling hint tag could not be written (costs reads, not refreshes). */
+  HintUpdateFailed: 'HintUpdateFailed',
+} as const;
+
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];

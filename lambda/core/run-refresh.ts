@@ -1,0 +1,141 @@
+import pLimit from 'p-limit';
+import type { Budget } from './budget.js';
+import { parseClientCredentials } from './client-credentials.js';
+import { type EngineDeps, emit } from './engine.js';
+import { describeError } from './errors.js';
+import { currentHint, mustRead } from './hint.js';
+import { MetricName } from './metric-names.js';
+import type { ClientCredentials, SecretSummary } from './ports.js';
+import { type ConnectionResult, refreshConnection } from './refresh-connection.js';
+
+export interface RunOptions {
+  budget: Budget;
+  /** Refresh even when not due (operator). */
+  force?: boolean;
+  /** Limit the run to these connections (names without the prefix). */
+  connections?: string[];
+}
+
+export interface RunSummary {
+  scanned: number;
+  read: number;
+  refreshed: number;
+  restored: number;
+  skipped: number;
+  failed: number;
+  results: ConnectionResult[];
+}
+
+/**
+ * One scheduled run: every connection under the prefix, discovered now, with bounded
+ * concurrency. Connections whose hint says they are not due cost no secret read.
+ * One connection's failure never stops another's refresh.
+ */
+export async function runRefresh(
+  deps: Omit<EngineDeps, 'credentials'> & { credentials?: EngineDeps['credentials'] },
+  options: RunOptions,
+): Promise<RunSummary> {
+  const engine: EngineDeps = { ...deps, credentials: deps.credentials ?? memoisedCredentials(deps) };
+  const { settings, clock, logger } = engine;
+  const wanted = options.connections ? new Set(options.connections) : undefined;
+
+  const summaries: SecretSummary[] = [];
+  for await (const summary of engine.store.list(settings.prefix)) {
+    const connection = summary.name.slice(settings.prefix.length);
+    if (connection.length === 0) continue;
+    if (wanted && !wanted.has(connection)) continue;
+    summaries.push(summary);
+  }
+
+  const limit = pLimit(settings.concurrency);
+  const results = await Promise.all(
+    summaries.map((summary) =>
+      limit(async (): Promise<ConnectionResult & { read: boolean }> => {
+        const connection = summary.name.slice(settings.prefix.length);
+        const hint = currentHint(summary);
+        if (!options.force && !wanted && !mustRead(summary, clock.now(), settings)) {
+          return {
+            connection,
+            status: 'skipped',
+            reason: 'not_due',
+            versionId: summary.currentVersionId,
+            expiresAt: hint?.expiresAt,
+            recordStatus: hint?.status,
+            read: false,
+          };
+        }
+        try {
+          const result = await refreshConnection(engine, {
+            connection,
+            budget: options.budget,
+            force: options.force,
+            rewriteHint: hint === undefined,
+          });
+          return { ...result, read: true };
+        } catch (error) {
+          // refreshConnection does not throw; this guards the run against a bug all the same.
+          emit(engine, MetricName.RefreshFailed, 'Count', 1, { FailureClass: 'internal' });
+          logger.error('connection refresh failed unexpectedly', { connection, error: describeError(error) });
+          return {
+            connection,
+            status: 'failed',
+            failureClass: 'internal',
+            message: describeError(error),
+            read: true,
+          };
+        }
+      }),
+    ),
+  );
+
+  const now = clock.now();
+  for (const result of results) {
+    const active =
+      result.status !== 'skipped' || result.recordStatus === undefined || result.recordStatus === 'active';
+    if (result.expiresAt !== undefined && active) {
+      emit(engine, MetricName.SecondsToExpiry, 'Seconds', Math.round((result.expiresAt - now) / 1000), {
+        Connection: result.connection,
+      });
+    }
+  }
+
+  const count = (status: ConnectionResult['status']) => results.filter((r) => r.status === status).length;
+  const summary: RunSummary = {
+    scanned: summaries.length,
+    read: results.filter((r) => r.read).length,
+    refreshed: count('refreshed'),
+    restored: count('restored'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    results: results.map(({ read: _read, ...result }) => result),
+  };
+  emit(engine, MetricName.ConnectionsScanned, 'Count', summary.scanned);
+  emit(engine, MetricName.ConnectionsRead, 'Count', summary.read);
+  emit(engine, MetricName.RunCompleted, 'Count', 1);
+  logger.info('run completed', {
+    scanned: summary.scanned,
+    read: summary.read,
+    refreshed: summary.refreshed,
+    restored: summary.restored,
+    skipped: summary.skipped,
+    failed: summary.failed,
+  });
+  return summary;
+}
+
+/** Reads each client-credentials secret at most once per run. */
+function memoisedCredentials(deps: Pick<EngineDeps, 'store'>): EngineDeps['credentials'] {
+  const cache = new Map<string, Promise<ClientCredentials>>();
+  return (secretId) => {
+    let pending = cache.get(secretId);
+    if (!pending) {
+      pending = deps.store
+        .getCurrent(secretId)
+        .then((secret) => parseClientCredentials(secretId, secret.value));
+      // A failed read is not cached: another connection may retry it.
+      pending.catch(() => cache.delete(secretId));
+      cache.set(secretId, pending);
+    }
+    return pending;
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Engine settings, each with its default. The handler reads them from the
+ * environment (see `lambda/refresher/environment.ts`); the CDK construct sets them.
+ */
+export interface EngineSettings {
+  /** Secret-name prefix of connection records, e.g. `token-refresher/`. */
+  prefix: string;
+  /**
+   * Refresh when the access token expires within this window.
+   * @default 10 minutes (5 minutes of safety plus the default 5-minute schedule period)
+   */
+  refreshWindowMs: number;
+  /**
+   * Never refresh a connection more often than this, unless its access token has expired
+   * or an operator forces it: guards the provider and Secrets Manager's version quota.
+   * @default 10 minutes
+   */
+  minIntervalMs: number;
+  /**
+   * Refresh idle grants at least this often so providers don't expire them.
+   * @default 24 hours
+   */
+  maxAgeMs: number;
+  /** Connections refreshed at once within a run. @default 8 */
+  concurrency: number;
+  /** Upper bound for one token request. @default 10 seconds */
+  requestTimeoutMs: number;
+  /** A token request is not started with less time than this for it. @default 2 seconds */
+  minRequestTimeoutMs: number;
+  /** Time kept back for committing (and, if that fails, rescuing) a new token set. @default 8 seconds */
+  commitReserveMs: number;
+  /** Attempts for transient token-endpoint failures within one run. @default 3 */
+  maxTransientAttempts: number;
+  /** First backoff step; later ones double, with full jitter. @default 500 ms */
+  backoffBaseMs: number;
+  /** Largest single backoff. @default 5 seconds */
+  backoffCapMs: number;
+  /** A lease outlives its holder's deadline by this much (clock skew between invocations). @default 30 seconds */
+  leaseMarginMs: number;
+}
+
+export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
+  refreshWindowMs: 10 * 60_000,
+  minIntervalMs: 10 * 60_000,
+  maxAgeMs: 24 * 60 * 60_000,
+  concurrency: 8,
+  requestTimeoutMs: 10_000,
+  minRequestTimeoutMs: 2_000,
+  commitReserveMs: 8_000,
+  maxTransientAttempts: 3,
+  backoffBaseMs: 500,
+  backoffCapMs: 5_000,
+  leaseMarginMs: 30_000,
+};
+
+export function settingsWith(prefix: string, overrides: Partial<EngineSettings> = {}): EngineSettings {
+  return { ...DEFAULT_SETTINGS, prefix, ...overrides };
+}

@@ -1,0 +1,65 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbLeaseStore } from '../adapters/dynamodb-lease-store.js';
+import { EmfMetrics } from '../adapters/emf-metrics.js';
+import { HttpTokenEndpoint } from '../adapters/http-token-endpoint.js';
+import { KmsKeyService } from '../adapters/kms-key-service.js';
+import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
+import { StructuredLogger } from '../adapters/structured-logger.js';
+import { systemClock } from '../adapters/system-clock.js';
+import { Budget } from '../core/budget.js';
+import type { EngineDeps } from '../core/engine.js';
+import { type RunSummary, runRefresh } from '../core/run-refresh.js';
+import type { RefresherConfig } from './environment.js';
+import { parseEvent } from './events.js';
+
+/** The adapters a refresher runs on; built once per cold start, overridable in tests. */
+export type RefresherPorts = Omit<EngineDeps, 'settings' | 'invocationId' | 'credentials' | 'logger'> & {
+  logger: StructuredLogger;
+};
+
+export function createPorts(config: RefresherConfig): RefresherPorts {
+  const secretsManager = new SecretsManagerClient({});
+  return {
+    store: new SecretsManagerStore(secretsManager),
+    keys: new KmsKeyService(new KMSClient({}), config.refreshTokenKeyId),
+    leases: new DynamoDbLeaseStore({ client: new DynamoDBClient({}), tableName: config.leaseTableName }),
+    tokenEndpoint: new HttpTokenEndpoint(),
+    metrics: new EmfMetrics(),
+    logger: new StructuredLogger(),
+    clock: systemClock,
+  };
+}
+
+export interface InvocationContext {
+  awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+/** Handles one invocation: parses the event, runs the engine, flushes metrics. */
+export async function handleInvocation(
+  ports: RefresherPorts,
+  config: RefresherConfig,
+  event: unknown,
+  context: InvocationContext,
+): Promise<RunSummary> {
+  ports.logger.forgetSecrets();
+  const request = parseEvent(event);
+  try {
+    return await runRefresh(
+      { ...ports, settings: config.settings, invocationId: context.awsRequestId },
+      {
+        budget: Budget.fromRemaining(ports.clock, context.getRemainingTimeInMillis()),
+        force: request.force,
+        connections: request.connections,
+      },
+    );
+  } finally {
+    try {
+      await ports.metrics.flush();
+    } catch (error) {
+      ports.logger.warn('metrics could not be flushed', { error: String(error) });
+    }
+  }
+}

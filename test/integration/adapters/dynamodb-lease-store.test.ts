@@ -1,0 +1,280 @@
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DynamoDbLeaseStore,
+  LEASE_TABLE_KEY,
+  leaseTableDefinition,
+} from '../../../lambda/adapters/dynamodb-lease-store.js';
+import { LeaseHeldError, TokenRefresherError } from '../../../lambda/core/errors.js';
+import type { Clock, RescuedTokenSet } from '../../../lambda/core/ports.js';
+import { createLeaseTable, dynamoDbClient, uniqueName } from '../../support/aws-fixtures.js';
+
+const client = dynamoDbClient();
+let tableName: string;
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1_800_000_000_000): Clock & { set(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+    set: (ms) => {
+      now = ms;
+    },
+  };
+}
+
+const T0 = 1_800_000_000_000;
+const MINUTE = 60_000;
+
+function rescueFixture(fromVersionId: string): RescuedTokenSet {
+  return {
+    fromVersionId,
+    issuedAt: '2027-01-15T08:00:00.000Z',
+    expiresAt: '2027-01-15T09:00:00.000Z',
+    tokenType: 'Bearer',
+    expiresIn: 3600,
+    scope: 'read write',
+    refreshToken: { ciphertext: 'AQIDBAUG', keyId: 'arn:aws:kms:us-east-1:123456789012:key/rt' },
+    accessToken: { ciphertext: 'BwgJCgsM', keyId: 'arn:aws:kms:us-east-1:123456789012:key/rt' },
+  };
+}
+
+async function rawItem(connection: string) {
+  const { Item } = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { [LEASE_TABLE_KEY]: { S: connection } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+beforeAll(async () => {
+  tableName = await createLeaseTable(client);
+});
+
+describe('leaseTableDefinition', () => {
+  it('creates an on-demand table keyed by connection', async () => {
+    expect(leaseTableDefinition('t').BillingMode).toBe('PAY_PER_REQUEST');
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    expect(Table?.KeySchema).toEqual([{ AttributeName: LEASE_TABLE_KEY, KeyType: 'HASH' }]);
+  });
+});
+
+describe('DynamoDbLeaseStore', () => {
+  it('acquires a lease on an empty connection, with no previous state', async () => {
+    const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0) });
+    const connection = uniqueName('conn');
+    const result = await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    expect(result).toEqual({ acquired: true });
+    expect(await store.get(connection)).toEqual({ connection, owner: 'a', leaseUntil: T0 + MINUTE });
+  });
+
+  it('refuses a second acquire while the lease is held, reporting the holder', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.markSending(connection, 'a', 'v1');
+    clock.set(T0 + MINUTE - 1);
+    const result = await store.acquire(connection, { owner: 'b', leaseUntil: T0 + 3 * MINUTE });
+    expect(result).toEqual({
+      acquired: false,
+      holder: { connection, owner: 'a', leaseUntil: T0 + MINUTE, sentFromVersionId: 'v1' },
+    });
+    expect(await store.get(connection)).toEqual({
+      connection,
+      owner: 'a',
+      leaseUntil: T0 + MINUTE,
+      sentFromVersionId: 'v1',
+    });
+  });
+
+  it('takes over an expired lease, returning the interrupted state and clearing its mark', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.markSending(connection, 'a', 'v1');
+    clock.set(T0 + MINUTE + 1);
+    const result = await store.acquire(connection, { owner: 'b', leaseUntil: T0 + 3 * MINUTE });
+    expect(result).toEqual({
+      acquired: true,
+      previous: { connection, owner: 'a', leaseUntil: T0 + MINUTE, sentFromVersionId: 'v1' },
+    });
+    expect(await store.get(connection)).toEqual({ connection, owner: 'b', leaseUntil: T0 + 3 * MINUTE });
+    expect((await rawItem(connection))?.sentFromVersionId).toBeUndefined();
+  });
+
+  it('acquires after a release, reporting the outcome, and clears that outcome', async () => {
+    const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0) });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.markSending(connection, 'a', 'v1');
+    expect(await store.release(connection, 'a', 'ambiguous')).toBe(true);
+    expect((await store.get(connection))?.outcome).toBe('ambiguous');
+
+    const result = await store.acquire(connection, { owner: 'b', leaseUntil: T0 + MINUTE });
+    expect(result).toEqual({
+      acquired: true,
+      previous: {
+        connection,
+        owner: 'a',
+        leaseUntil: T0 + MINUTE,
+        sentFromVersionId: 'v1',
+        outcome: 'ambiguous',
+      },
+    });
+    expect(await store.get(connection)).toEqual({ connection, owner: 'b', leaseUntil: T0 + MINUTE });
+    const raw = await rawItem(connection);
+    expect(raw?.outcome).toBeUndefined();
+    expect(raw?.sentFromVersionId).toBeUndefined();
+  });
+
+  it('marks sending only for the owner of a live, unreleased lease', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+
+    // Another owner holds it.
+    const held = uniqueName('conn');
+    await store.acquire(held, { owner: 'a', leaseUntil: T0 + MINUTE });
+    const byOther = await store.markSending(held, 'b', 'v1').catch((e: unknown) => e);
+    expect(byOther).toBeInstanceOf(LeaseHeldError);
+    expect((byOther as LeaseHeldError).until).toBe(T0 + MINUTE);
+
+    // Our lease expired: someone may take over and send the same token, so refuse.
+    clock.set(T0 + MINUTE);
+    const expired = await store.markSending(held, 'a', 'v1').catch((e: unknown) => e);
+    expect(expired).toBeInstanceOf(TokenRefresherError);
+    expect((expired as Error).message).toMatch(/expired/);
+    expect((await store.get(held))?.sentFromVersionId).toBeUndefined();
+
+    // Already released.
+    const released = uniqueName('conn');
+    await store.acquire(released, { owner: 'a', leaseUntil: T0 + 3 * MINUTE });
+    await store.release(released, 'a', 'not_sent');
+    const afterRelease = await store.markSending(released, 'a', 'v1').catch((e: unknown) => e);
+    expect((afterRelease as Error).message).toMatch(/released/);
+    expect((await store.get(released))?.sentFromVersionId).toBeUndefined();
+
+    // No lease at all.
+    const missing = await store.markSending(uniqueName('conn'), 'a', 'v1').catch((e: unknown) => e);
+    expect((missing as Error).message).toMatch(/no lease/);
+  });
+
+  it('ignores a release by a non-owner, leaving the item unchanged', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    clock.set(T0 + 2 * MINUTE);
+    await store.acquire(connection, { owner: 'b', leaseUntil: T0 + 4 * MINUTE });
+    await store.markSending(connection, 'b', 'v1');
+    await store.storeRescue(connection, 'b', rescueFixture('v1'));
+    const before = await rawItem(connection);
+
+    // `a` comes back late and tries to release with clearRescue.
+    expect(await store.release(connection, 'a', 'committed', { clearRescue: true })).toBe(false);
+    expect(await rawItem(connection)).toEqual(before);
+    // Releasing a connection that has no item is also quiet.
+    expect(await store.release(uniqueName('conn'), 'a', 'committed')).toBe(false);
+  });
+
+  it('keeps a rescue across new leases and clears it only on release with clearRescue', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    const rescue = rescueFixture('v1');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.storeRescue(connection, 'a', rescue);
+    expect((await store.get(connection))?.rescue).toEqual(rescue);
+    await store.release(connection, 'a', 'rescued');
+
+    const second = await store.acquire(connection, { owner: 'b', leaseUntil: T0 + MINUTE });
+    expect(second).toMatchObject({ acquired: true, previous: { owner: 'a', outcome: 'rescued', rescue } });
+    expect((await store.get(connection))?.rescue).toEqual(rescue);
+
+    // Released without clearRescue: still there, and still there after an expired takeover.
+    await store.release(connection, 'b', 'not_sent');
+    expect((await store.get(connection))?.rescue).toEqual(rescue);
+    await store.acquire(connection, { owner: 'c', leaseUntil: T0 + MINUTE });
+    clock.set(T0 + 2 * MINUTE);
+    await store.acquire(connection, { owner: 'd', leaseUntil: T0 + 3 * MINUTE });
+    expect((await store.get(connection))?.rescue).toEqual(rescue);
+
+    expect(await store.release(connection, 'd', 'committed', { clearRescue: true })).toBe(true);
+    const after = await store.get(connection);
+    expect(after?.rescue).toBeUndefined();
+    expect(after?.outcome).toBe('committed');
+    expect((await rawItem(connection))?.rescue).toBeUndefined();
+  });
+
+  it('keeps a rescue without optional fields exactly', async () => {
+    const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0) });
+    const connection = uniqueName('conn');
+    const { scope: _scope, accessToken: _accessToken, ...minimal } = rescueFixture('v7');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.storeRescue(connection, 'a', minimal);
+    expect((await store.get(connection))?.rescue).toEqual(minimal);
+  });
+
+  it('refuses to store a rescue for an owner that lost the lease', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    clock.set(T0 + 2 * MINUTE);
+    await store.acquire(connection, { owner: 'b', leaseUntil: T0 + 4 * MINUTE });
+    const error = await store.storeRescue(connection, 'a', rescueFixture('v1')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseHeldError);
+    expect((error as LeaseHeldError).until).toBe(T0 + 4 * MINUTE);
+    expect((error as Error).message).not.toContain('AQIDBAUG');
+    expect((await store.get(connection))?.rescue).toBeUndefined();
+  });
+
+  it('stores a rescue for the owner even after its lease expired, while nobody took over', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    clock.set(T0 + 2 * MINUTE);
+    await store.storeRescue(connection, 'a', rescueFixture('v1'));
+    expect((await store.get(connection))?.rescue).toEqual(rescueFixture('v1'));
+  });
+
+  it('returns undefined for an unknown connection', async () => {
+    const store = new DynamoDbLeaseStore({ client, tableName });
+    expect(await store.get(uniqueName('conn'))).toBeUndefined();
+  });
+});
+
+/**
+ * Real DynamoDB serialises writes to an item. moto_server does not (it serves requests on
+ * threads and its UpdateItem checks and writes without a lock), so the test suite runs
+ * moto one request at a time (test/support/moto_serial_server.py), which restores the
+ * guarantee this race relies on.
+ */
+describe('DynamoDbLeaseStore under concurrency', () => {
+  it('lets exactly one of two concurrent acquires win', async () => {
+    const clients = [new DynamoDBClient({}), new DynamoDBClient({})];
+    const raceTable = await createLeaseTable(clients[0]);
+    const stores = clients.map((c) => new DynamoDbLeaseStore({ client: c, tableName: raceTable }));
+    for (let round = 0; round < 20; round++) {
+      const connection = uniqueName('race');
+      const leaseUntil = Date.now() + MINUTE;
+      const results = await Promise.all(
+        stores.map((store, i) => store.acquire(connection, { owner: `owner-${i}`, leaseUntil })),
+      );
+      const winners = results.flatMap((r, i) => (r.acquired ? [i] : []));
+      expect(winners).toHaveLength(1);
+      const winner = `owner-${winners[0]}`;
+      const loser = results.find((r) => !r.acquired);
+      expect(loser).toMatchObject({ acquired: false, holder: { owner: winner } });
+      expect((await stores[0]!.get(connection))?.owner).toBe(winner);
+    }
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { decideDue } from '../../../lambda/core/due.js';
+import { DEFAULT_SETTINGS } from '../../../lambda/core/settings.js';
+
+const minute = 60_000;
+const now = Date.parse('2026-11-26T12:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+const record = (
+  expiresInMs: number,
+  refreshedAgoMs: number,
+  status: 'active' | 'reauth_required' | 'disabled' = 'active',
+) => ({
+  status,
+  accessToken: 'at',
+  expiresAt: iso(now + expiresInMs),
+  refreshedAt: iso(now - refreshedAgoMs),
+});
+
+describe('decideDue', () => {
+  it('leaves a fresh token alone', () => {
+    expect(decideDue(record(50 * minute, 10 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: false,
+      reason: 'fresh',
+    });
+  });
+
+  it('refreshes inside the window (5 min + schedule period by default)', () => {
+    expect(decideDue(record(10 * minute, 50 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: true,
+      reason: 'expiring',
+    });
+    expect(decideDue(record(10 * minute + 1, 50 * minute), now, DEFAULT_SETTINGS).due).toBe(false);
+  });
+
+  it('refreshes an expired token even within the minimum interval', () => {
+    expect(decideDue(record(-1, 1 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: true,
+      reason: 'expired',
+    });
+    expect(decideDue(record(0, 1 * minute), now, DEFAULT_SETTINGS)).toEqual({ due: true, reason: 'expired' });
+  });
+
+  it('guards the minimum interval for a token that is expiring but still valid', () => {
+    // A 5-minute token refreshed 2 minutes ago is inside the window, but not yet 10 minutes old.
+    expect(decideDue(record(3 * minute, 2 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: false,
+      reason: 'min_interval',
+    });
+    expect(decideDue(record(3 * minute, 10 * minute), now, DEFAULT_SETTINGS).due).toBe(true);
+  });
+
+  it('refreshes idle grants older than the max age', () => {
+    expect(decideDue(record(20 * 60 * minute, 24 * 60 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: true,
+      reason: 'max_age',
+    });
+  });
+
+  it('forces only active connections', () => {
+    expect(decideDue(record(50 * minute, 1 * minute), now, DEFAULT_SETTINGS, true)).toEqual({
+      due: true,
+      reason: 'forced',
+    });
+    expect(decideDue(record(-1, 60 * minute, 'reauth_required'), now, DEFAULT_SETTINGS, true)).toEqual({
+      due: false,
+      reason: 'not_active',
+    });
+    expect(decideDue(record(-1, 60 * minute, 'disabled'), now, DEFAULT_SETTINGS).due).toBe(false);
+  });
+
+  it('refreshes a record without an access token', () => {
+    expect(decideDue({ status: 'active' }, now, DEFAULT_SETTINGS)).toEqual({
+      due: true,
+      reason: 'no_access_token',
+    });
+  });
+});
