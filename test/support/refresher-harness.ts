@@ -1,0 +1,196 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import {
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
+import { EmfMetrics } from '../../lambda/adapters/emf-metrics.js';
+import { HttpTokenEndpoint } from '../../lambda/adapters/http-token-endpoint.js';
+import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
+import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
+import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
+import { systemClock } from '../../lambda/adapters/system-clock.js';
+import type { Clock } from '../../lambda/core/ports.js';
+import {
+  type ConnectionRecord,
+  parseRecord,
+  RECORD_SCHEMA_VERSION,
+  refreshTokenContext,
+  serializeRecord,
+} from '../../lambda/core/record.js';
+import type { RunSummary } from '../../lambda/core/run-refresh.js';
+import { type EngineSettings, settingsWith } from '../../lambda/core/settings.js';
+import type { RefresherConfig } from '../../lambda/refresher/environment.js';
+import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
+import type { AuthServer, AuthServerClient } from './auth-server.js';
+import { createKmsKey, createLeaseTable, createSecret, uniqueName } from './aws-fixtures.js';
+import { captureOutput, type OutputCapture } from './output-capture.js';
+
+export interface ConnectionOptions {
+  client: AuthServerClient;
+  /** `json` uses the fixture's Askara-style JSON endpoint. @default 'form' */
+  dialect?: 'form' | 'json';
+  scope?: string;
+  /** Overrides applied to the initial record (e.g. an access token that is still valid). */
+  record?: Partial<ConnectionRecord>;
+}
+
+/**
+ * The refresher wired to real peers: moto (Secrets Manager, KMS, DynamoDB) and the
+ * oidc-provider fixture. Each harness has its own prefix, keys and lease table.
+ * Invocations run the real handler code in-process (moto's Lambda does not run code).
+ */
+export class RefresherHarness {
+  readonly prefix = `${uniqueName('tr')}/`;
+  readonly secretsManager = new SecretsManagerClient({});
+  readonly kms = new KMSClient({});
+  readonly dynamodb = new DynamoDBClient({});
+  readonly output: OutputCapture = captureOutput();
+  /** Every token and client secret the harness has seen; asserted absent from all output. */
+  readonly sensitiveValues = new Set<string>();
+  config!: RefresherConfig;
+  keys!: KmsKeyService;
+  private invocations = 0;
+
+  constructor(
+    readonly auth: AuthServer,
+    private readonly overrides: Partial<EngineSettings> = {},
+  ) {}
+
+  async setUp(): Promise<this> {
+    const key = await createKmsKey(this.kms);
+    const tableName = await createLeaseTable(this.dynamodb);
+    this.keys = new KmsKeyService(this.kms, key.keyId);
+    this.config = {
+      settings: settingsWith(this.prefix, { backoffBaseMs: 50, backoffCapMs: 200, ...this.overrides }),
+      leaseTableName: tableName,
+      refreshTokenKeyId: key.keyId,
+    };
+    for (const client of this.auth.clients) this.sensitiveValues.add(client.clientSecret);
+    return this;
+  }
+
+  /** Real adapters, as `createPorts` builds them, optionally on another clock. */
+  ports(clock: Clock = systemClock): RefresherPorts {
+    return {
+      store: new SecretsManagerStore(this.secretsManager),
+      keys: this.keys,
+      leases: new DynamoDbLeaseStore({ client: this.dynamodb, tableName: this.config.leaseTableName, clock }),
+      tokenEndpoint: new HttpTokenEndpoint(),
+      metrics: new EmfMetrics(),
+      logger: new StructuredLogger(),
+      clock,
+    };
+  }
+
+  clientSecretId(client: AuthServerClient): string {
+    return `${this.prefix.replace(/\/$/, '')}-clients/${client.clientId}`;
+  }
+
+  /** Creates a connection whose first refresh token is minted at the provider. */
+  async createConnection(name: string, options: ConnectionOptions): Promise<{ refreshToken: string }> {
+    const { client } = options;
+    const credentialsId = this.clientSecretId(client);
+    await createSecret(
+      credentialsId,
+      JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret }),
+      { client: this.secretsManager },
+    ).catch((error: Error) => {
+      if (error.name !== 'ResourceExistsException') throw error;
+    });
+    const refreshToken = await this.auth.mintRefreshToken({
+      clientId: client.clientId,
+      scope: options.scope,
+    });
+    this.sensitiveValues.add(refreshToken);
+    const secretName = this.prefix + name;
+    const record: ConnectionRecord = {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      connection: name,
+      provider: {
+        tokenEndpoint: options.dialect === 'json' ? this.auth.jsonTokenEndpoint : this.auth.tokenEndpoint,
+        dialect: options.dialect ?? 'form',
+        clientAuth: client.authMethod,
+        clientCredentialsSecretId: credentialsId,
+        ...(options.scope ? { scope: options.scope } : {}),
+      },
+      status: 'active',
+      refreshToken: await this.keys.encrypt(refreshToken, refreshTokenContext(secretName)),
+      lastError: null,
+      ...options.record,
+    };
+    // Written as plain JSON so tests can also store records the schema rejects.
+    await createSecret(secretName, JSON.stringify(record), { client: this.secretsManager });
+    return { refreshToken };
+  }
+
+  /** Invokes the handler in-process, capturing everything it writes. */
+  async invoke(
+    event: unknown = { 'detail-type': 'Scheduled Event', source: 'aws.events' },
+    options: { remainingMs?: number; clock?: Clock; ports?: RefresherPorts } = {},
+  ): Promise<RunSummary> {
+    const clock = options.clock ?? systemClock;
+    const ports = options.ports ?? this.ports(clock);
+    const remainingMs = options.remainingMs ?? 60_000;
+    const started = clock.now();
+    this.invocations += 1;
+    return this.output.during(() =>
+      handleInvocation(ports, this.config, event, {
+        awsRequestId: `req-${this.invocations}`,
+        getRemainingTimeInMillis: () => remainingMs - (clock.now() - started),
+      }),
+    );
+  }
+
+  /** The AWSCURRENT record, with its refresh token decrypted (for assertions only). */
+  async current(
+    name: string,
+  ): Promise<{ versionId: string; record: ConnectionRecord; refreshToken: string }> {
+    const secretName = this.prefix + name;
+    const result = await this.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: secretName, VersionStage: 'AWSCURRENT' }),
+    );
+    const record = parseRecord(name, result.SecretString!);
+    const refreshToken = await this.keys.decrypt(record.refreshToken, refreshTokenContext(secretName));
+    this.sensitiveValues.add(refreshToken);
+    if (record.accessToken) this.sensitiveValues.add(record.accessToken);
+    return { versionId: result.VersionId!, record, refreshToken };
+  }
+
+  async versionCount(name: string): Promise<number> {
+    const result = await this.secretsManager.send(
+      new ListSecretVersionIdsCommand({ SecretId: this.prefix + name, IncludeDeprecated: true }),
+    );
+    return result.Versions?.length ?? 0;
+  }
+
+  /** Records every token the provider saw, so output assertions cover them too. */
+  collectProviderTokens(): void {
+    for (const presentation of this.auth.presentedRefreshTokens())
+      this.sensitiveValues.add(presentation.refreshToken);
+  }
+
+  /** Returns the sensitive values that appear anywhere in the captured output. */
+  leakedValues(): string[] {
+    this.collectProviderTokens();
+    const text = this.output.text();
+    return [...this.sensitiveValues].filter((value) => value.length >= 8 && text.includes(value));
+  }
+
+  /** Parsed EMF metric values by name, summed over all captured output. */
+  metricTotal(name: string, dimensions: Record<string, string> = {}): number {
+    let total = 0;
+    for (const entry of this.output.jsonLines()) {
+      const aws = entry._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] } | undefined;
+      if (!aws?.CloudWatchMetrics) continue;
+      const names = aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((metric) => metric.Name));
+      if (!names.includes(name)) continue;
+      if (!Object.entries(dimensions).every(([key, value]) => entry[key] === value)) continue;
+      const value = entry[name];
+      total += Array.isArray(value) ? value.reduce((a: number, b: number) => a + b, 0) : Number(value);
+    }
+    return total;
+  }
+}
