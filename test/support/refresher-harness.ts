@@ -18,7 +18,6 @@ import {
   parseRecord,
   RECORD_SCHEMA_VERSION,
   refreshTokenContext,
-  serializeRecord,
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { type EngineSettings, settingsWith } from '../../lambda/core/settings.js';
