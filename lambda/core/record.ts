@@ -31,26 +31,64 @@ export const lastErrorSchema = z.object({
 
 export const connectionStatusSchema = z.enum(['active', 'reauth_required', 'disabled']);
 
-export const connectionRecordSchema = z.object({
-  schemaVersion: z.literal(RECORD_SCHEMA_VERSION),
-  connection: z.string().min(1),
-  provider: providerSchema,
-  status: connectionStatusSchema,
-  accessToken: z.string().min(1).optional(),
-  tokenType: z.string().min(1).optional(),
-  expiresAt: isoDateTime.optional(),
-  /** The refresh token, KMS-encrypted under the refresh-token key with the connection's encryption context. */
-  refreshToken: ciphertextSchema,
-  refreshedAt: isoDateTime.optional(),
-  /** Last seen `expires_in`, seconds; lets the frequent-refresh alarm reason about lifetimes. */
-  tokenLifetimeSeconds: z.number().int().positive().optional(),
-  lastError: lastErrorSchema.nullable().optional(),
-});
+export const connectionRecordSchema = z
+  .object({
+    schemaVersion: z.literal(RECORD_SCHEMA_VERSION),
+    connection: z.string().min(1),
+    status: connectionStatusSchema,
+    /** Absent only in a placeholder that is not connected yet (never `active`). */
+    provider: providerSchema.optional(),
+    accessToken: z.string().min(1).optional(),
+    tokenType: z.string().min(1).optional(),
+    expiresAt: isoDateTime.optional(),
+    /**
+     * The refresh token, KMS-encrypted under the refresh-token key with the connection's
+     * encryption context. Absent only in a placeholder that is not connected yet.
+     */
+    refreshToken: ciphertextSchema.optional(),
+    refreshedAt: isoDateTime.optional(),
+    /** Last seen `expires_in`, seconds; lets the frequent-refresh alarm reason about lifetimes. */
+    tokenLifetimeSeconds: z.number().int().positive().optional(),
+    lastError: lastErrorSchema.nullable().optional(),
+  })
+  .superRefine((record, ctx) => {
+    if (record.status !== 'active') return;
+    for (const field of ['provider', 'refreshToken'] as const) {
+      if (record[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `an active connection needs ${field}` });
+      }
+    }
+  });
 
 export type ConnectionRecord = z.infer<typeof connectionRecordSchema>;
 export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
 export type ProviderSettings = z.infer<typeof providerSchema>;
 export type LastError = z.infer<typeof lastErrorSchema>;
+export type EncryptedValue = z.infer<typeof ciphertextSchema>;
+
+/** A record with what a refresh needs: every `active` record is one (the schema says so). */
+export type ConnectedRecord = ConnectionRecord & { provider: ProviderSettings; refreshToken: EncryptedValue };
+
+export function isConnected(record: ConnectionRecord): record is ConnectedRecord {
+  return record.provider !== undefined && record.refreshToken !== undefined;
+}
+
+/**
+ * The value of a connection created before it is connected (by the CDK stack, for
+ * example): not refreshed, reported as needing the authorization code flow.
+ */
+export function placeholderRecord(connection: string): ConnectionRecord {
+  return {
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    connection,
+    status: 'reauth_required',
+    lastError: {
+      class: 'not_connected',
+      message: `not connected yet: run token-refresher connect ${connection}`,
+      at: new Date(0).toISOString(),
+    },
+  };
+}
 
 /**
  * Parses and validates a record. Errors name the connection and the offending fields,

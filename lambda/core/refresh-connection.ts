@@ -21,7 +21,9 @@ import type {
   SecretVersion,
 } from './ports.js';
 import {
+  type ConnectedRecord,
   type ConnectionRecord,
+  isConnected,
   parseRecord,
   refreshTokenContext,
   rescueAccessTokenContext,
@@ -189,6 +191,8 @@ class Transaction {
       return this.finishSkipped(decision.reason, current.versionId, record, expiresAt);
     }
 
+    if (!isConnected(record))
+      throw new InvalidRecordError(this.connection, 'an active connection needs provider and refreshToken');
     const credentials = await deps.credentials(record.provider.clientCredentialsSecretId);
     deps.logger.registerSecret(credentials.clientSecret);
     const refreshToken = await deps.keys.decrypt(record.refreshToken, refreshTokenContext(this.secretName));
@@ -202,7 +206,7 @@ class Transaction {
 
   /** Sends the refresh grant, retrying only what is safe to retry, within the budget. */
   private async exchange(
-    record: ConnectionRecord,
+    record: ConnectedRecord,
     refreshToken: string,
     credentials: { clientId: string; clientSecret: string },
   ): Promise<{ tokens: IssuedTokens; sentAt: number } | { failure: Classified }> {
@@ -269,7 +273,7 @@ class Transaction {
 
   private async commitTokens(
     current: SecretVersion,
-    record: ConnectionRecord,
+    record: ConnectedRecord,
     tokens: IssuedTokens,
     sentAt: number,
   ): Promise<ConnectionResult> {

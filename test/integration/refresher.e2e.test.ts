@@ -62,7 +62,7 @@ describe('refresher end to end (moto + oidc-provider)', () => {
       expect(record.status).toBe('active');
       expect(record.tokenType).toBe('Bearer');
       expect(refreshToken).not.toBe(original.refreshToken); // rotated and re-encrypted
-      expect(record.refreshToken.ciphertext).not.toContain(refreshToken);
+      expect(record.refreshToken?.ciphertext).not.toContain(refreshToken);
       expect(Date.parse(record.expiresAt!)).toBeGreaterThan(Date.now() + 3500_000);
       expect((await auth.introspect(record.accessToken!)).active).toBe(true);
       expect(await h.versionCount(name)).toBe(2);

@@ -152,7 +152,9 @@ export class RefresherHarness {
       new GetSecretValueCommand({ SecretId: secretName, VersionStage: 'AWSCURRENT' }),
     );
     const record = parseRecord(name, result.SecretString!);
-    const refreshToken = await this.keys.decrypt(record.refreshToken, refreshTokenContext(secretName));
+    const refreshToken = record.refreshToken
+      ? await this.keys.decrypt(record.refreshToken, refreshTokenContext(secretName))
+      : '';
     this.sensitiveValues.add(refreshToken);
     if (record.accessToken) this.sensitiveValues.add(record.accessToken);
     return { versionId: result.VersionId!, record, refreshToken };
