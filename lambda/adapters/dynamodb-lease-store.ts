@@ -48,7 +48,7 @@ const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-const outcomeSchema = z.enum(['committed', 'not_sent', 'ambiguous', 'rescued']);
+const outcomeSchema = z.enum(['committed', 'not_sent', 'ambiguous', 'rescued', 'unsaved']);
 const ciphertextSchema = z.object({ ciphertext: z.string().min(1), keyId: z.string().min(1) });
 const rescueSchema = z.object({
   fromVersionId: z.string(),

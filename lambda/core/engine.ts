@@ -1,4 +1,5 @@
-import type { MetricName } from './metric-names.js';
+import type { FailureClass } from './errors.js';
+import { MetricName } from './metric-names.js';
 import type {
   ClientCredentials,
   Clock,
@@ -49,4 +50,13 @@ export function emit(
       // Logging is best effort here too.
     }
   }
+}
+
+/**
+ * Counts a failed refresh twice: once in total (what the alarm watches) and once by class
+ * (what the dashboard breaks down).
+ */
+export function emitFailure(deps: Pick<EngineDeps, 'metrics' | 'logger'>, failureClass: FailureClass): void {
+  emit(deps, MetricName.RefreshFailed, 'Count', 1);
+  emit(deps, MetricName.RefreshFailed, 'Count', 1, { FailureClass: failureClass });
 }

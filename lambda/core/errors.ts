@@ -83,3 +83,30 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** AWS error names that mean "try again later" (the SDK has already retried them). */
+const TRANSIENT_AWS_ERRORS = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'ProvisionedThroughputExceededException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServiceError',
+  'InternalServerError',
+  'InternalFailure',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'RequestTimeout',
+  'TimeoutError',
+]);
+
+/** Whether an error (or one it wraps) is an AWS throttle or outage rather than a fault of ours. */
+export function isTransientAwsError(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (TRANSIENT_AWS_ERRORS.has(current.name)) return true;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -5,7 +5,7 @@
 export const MetricName = {
   /** A connection got a new token set committed. */
   RefreshSucceeded: 'RefreshSucceeded',
-  /** A refresh failed; dimension `FailureClass`. */
+  /** A refresh failed: emitted without dimensions (the total) and with `FailureClass`. */
   RefreshFailed: 'RefreshFailed',
   /** A connection moved to `reauth_required`. */
   ReauthRequired: 'ReauthRequired',
@@ -25,6 +25,12 @@ export const MetricName = {
   RefreshLatency: 'RefreshLatency',
   /** Seconds until the AWSCURRENT access token expires; dimension `Connection`. */
   SecondsToExpiry: 'SecondsToExpiry',
+  /** Connections in `reauth_required` seen by a run (a gauge: stays up until they are reconnected). */
+  ConnectionsNeedingReauth: 'ConnectionsNeedingReauth',
+  /** The smallest SecondsToExpiry over active connections in a run (what the near-expiry alarm watches). */
+  MinSecondsToExpiry: 'MinSecondsToExpiry',
+  /** A refresh before the schedule would have made it (forced, or a consumer's on-demand request after a 401). */
+  EarlyRefresh: 'EarlyRefresh',
   /** A run finished (heartbeat). */
   RunCompleted: 'RunCompleted',
   /** Connections listed by a run. */

@@ -124,9 +124,11 @@ export interface TokenEndpoint {
  * How a lease ended. `not_sent`: the refresh token was not consumed (never sent, or the
  * provider refused it without processing). `ambiguous`: it may have been consumed without
  * the engine receiving the answer. `committed`: a new version was written. `rescued`: a new
- * token set could not be committed and sits in `rescue`.
+ * token set could not be committed and sits in `rescue`. `unsaved`: the provider answered
+ * successfully but the new set could be neither committed nor rescued (it was logged as
+ * ciphertext); the refresh token of `sentFromVersionId` is spent and must not be sent again.
  */
-export type LeaseOutcome = 'committed' | 'not_sent' | 'ambiguous' | 'rescued';
+export type LeaseOutcome = 'committed' | 'not_sent' | 'ambiguous' | 'rescued' | 'unsaved';
 
 /**
  * A token set that could not be committed, kept so nothing is lost

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { type Budget, backoffDelayMs } from './budget.js';
 import { type Classified, classifyFailure } from './classify.js';
 import { decideDue } from './due.js';
-import { type EngineDeps, emit } from './engine.js';
+import { type EngineDeps, emit, emitFailure } from './engine.js';
 import {
   describeError,
   type FailureClass,
   InvalidClientCredentialsError,
   InvalidRecordError,
+  isTransientAwsError,
   SecretNotFoundError,
 } from './errors.js';
 import { encodeHint } from './hint.js';
@@ -64,6 +65,8 @@ export type ConnectionResult =
 
 /** Time kept back, within the commit reserve, for rescuing a token set whose commit failed. */
 const RESCUE_RESERVE_MS = 3_000;
+/** A hint no run can use, so the next run reads the record (and restores the rescue). */
+const RESCUE_PENDING_HINT = 'rescue-pending';
 /** KMS Encrypt accepts at most 4 KiB of plaintext. */
 const KMS_MAX_PLAINTEXT_BYTES = 4096;
 
@@ -116,6 +119,8 @@ class Transaction {
   private readonly secretName: string;
   /** Whether the refresh token of the current version may have been consumed without an answer. */
   private tokenMaybeConsumed = false;
+  /** Whether the provider answered this version's refresh token and the answer is not stored. */
+  private tokenSpent = false;
   private released = false;
   private clearRescue = false;
 
@@ -141,10 +146,14 @@ class Transaction {
           ? 'invalid_record'
           : error instanceof InvalidClientCredentialsError || error instanceof SecretNotFoundError
             ? 'configuration'
-            : 'internal';
+            : isTransientAwsError(error)
+              ? 'transient'
+              : 'internal';
       return this.finishFailed(failureClass, describeError(error));
     } finally {
-      if (!this.released) await this.release(this.tokenMaybeConsumed ? 'ambiguous' : 'not_sent');
+      if (!this.released) {
+        await this.release(this.tokenSpent ? 'unsaved' : this.tokenMaybeConsumed ? 'ambiguous' : 'not_sent');
+      }
     }
   }
 
@@ -169,6 +178,9 @@ class Transaction {
     }
 
     const previous = this.previous;
+    if (previous?.outcome === 'unsaved' && previous.sentFromVersionId === current.versionId) {
+      return this.refuseSpentToken(current, record, expiresAt);
+    }
     const priorAttemptUncertain =
       previous?.sentFromVersionId === current.versionId &&
       (previous.outcome === undefined || previous.outcome === 'ambiguous');
@@ -314,6 +326,10 @@ class Transaction {
       await this.release('committed', { clearRescue: this.clearRescue });
       await this.writeHint(committed.versionId, newRecord);
       emit(deps, MetricName.RefreshSucceeded, 'Count', 1);
+      if (this.request.force || this.request.ifVersionId !== undefined) {
+        // Before the schedule would have: an operator or a consumer's 401 asked for it.
+        emit(deps, MetricName.EarlyRefresh, 'Count', 1);
+      }
       deps.logger.info('connection refreshed', {
         connection: this.connection,
         versionId: committed.versionId,
@@ -327,14 +343,16 @@ class Transaction {
     emit(deps, MetricName.CommitFailed, 'Count', 1);
     const rotated = Boolean(tokens.refreshToken);
     if (!rotated) {
-      // The stored refresh token is still the valid one; only this access token is lost.
+      // The provider does not rotate: the stored refresh token stays valid for the next run.
+      this.tokenMaybeConsumed = false;
       return this.finishFailed(
         'commit_failed',
         `the new access token could not be committed: ${committed.error}`,
       );
     }
     if (encryptedRefreshToken === record.refreshToken) {
-      emit(deps, MetricName.RefreshFailed, 'Count', 1, { FailureClass: 'commit_failed' });
+      // Nothing can hold the new refresh token unencrypted; the old one is spent all the same.
+      this.tokenSpent = true;
       deps.logger.error(
         'CRITICAL: the provider issued a new token set but its refresh token could not be encrypted; ' +
           'the connection will need re-authentication',
@@ -377,6 +395,8 @@ class Transaction {
       try {
         await deps.leases.storeRescue(this.connection, this.owner, rescue);
         emit(deps, MetricName.RescueStored, 'Count', 1);
+        // An unreadable hint makes the next run read the record, and so restore at once.
+        await this.writeRawHint(RESCUE_PENDING_HINT);
         deps.logger.error(
           'CRITICAL: the new token set could not be committed; it is stored encrypted in the lease table ' +
             'and the next run restores it (docs/refresh-transaction.md#restore)',
@@ -394,6 +414,9 @@ class Transaction {
         'restore it from this entry (ciphertext under the refresh-token key, docs/refresh-transaction.md#restore)',
       { connection: this.connection, rescue, error: commitError },
     );
+    // The old refresh token is spent: the lease says so, and no later run sends it again.
+    this.tokenSpent = true;
+    await this.release('unsaved');
     return this.finishFailed('commit_failed', `the new token set could not be committed: ${commitError}`);
   }
 
@@ -443,6 +466,25 @@ class Transaction {
       versionId: committed.versionId,
       expiresAt: restored.expiresAt ? Date.parse(restored.expiresAt) : undefined,
     };
+  }
+
+  /**
+   * The provider answered this version's refresh token, but the token set it issued was
+   * only logged (as ciphertext). Sending the token again would be a reuse: instead the
+   * connection waits for an operator to restore that set or reconnect.
+   */
+  private async refuseSpentToken(
+    current: SecretVersion,
+    record: ConnectionRecord,
+    expiresAt: number | undefined,
+  ): Promise<ConnectionResult> {
+    const message =
+      'the provider issued a new token set that could be neither committed nor stored, so the stored refresh ' +
+      'token is spent; restore the set from the CRITICAL log entry (docs/refresh-transaction.md#restore) or reconnect';
+    this.tokenSpent = true;
+    await this.commitStatus(current, record, 'reauth_required', 'commit_failed', message);
+    emit(this.deps, MetricName.ReauthRequired, 'Count', 1);
+    return this.finishFailed('commit_failed', message, current.versionId, expiresAt);
   }
 
   private handleStaleRescue(record: ConnectionRecord, rescue: RescuedTokenSet): void {
@@ -555,8 +597,12 @@ class Transaction {
   }
 
   private async writeHint(versionId: string, record: ConnectionRecord): Promise<void> {
+    await this.writeRawHint(encodeHint(versionId, record));
+  }
+
+  private async writeRawHint(hint: string): Promise<void> {
     try {
-      await this.deps.store.setHint(this.secretName, encodeHint(versionId, record));
+      await this.deps.store.setHint(this.secretName, hint);
     } catch (error) {
       emit(this.deps, MetricName.HintUpdateFailed, 'Count', 1);
       this.deps.logger.warn(
@@ -624,7 +670,7 @@ function fail(
   expiresAt?: number,
   opts: { alreadyLogged?: boolean } = {},
 ): ConnectionResult {
-  emit(deps, MetricName.RefreshFailed, 'Count', 1, { FailureClass: failureClass });
+  emitFailure(deps, failureClass);
   if (!opts.alreadyLogged)
     deps.logger.error('connection refresh failed', { connection, failureClass, reason: message });
   return { connection, status: 'failed', failureClass, message, versionId, expiresAt };

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Budget } from './budget.js';
 import { parseClientCredentials } from './client-credentials.js';
-import { type EngineDeps, emit } from './engine.js';
+import { type EngineDeps, emit, emitFailure } from './engine.js';
 import { describeError } from './errors.js';
 import { currentHint, mustRead } from './hint.js';
 import { MetricName } from './metric-names.js';
@@ -74,7 +74,7 @@ export async function runRefresh(
           return { ...result, read: true };
         } catch (error) {
           // refreshConnection does not throw; this guards the run against a bug all the same.
-          emit(engine, MetricName.RefreshFailed, 'Count', 1, { FailureClass: 'internal' });
+          emitFailure(engine, 'internal');
           logger.error('connection refresh failed unexpectedly', { connection, error: describeError(error) });
           return {
             connection,
@@ -89,14 +89,18 @@ export async function runRefresh(
   );
 
   const now = clock.now();
+  let minSecondsToExpiry: number | undefined;
   for (const result of results) {
     const active =
       result.status !== 'skipped' || result.recordStatus === undefined || result.recordStatus === 'active';
     if (result.expiresAt !== undefined && active) {
-      emit(engine, MetricName.SecondsToExpiry, 'Seconds', Math.round((result.expiresAt - now) / 1000), {
-        Connection: result.connection,
-      });
+      const seconds = Math.round((result.expiresAt - now) / 1000);
+      emit(engine, MetricName.SecondsToExpiry, 'Seconds', seconds, { Connection: result.connection });
+      minSecondsToExpiry = Math.min(minSecondsToExpiry ?? seconds, seconds);
     }
+  }
+  if (minSecondsToExpiry !== undefined) {
+    emit(engine, MetricName.MinSecondsToExpiry, 'Seconds', minSecondsToExpiry);
   }
 
   const count = (status: ConnectionResult['status']) => results.filter((r) => r.status === status).length;
@@ -109,6 +113,12 @@ export async function runRefresh(
     failed: count('failed'),
     results: results.map(({ read: _read, ...result }) => result),
   };
+  const needingReauth = results.filter(
+    (r) =>
+      (r.status === 'skipped' && r.recordStatus === 'reauth_required') ||
+      (r.status === 'failed' && r.failureClass === 'reauth_required'),
+  ).length;
+  emit(engine, MetricName.ConnectionsNeedingReauth, 'Count', needingReauth);
   emit(engine, MetricName.ConnectionsScanned, 'Count', summary.scanned);
   emit(engine, MetricName.ConnectionsRead, 'Count', summary.read);
   emit(engine, MetricName.RunCompleted, 'Count', 1);

@@ -152,12 +152,14 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     expect(record.lastError?.message).toMatch(/theft/);
     expect(h.output.text()).toMatch(/re-authentication.*token-refresher connect revoked/);
     expect(h.metricTotal('ReauthRequired')).toBe(1);
+    expect(h.metricTotal('ConnectionsNeedingReauth')).toBe(1);
 
     const presented = auth.presentedRefreshTokens().length;
     const versions = await h.versionCount('revoked');
     await h.invoke();
     await h.invoke({ action: 'run', force: true });
     expect(auth.presentedRefreshTokens().length).toBe(presented + 1); // only 'healthy', forced
+    expect(h.metricTotal('ConnectionsNeedingReauth')).toBe(3); // the gauge stays up every run
     expect(await h.versionCount('revoked')).toBe(versions);
     expectInvariants(h);
   });
