@@ -2,21 +2,22 @@ import type { ConnectionRecord } from './record.js';
 import type { EngineSettings } from './settings.js';
 
 export type DueDecision =
-  | { due: true; reason: 'forced' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }
+  | { due: true; reason: 'forced' | 'on_demand' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }
   | { due: false; reason: 'not_active' | 'fresh' | 'min_interval' };
 
 /**
- * Decides whether a connection needs a refresh now (docs/refresh-transaction.md, step 2-3).
- * Pure: the caller passes the time.
+ * Decides whether a connection needs a refresh now (docs/refresh-transaction.md, steps 3-4).
+ * `on_demand` is a consumer's request after a 401 on the current version: due whatever the
+ * expiry, within the minimum interval. `forced` is an operator's. Pure: the caller passes the time.
  */
 export function decideDue(
   record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken'>,
   now: number,
   settings: Pick<EngineSettings, 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs'>,
-  force = false,
+  trigger: 'schedule' | 'on_demand' | 'forced' = 'schedule',
 ): DueDecision {
   if (record.status !== 'active') return { due: false, reason: 'not_active' };
-  if (force) return { due: true, reason: 'forced' };
+  if (trigger === 'forced') return { due: true, reason: 'forced' };
 
   const expiresAt = record.expiresAt ? Date.parse(record.expiresAt) : undefined;
   if (expiresAt === undefined || record.accessToken === undefined)
@@ -24,6 +25,13 @@ export function decideDue(
   if (expiresAt <= now) return { due: true, reason: 'expired' };
 
   const refreshedAt = record.refreshedAt ? Date.parse(record.refreshedAt) : undefined;
+  if (trigger === 'on_demand') {
+    // A consumer saw a 401 on this version: refresh now, but never faster than the guard allows.
+    if (refreshedAt !== undefined && now - refreshedAt < settings.minIntervalMs) {
+      return { due: false, reason: 'min_interval' };
+    }
+    return { due: true, reason: 'on_demand' };
+  }
   const expiring = expiresAt - now <= settings.refreshWindowMs;
   const tooOld = refreshedAt === undefined || now - refreshedAt >= settings.maxAgeMs;
   if (!expiring && !tooOld) return { due: false, reason: 'fresh' };

@@ -197,7 +197,8 @@ class Transaction {
     if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
       return this.finishSkipped('version_changed', current.versionId, record, expiresAt);
     }
-    const decision = decideDue(record, deps.clock.now(), deps.settings, request.force);
+    const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
+    const decision = decideDue(record, deps.clock.now(), deps.settings, trigger);
     if (!decision.due) {
       if (decision.reason === 'min_interval') emit(deps, MetricName.MinIntervalSkipped, 'Count', 1);
       return this.finishSkipped(decision.reason, current.versionId, record, expiresAt);

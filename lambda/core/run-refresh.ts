@@ -35,7 +35,10 @@ export async function runRefresh(
   deps: Omit<EngineDeps, 'credentials'> & { credentials?: EngineDeps['credentials'] },
   options: RunOptions,
 ): Promise<RunSummary> {
-  const engine: EngineDeps = { ...deps, credentials: deps.credentials ?? memoisedCredentials(deps) };
+  const engine: EngineDeps = {
+    ...deps,
+    credentials: deps.credentials ?? clientCredentialsReader(deps.store),
+  };
   const { settings, clock, logger } = engine;
   const wanted = options.connections ? new Set(options.connections) : undefined;
 
@@ -133,15 +136,13 @@ export async function runRefresh(
   return summary;
 }
 
-/** Reads each client-credentials secret at most once per run. */
-function memoisedCredentials(deps: Pick<EngineDeps, 'store'>): EngineDeps['credentials'] {
+/** Reads each client-credentials secret at most once per run (or on-demand request). */
+export function clientCredentialsReader(store: EngineDeps['store']): EngineDeps['credentials'] {
   const cache = new Map<string, Promise<ClientCredentials>>();
   return (secretId) => {
     let pending = cache.get(secretId);
     if (!pending) {
-      pending = deps.store
-        .getCurrent(secretId)
-        .then((secret) => parseClientCredentials(secretId, secret.value));
+      pending = store.getCurrent(secretId).then((secret) => parseClientCredentials(secretId, secret.value));
       // A failed read is not cached: another connection may retry it.
       pending.catch(() => cache.delete(secretId));
       cache.set(secretId, pending);

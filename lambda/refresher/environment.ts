@@ -18,10 +18,14 @@ const environmentSchema = z.object({
   MAX_AGE_SECONDS: seconds(DEFAULT_SETTINGS.maxAgeMs),
   REQUEST_TIMEOUT_SECONDS: seconds(DEFAULT_SETTINGS.requestTimeoutMs),
   CONCURRENCY: z.coerce.number().int().positive().max(64).default(DEFAULT_SETTINGS.concurrency),
+  /** `true` on the function consumers may invoke: on-demand requests only, never `force`. */
+  ON_DEMAND_ONLY: z.enum(['true', 'false']).default('false'),
 });
 
 export interface RefresherConfig {
   settings: EngineSettings;
+  /** Serve only consumers' on-demand requests (no runs, no force). */
+  onDemandOnly?: boolean;
   leaseTableName: string;
   refreshTokenKeyId: string;
 }
@@ -36,6 +40,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return {
     leaseTableName: e.LEASE_TABLE_NAME,
+    onDemandOnly: e.ON_DEMAND_ONLY === 'true',
     refreshTokenKeyId: e.REFRESH_TOKEN_KEY_ID,
     settings: {
       ...DEFAULT_SETTINGS,

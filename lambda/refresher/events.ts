@@ -1,29 +1,41 @@
 import { z } from 'zod';
 
-/**
- * What the refresher is asked to do. A scheduled event (EventBridge rule or Scheduler)
- * runs every connection; an operator request names connections and may force.
- */
+/** An operator's run: every connection (or the named ones), optionally forced. */
 const runRequestSchema = z.object({
   action: z.literal('run'),
   force: z.boolean().optional(),
   connections: z.array(z.string().min(1)).min(1).optional(),
 });
 
+/**
+ * An on-demand refresh of one connection: a consumer that saw a 401 on version `ifVersion`
+ * (refreshed only if that is still AWSCURRENT), or an operator with `force`.
+ */
+const refreshRequestSchema = z.object({
+  action: z.literal('refresh'),
+  connection: z.string().min(1),
+  ifVersion: z.string().min(1).optional(),
+  force: z.boolean().optional(),
+});
+
+/** A scheduled event (EventBridge rule) is a run over everything. */
 const scheduledEventSchema = z
   .object({ 'detail-type': z.literal('Scheduled Event') })
   .passthrough()
   .transform((): RunRequest => ({ action: 'run' }));
 
 export type RunRequest = z.output<typeof runRequestSchema>;
-export const refresherEventSchema = z.union([runRequestSchema, scheduledEventSchema]);
-export type RefresherEvent = RunRequest;
+export type RefreshRequestEvent = z.output<typeof refreshRequestSchema>;
+export type RefresherEvent = RunRequest | RefreshRequestEvent;
+
+const refresherEventSchema = z.union([runRequestSchema, refreshRequestSchema, scheduledEventSchema]);
 
 export function parseEvent(event: unknown): RefresherEvent {
   const parsed = refresherEventSchema.safeParse(event);
   if (!parsed.success) {
     throw new Error(
-      'unrecognised event: expected a scheduled event or {"action":"run","connections"?:[...],"force"?:true}',
+      'unrecognised event: expected a scheduled event, {"action":"run","connections"?:[...],"force"?:true} ' +
+        'or {"action":"refresh","connection":"...","ifVersion"?:"...","force"?:true}',
     );
   }
   return parsed.data;

@@ -1,14 +1,21 @@
 import type { Context } from 'aws-lambda';
 import type { RunSummary } from '../core/run-refresh.js';
 import { readConfig } from './environment.js';
+import type { OnDemandResponse } from './on-demand.js';
 import { createPorts, handleInvocation } from './refresher.js';
 
 // Built once per cold start; reused by warm invocations.
 const config = readConfig();
 const ports = createPorts(config);
 
-/** The scheduled refresher's Lambda entry point. */
-export const handler = async (event: unknown, context: Context): Promise<Omit<RunSummary, 'results'>> => {
-  const { results: _results, ...summary } = await handleInvocation(ports, config, event, context);
+/** The refresher's Lambda entry point: scheduled runs, operator runs, on-demand requests. */
+export const handler = async (
+  event: unknown,
+  context: Context,
+): Promise<Omit<RunSummary, 'results'> | OnDemandResponse> => {
+  const response = await handleInvocation(ports, config, event, context);
+  if (!('results' in response)) return response;
+  // The per-connection results stay in the logs; the invocation answers with the counts.
+  const { results: _results, ...summary } = response;
   return summary;
 };

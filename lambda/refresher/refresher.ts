@@ -10,9 +10,11 @@ import { StructuredLogger } from '../adapters/structured-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { Budget } from '../core/budget.js';
 import type { EngineDeps } from '../core/engine.js';
-import { type RunSummary, runRefresh } from '../core/run-refresh.js';
+import { refreshConnection } from '../core/refresh-connection.js';
+import { clientCredentialsReader, type RunSummary, runRefresh } from '../core/run-refresh.js';
 import type { RefresherConfig } from './environment.js';
 import { parseEvent } from './events.js';
+import { type OnDemandResponse, toOnDemandResponse } from './on-demand.js';
 
 /** The adapters a refresher runs on; built once per cold start, overridable in tests. */
 export type RefresherPorts = Omit<EngineDeps, 'settings' | 'invocationId' | 'credentials' | 'logger'> & {
@@ -43,18 +45,26 @@ export async function handleInvocation(
   config: RefresherConfig,
   event: unknown,
   context: InvocationContext,
-): Promise<RunSummary> {
+): Promise<RunSummary | OnDemandResponse> {
   ports.logger.forgetSecrets();
   const request = parseEvent(event);
-  try {
-    return await runRefresh(
-      { ...ports, settings: config.settings, invocationId: context.awsRequestId },
-      {
-        budget: Budget.fromRemaining(ports.clock, context.getRemainingTimeInMillis()),
-        force: request.force,
-        connections: request.connections,
-      },
+  if (request.force && config.onDemandOnly) {
+    throw new Error(
+      'this function serves consumers and does not accept force; operators use the refresher function',
     );
+  }
+  const engine = { ...ports, settings: config.settings, invocationId: context.awsRequestId };
+  const budget = Budget.fromRemaining(ports.clock, context.getRemainingTimeInMillis());
+  try {
+    if (request.action === 'refresh') {
+      const result = await refreshConnection(
+        { ...engine, credentials: clientCredentialsReader(ports.store) },
+        { connection: request.connection, budget, force: request.force, ifVersionId: request.ifVersion },
+      );
+      return toOnDemandResponse(result);
+    }
+    if (config.onDemandOnly) throw new Error('this function serves on-demand refresh requests only');
+    return await runRefresh(engine, { budget, force: request.force, connections: request.connections });
   } finally {
     try {
       await ports.metrics.flush();

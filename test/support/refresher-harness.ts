@@ -22,10 +22,17 @@ import {
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { type EngineSettings, settingsWith } from '../../lambda/core/settings.js';
 import type { RefresherConfig } from '../../lambda/refresher/environment.js';
+import type { OnDemandResponse } from '../../lambda/refresher/on-demand.js';
 import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
 import type { AuthServer, AuthServerClient } from './auth-server.js';
 import { createKmsKey, createLeaseTable, createSecret, uniqueName } from './aws-fixtures.js';
 import { captureOutput, type OutputCapture } from './output-capture.js';
+
+export interface InvokeOptions {
+  remainingMs?: number;
+  clock?: Clock;
+  ports?: RefresherPorts;
+}
 
 export interface ConnectionOptions {
   client: AuthServerClient;
@@ -125,18 +132,37 @@ export class RefresherHarness {
     return { refreshToken };
   }
 
-  /** Invokes the handler in-process, capturing everything it writes. */
+  /** Invokes the handler in-process with a run event, capturing everything it writes. */
   async invoke(
     event: unknown = { 'detail-type': 'Scheduled Event', source: 'aws.events' },
-    options: { remainingMs?: number; clock?: Clock; ports?: RefresherPorts } = {},
+    options: InvokeOptions = {},
   ): Promise<RunSummary> {
+    const response = await this.invokeRaw(event, options);
+    if (!('results' in response)) throw new Error(`expected a run summary, got ${JSON.stringify(response)}`);
+    return response;
+  }
+
+  /** Sends an on-demand refresh request, as a consumer (or an operator with force) would. */
+  async request(
+    event: { connection: string; ifVersion?: string; force?: boolean },
+    options: InvokeOptions & { config?: Partial<RefresherConfig> } = {},
+  ): Promise<OnDemandResponse> {
+    const response = await this.invokeRaw({ action: 'refresh', ...event }, options);
+    if ('results' in response) throw new Error('expected an on-demand response');
+    return response;
+  }
+
+  async invokeRaw(
+    event: unknown,
+    options: InvokeOptions & { config?: Partial<RefresherConfig> } = {},
+  ): Promise<RunSummary | OnDemandResponse> {
     const clock = options.clock ?? systemClock;
     const ports = options.ports ?? this.ports(clock);
     const remainingMs = options.remainingMs ?? 60_000;
     const started = clock.now();
     this.invocations += 1;
     return this.output.during(() =>
-      handleInvocation(ports, this.config, event, {
+      handleInvocation(ports, { ...this.config, ...options.config }, event, {
         awsRequestId: `req-${this.invocations}`,
         getRemainingTimeInMillis: () => remainingMs - (clock.now() - started),
       }),

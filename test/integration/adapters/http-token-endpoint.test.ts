@@ -803,3 +803,36 @@ describe('HttpTokenEndpoint refuses unsafe requests without any network traffic'
     expect(() => new HttpTokenEndpoint({ userAgent: 'a\r\nb' })).toThrow(RangeError);
   });
 });
+
+describe('HttpTokenEndpoint odd inputs', () => {
+  it('never throws for a secret with a lone surrogate, even when the provider answers 4xx', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_request, response) => {
+      response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      const outcome = await new HttpTokenEndpoint().refresh({
+        tokenEndpoint: `http://127.0.0.1:${port}/token`,
+        dialect: 'form',
+        clientAuth: 'client_secret_post',
+        credentials: { clientId: 'id', clientSecret: 'secret-\uD800-lone' },
+        refreshToken: 'refresh-token-value',
+        timeoutMs: 2_000,
+      });
+      expect(outcome).toMatchObject({ kind: 'oauth_error', status: 400, error: 'invalid_grant' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('names the package version in its user agent', async () => {
+    const { DEFAULT_USER_AGENT } = await import('../../../lambda/adapters/http-token-endpoint.js');
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(DEFAULT_USER_AGENT).toBe(`token-refresher/${pkg.version}`);
+  });
+});

@@ -57,11 +57,11 @@ describe('decideDue', () => {
   });
 
   it('forces only active connections', () => {
-    expect(decideDue(record(50 * minute, 1 * minute), now, DEFAULT_SETTINGS, true)).toEqual({
+    expect(decideDue(record(50 * minute, 1 * minute), now, DEFAULT_SETTINGS, 'forced')).toEqual({
       due: true,
       reason: 'forced',
     });
-    expect(decideDue(record(-1, 60 * minute, 'reauth_required'), now, DEFAULT_SETTINGS, true)).toEqual({
+    expect(decideDue(record(-1, 60 * minute, 'reauth_required'), now, DEFAULT_SETTINGS, 'forced')).toEqual({
       due: false,
       reason: 'not_active',
     });
@@ -72,6 +72,21 @@ describe('decideDue', () => {
     expect(decideDue({ status: 'active' }, now, DEFAULT_SETTINGS)).toEqual({
       due: true,
       reason: 'no_access_token',
+    });
+  });
+
+  it('refreshes on demand whatever the expiry, but not within the minimum interval unless expired', () => {
+    expect(decideDue(record(50 * minute, 20 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
+      due: true,
+      reason: 'on_demand',
+    });
+    expect(decideDue(record(50 * minute, 5 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
+      due: false,
+      reason: 'min_interval',
+    });
+    expect(decideDue(record(-1, 5 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
+      due: true,
+      reason: 'expired',
     });
   });
 });
