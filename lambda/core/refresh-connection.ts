@@ -291,8 +291,9 @@ class Transaction {
     sentAt: number,
   ): Promise<ConnectionResult> {
     const { deps } = this;
-    // From here on the old refresh token is spent: it is never sent again, whatever happens.
-    this.tokenMaybeConsumed = true;
+    // From here on the old refresh token is spent: whatever happens, it is never sent again
+    // (an unexpected error below releases the lease as `unsaved`).
+    this.tokenSpent = true;
     deps.logger.registerSecret(tokens.accessToken);
     if (tokens.refreshToken) deps.logger.registerSecret(tokens.refreshToken);
 
@@ -345,7 +346,7 @@ class Transaction {
     const rotated = Boolean(tokens.refreshToken);
     if (!rotated) {
       // The provider does not rotate: the stored refresh token stays valid for the next run.
-      this.tokenMaybeConsumed = false;
+      this.tokenSpent = false;
       return this.finishFailed(
         'commit_failed',
         `the new access token could not be committed: ${committed.error}`,
