@@ -176,7 +176,7 @@ export class TokenClient {
       if (response.outcome === 'declined') {
         if (response.reason === 'not_active') await this.read(connection); // throws the status's error
         detail =
-          response.reason === 'min_interval'
+          response.reason === 'min_interval' || response.reason === 'version_quota'
             ? 'the token was refreshed moments ago and may not be refreshed again yet (minimum interval)'
             : `the refresher declined (${response.reason ?? 'no reason'})`;
         break;

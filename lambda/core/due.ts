@@ -3,7 +3,7 @@ import type { EngineSettings } from './settings.js';
 
 export type DueDecision =
   | { due: true; reason: 'forced' | 'on_demand' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }
-  | { due: false; reason: 'not_active' | 'fresh' | 'min_interval' };
+  | { due: false; reason: 'not_active' | 'fresh' | 'min_interval' | 'version_quota' };
 
 /**
  * Decides whether a connection needs a refresh now (docs/refresh-transaction.md, steps 3-4).
@@ -13,32 +13,33 @@ export type DueDecision =
 export function decideDue(
   record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken'>,
   now: number,
-  settings: Pick<EngineSettings, 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs'>,
+  settings: Pick<EngineSettings, 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs' | 'versionFloorMs'>,
   trigger: 'schedule' | 'on_demand' | 'forced' = 'schedule',
 ): DueDecision {
   if (record.status !== 'active') return { due: false, reason: 'not_active' };
   if (trigger === 'forced') return { due: true, reason: 'forced' };
 
   const expiresAt = record.expiresAt ? Date.parse(record.expiresAt) : undefined;
-  if (expiresAt === undefined || record.accessToken === undefined)
+  if (expiresAt === undefined || record.accessToken === undefined) {
     return { due: true, reason: 'no_access_token' };
-  if (expiresAt <= now) return { due: true, reason: 'expired' };
-
+  }
   const refreshedAt = record.refreshedAt ? Date.parse(record.refreshedAt) : undefined;
+  const sinceRefresh = refreshedAt === undefined ? Number.POSITIVE_INFINITY : now - refreshedAt;
+  if (expiresAt <= now) {
+    // Even an expired token waits for the floor: a version per run would exhaust the quota.
+    if (sinceRefresh < settings.versionFloorMs) return { due: false, reason: 'version_quota' };
+    return { due: true, reason: 'expired' };
+  }
   if (trigger === 'on_demand') {
     // A consumer saw a 401 on this version: refresh now, but never faster than the guard allows.
-    if (refreshedAt !== undefined && now - refreshedAt < settings.minIntervalMs) {
-      return { due: false, reason: 'min_interval' };
-    }
+    if (sinceRefresh < settings.minIntervalMs) return { due: false, reason: 'min_interval' };
     return { due: true, reason: 'on_demand' };
   }
   const expiring = expiresAt - now <= settings.refreshWindowMs;
-  const tooOld = refreshedAt === undefined || now - refreshedAt >= settings.maxAgeMs;
+  const tooOld = sinceRefresh >= settings.maxAgeMs;
   if (!expiring && !tooOld) return { due: false, reason: 'fresh' };
 
   // The guard: a token still valid is not refreshed again within the minimum interval.
-  if (refreshedAt !== undefined && now - refreshedAt < settings.minIntervalMs) {
-    return { due: false, reason: 'min_interval' };
-  }
+  if (sinceRefresh < settings.minIntervalMs) return { due: false, reason: 'min_interval' };
   return { due: true, reason: expiring ? 'expiring' : 'max_age' };
 }

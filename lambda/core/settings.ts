@@ -13,9 +13,17 @@ export interface EngineSettings {
   /**
    * Never refresh a connection more often than this, unless its access token has expired
    * or an operator forces it: guards the provider and Secrets Manager's version quota.
-   * @default 10 minutes
+   * @default 15 minutes (at most 96 versions a day: Secrets Manager keeps ~100 versions
+   * and deletes none younger than 24 h)
    */
   minIntervalMs: number;
+  /**
+   * The hard floor between two refreshes of one connection, even when its token has
+   * expired (only an operator's force bypasses it): the version quota cannot be exhausted.
+   * Tokens that live less than this plus the refresh window are stale part of the time.
+   * @default 15 minutes
+   */
+  versionFloorMs: number;
   /**
    * Refresh idle grants at least this often so providers don't expire them.
    * @default 24 hours
@@ -41,7 +49,8 @@ export interface EngineSettings {
 
 export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
   refreshWindowMs: 10 * 60_000,
-  minIntervalMs: 10 * 60_000,
+  minIntervalMs: 15 * 60_000,
+  versionFloorMs: 15 * 60_000,
   maxAgeMs: 24 * 60 * 60_000,
   concurrency: 8,
   requestTimeoutMs: 10_000,

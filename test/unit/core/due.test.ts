@@ -32,21 +32,33 @@ describe('decideDue', () => {
     expect(decideDue(record(10 * minute + 1, 50 * minute), now, DEFAULT_SETTINGS).due).toBe(false);
   });
 
-  it('refreshes an expired token even within the minimum interval', () => {
-    expect(decideDue(record(-1, 1 * minute), now, DEFAULT_SETTINGS)).toEqual({
+  it('refreshes an expired token, but never more often than the version floor', () => {
+    expect(decideDue(record(-1, 20 * minute), now, DEFAULT_SETTINGS)).toEqual({
       due: true,
       reason: 'expired',
     });
-    expect(decideDue(record(0, 1 * minute), now, DEFAULT_SETTINGS)).toEqual({ due: true, reason: 'expired' });
+    expect(decideDue(record(0, 15 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: true,
+      reason: 'expired',
+    });
+    // A 5-minute token expired 1 minute after its refresh: wait for the floor (15 min).
+    expect(decideDue(record(-60_000, 6 * minute), now, DEFAULT_SETTINGS)).toEqual({
+      due: false,
+      reason: 'version_quota',
+    });
+    // A longer minimum interval does not hold back an expired token past the floor.
+    expect(
+      decideDue(record(-1, 20 * minute), now, { ...DEFAULT_SETTINGS, minIntervalMs: 60 * minute }).due,
+    ).toBe(true);
   });
 
   it('guards the minimum interval for a token that is expiring but still valid', () => {
-    // A 5-minute token refreshed 2 minutes ago is inside the window, but not yet 10 minutes old.
+    // A token refreshed 2 minutes ago is inside the window, but not yet 15 minutes old.
     expect(decideDue(record(3 * minute, 2 * minute), now, DEFAULT_SETTINGS)).toEqual({
       due: false,
       reason: 'min_interval',
     });
-    expect(decideDue(record(3 * minute, 10 * minute), now, DEFAULT_SETTINGS).due).toBe(true);
+    expect(decideDue(record(3 * minute, 15 * minute), now, DEFAULT_SETTINGS).due).toBe(true);
   });
 
   it('refreshes idle grants older than the max age', () => {
@@ -75,7 +87,7 @@ describe('decideDue', () => {
     });
   });
 
-  it('refreshes on demand whatever the expiry, but not within the minimum interval unless expired', () => {
+  it('refreshes on demand whatever the expiry, within the minimum interval and the version floor', () => {
     expect(decideDue(record(50 * minute, 20 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
       due: true,
       reason: 'on_demand',
@@ -84,9 +96,13 @@ describe('decideDue', () => {
       due: false,
       reason: 'min_interval',
     });
-    expect(decideDue(record(-1, 5 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
+    expect(decideDue(record(-1, 20 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
       due: true,
       reason: 'expired',
+    });
+    expect(decideDue(record(-1, 5 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
+      due: false,
+      reason: 'version_quota',
     });
   });
 });

@@ -32,7 +32,7 @@ describe('readConfig', () => {
     expect(config.settings).toMatchObject({
       prefix: 'token-refresher/',
       refreshWindowMs: 600_000,
-      minIntervalMs: 600_000,
+      minIntervalMs: 900_000,
       maxAgeMs: 86_400_000,
       requestTimeoutMs: 10_000,
       concurrency: 8,

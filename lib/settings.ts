@@ -1,0 +1,259 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { TokenRefresherProps } from './token-refresher.js';
+
+/**
+ * Defaults of every {@link TokenRefresherProps} setting, in one place so the construct,
+ * the app's context parsing and docs/deploy.md agree.
+ */
+export const DEFAULTS = {
+  connectionPrefix: 'token-refresher/',
+  clientCredentialsPrefix: 'token-refresher-clients/',
+  scheduleMinutes: 5,
+  refreshWindowSeconds: 600,
+  /**
+   * 15 minutes, not the engine's 10: Secrets Manager never deletes versions younger than
+   * 24 h and keeps about 100, so one connection may sustain at most 100 versions a day,
+   * one per 14.4 minutes. 86400 / 900 = 96 versions a day cannot exhaust the quota even
+   * in a refresh loop. See docs/deploy.md, "Limits".
+   */
+  minIntervalSeconds: 900,
+  maxAgeSeconds: 86_400,
+  memorySizeMb: 256,
+  nearExpirySeconds: 300,
+  failureAlarmPeriods: 3,
+  earlyRefreshesPerHour: 6,
+  /** Per connection: 100 versions a day / 24 h ≈ 4 refreshes an hour (the version quota's sustainable rate). */
+  refreshesPerHourPerConnection: 4,
+  /** Floor of the refresh-rate ceiling, for stacks whose connections are created after deployment. */
+  minRefreshesPerHourCeiling: 60,
+  logRetention: logs.RetentionDays.THREE_MONTHS,
+} as const;
+
+/** A setting (prop or context value) that cannot be deployed; the message names it. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Versions Secrets Manager keeps per secret (it never deletes those younger than 24 h). */
+export const SECRET_VERSION_QUOTA = 100;
+
+/** The settings after defaults and validation; every field is concrete. */
+export interface ResolvedSettings {
+  readonly connectionPrefix: string;
+  readonly clientCredentialsPrefix: string;
+  readonly schedule: Duration;
+  readonly refreshWindow: Duration;
+  readonly minInterval: Duration;
+  readonly maxAge: Duration;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly nearExpiryThreshold: Duration;
+  readonly failureAlarmPeriods: number;
+  readonly earlyRefreshesPerHour: number;
+  readonly maxRefreshesPerHour: number;
+  readonly alarmEmail: string | undefined;
+  readonly connections: readonly string[];
+  readonly refreshTokenKeyOperatorRoleArns: readonly string[];
+}
+
+/** Characters Secrets Manager allows in a secret name, minus `/` for connection names. */
+const SECRET_NAME_CHARS = /^[A-Za-z0-9/_+=.@-]+$/;
+const CONNECTION_NAME = /^[A-Za-z0-9_+=.@-]{1,128}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+/** Secrets Manager appends `-` and six characters to a name to form its ARN. */
+const SECRET_ARN_SUFFIX_LENGTH = 7;
+const MAX_SECRET_NAME_LENGTH = 512 - SECRET_ARN_SUFFIX_LENGTH;
+
+function seconds(name: string, value: Duration, problems: string[]): number {
+  try {
+    const result = value.toSeconds({ integral: false });
+    if (!Token.isUnresolved(result)) return result;
+  } catch {
+    // A token duration that needs a unit conversion: reported below.
+  }
+  problems.push(`${name} must be a literal duration, not a token`);
+  return Number.NaN;
+}
+
+function literal(name: string, value: string, problems: string[]): boolean {
+  if (Token.isUnresolved(value)) {
+    problems.push(`${name} must be a literal string, not a token`);
+    return false;
+  }
+  return true;
+}
+
+function checkPrefix(name: string, prefix: string, problems: string[]): void {
+  if (!literal(name, prefix, problems)) return;
+  if (prefix.length === 0 || !prefix.endsWith('/')) {
+    problems.push(`${name} must end with "/" (got "${prefix}")`);
+  }
+  if (!SECRET_NAME_CHARS.test(prefix)) {
+    problems.push(
+      `${name} may contain only letters, digits and / _ + = . @ - (got "${prefix}"); wildcards are not allowed`,
+    );
+  }
+  if (prefix.startsWith('/')) problems.push(`${name} must not start with "/" (got "${prefix}")`);
+}
+
+function wholeNumber(name: string, value: number, min: number, max: number, problems: string[]): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max} (got ${value})`);
+  }
+}
+
+/**
+ * Applies defaults and validates every setting, at synth time. All problems are reported
+ * together in one error that names each setting and the rule it breaks.
+ */
+export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettings {
+  const problems: string[] = [];
+
+  const connectionPrefix = props.connectionPrefix ?? DEFAULTS.connectionPrefix;
+  const clientCredentialsPrefix = props.clientCredentialsPrefix ?? DEFAULTS.clientCredentialsPrefix;
+  checkPrefix('connectionPrefix', connectionPrefix, problems);
+  checkPrefix('clientCredentialsPrefix', clientCredentialsPrefix, problems);
+  if (
+    connectionPrefix.startsWith(clientCredentialsPrefix) ||
+    clientCredentialsPrefix.startsWith(connectionPrefix)
+  ) {
+    problems.push(
+      `connectionPrefix ("${connectionPrefix}") and clientCredentialsPrefix ("${clientCredentialsPrefix}") must not overlap: ` +
+        'the refresher may write connection records but only read client credentials, and consumers may read neither client secrets nor each other',
+    );
+  }
+
+  const schedule = props.schedule ?? Duration.minutes(DEFAULTS.scheduleMinutes);
+  const scheduleS = seconds('schedule', schedule, problems);
+  if (!(scheduleS >= 60 && scheduleS <= 3600 && scheduleS % 60 === 0)) {
+    problems.push(`schedule must be a whole number of minutes from 1 to 60 (got ${scheduleS} s)`);
+  }
+
+  const refreshWindow = props.refreshWindow ?? Duration.seconds(DEFAULTS.refreshWindowSeconds);
+  const windowS = seconds('refreshWindow', refreshWindow, problems);
+  if (!(windowS > 0)) {
+    problems.push(`refreshWindow must be greater than 0 (got ${windowS} s)`);
+  } else if (windowS < scheduleS) {
+    problems.push(
+      `refreshWindow (${windowS} s) must be at least the schedule period (${scheduleS} s), ` +
+        'or an access token can expire between two runs',
+    );
+  }
+
+  const minInterval = props.minInterval ?? Duration.seconds(DEFAULTS.minIntervalSeconds);
+  const minIntervalS = seconds('minInterval', minInterval, problems);
+  if (!(minIntervalS >= 60)) problems.push(`minInterval must be at least 60 s (got ${minIntervalS} s)`);
+
+  const maxAge = props.maxAge ?? Duration.seconds(DEFAULTS.maxAgeSeconds);
+  const maxAgeS = seconds('maxAge', maxAge, problems);
+  if (!(maxAgeS > minIntervalS)) {
+    problems.push(`maxAge (${maxAgeS} s) must be greater than minInterval (${minIntervalS} s)`);
+  }
+  if (!(maxAgeS <= 30 * 86_400)) problems.push(`maxAge must be at most 30 days (got ${maxAgeS} s)`);
+
+  // The function must end before the next scheduled run starts (reserved concurrency 1);
+  // the engine budgets its work by the remaining time, so a shorter timeout only means
+  // fewer connections per run, never a half-done refresh.
+  const timeout = props.timeout ?? Duration.seconds(Math.max(30, Math.min(240, scheduleS - 30)));
+  const timeoutS = seconds('timeout', timeout, problems);
+  if (!(timeoutS >= 30 && timeoutS < scheduleS && timeoutS <= 900)) {
+    problems.push(
+      `timeout must be at least 30 s, at most 900 s and shorter than the schedule period (${scheduleS} s) (got ${timeoutS} s)`,
+    );
+  }
+
+  const memorySize = props.memorySize ?? DEFAULTS.memorySizeMb;
+  wholeNumber('memorySize', memorySize, 128, 10_240, problems);
+
+  const nearExpiryThreshold = props.nearExpiryThreshold ?? Duration.seconds(DEFAULTS.nearExpirySeconds);
+  const nearExpiryS = seconds('nearExpiryThreshold', nearExpiryThreshold, problems);
+  if (!(nearExpiryS > 0 && nearExpiryS < windowS)) {
+    problems.push(
+      `nearExpiryThreshold must be greater than 0 and less than refreshWindow (${windowS} s), ` +
+        `or the alarm fires on every healthy token (got ${nearExpiryS} s)`,
+    );
+  }
+
+  const failureAlarmPeriods = props.failureAlarmPeriods ?? DEFAULTS.failureAlarmPeriods;
+  wholeNumber('failureAlarmPeriods', failureAlarmPeriods, 1, 10, problems);
+
+  const earlyRefreshesPerHour = props.earlyRefreshesPerHour ?? DEFAULTS.earlyRefreshesPerHour;
+  wholeNumber('earlyRefreshesPerHour', earlyRefreshesPerHour, 0, 10_000, problems);
+
+  const connections = [...(props.connections ?? [])];
+  const seen = new Set<string>();
+  for (const name of connections) {
+    if (!literal('connections', name, problems)) continue;
+    if (!CONNECTION_NAME.test(name)) {
+      problems.push(
+        `connection name "${name}" must be 1 to 128 letters, digits or _ + = . @ - (no "/", no wildcards)`,
+      );
+    }
+    if (seen.has(name)) problems.push(`connection "${name}" is listed twice`);
+    seen.add(name);
+    if (connectionPrefix.length + name.length > MAX_SECRET_NAME_LENGTH) {
+      problems.push(
+        `secret name "${connectionPrefix}${name}" is longer than ${MAX_SECRET_NAME_LENGTH} characters`,
+      );
+    }
+  }
+
+  const maxRefreshesPerHour =
+    props.maxRefreshesPerHour ??
+    Math.max(
+      DEFAULTS.minRefreshesPerHourCeiling,
+      DEFAULTS.refreshesPerHourPerConnection * connections.length,
+    );
+  wholeNumber('maxRefreshesPerHour', maxRefreshesPerHour, 1, 1_000_000, problems);
+
+  const alarmEmail = props.alarmEmail === '' ? undefined : props.alarmEmail;
+  if (alarmEmail !== undefined && literal('alarmEmail', alarmEmail, problems) && !EMAIL.test(alarmEmail)) {
+    problems.push(`alarmEmail must be an e-mail address (got "${alarmEmail}")`);
+  }
+
+  const refreshTokenKeyOperatorRoleArns = [...(props.refreshTokenKeyOperatorRoleArns ?? [])];
+  for (const arn of refreshTokenKeyOperatorRoleArns) {
+    if (literal('refreshTokenKeyOperatorRoleArns', arn, problems) && !ROLE_ARN.test(arn)) {
+      problems.push(`refreshTokenKeyOperatorRoleArns: "${arn}" is not an IAM role ARN`);
+    }
+  }
+
+  const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+  if (!Object.values(logs.RetentionDays).includes(logRetention)) {
+    problems.push(
+      `logRetention must be a CloudWatch Logs retention in days, e.g. 30, 90 or 365 (got ${logRetention})`,
+    );
+  }
+
+  if (problems.length > 0) {
+    throw new SettingsError(`TokenRefresher is misconfigured:\n  - ${problems.join('\n  - ')}`);
+  }
+
+  return {
+    connectionPrefix,
+    clientCredentialsPrefix,
+    schedule,
+    refreshWindow,
+    minInterval,
+    maxAge,
+    timeout,
+    memorySize,
+    logRetention,
+    nearExpiryThreshold,
+    failureAlarmPeriods,
+    earlyRefreshesPerHour,
+    maxRefreshesPerHour,
+    alarmEmail,
+    connections,
+    refreshTokenKeyOperatorRoleArns,
+  };
+}
+
+/** Versions a day one connection can create when it refreshes every `minInterval`. */
+export function worstCaseVersionsPerDay(minInterval: Duration): number {
+  return Math.ceil(86_400 / minInterval.toSeconds({ integral: false }));
+}

@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MetricName } from '../../lambda/core/metric-names.js';
+import { ALARM_IDS, type AlarmId } from '../../lib/alarms.js';
+import { resolve } from './support/policy-evaluator.js';
+import {
+  logicalIdOf,
+  onlyPropertiesOfType,
+  REPO_ROOT,
+  resourcesOfType,
+  type Synthesized,
+  synth,
+} from './support/synth.js';
+
+const SERVICE = [{ Name: 'service', Value: 'token-refresher' }];
+
+interface Expected {
+  metric: string;
+  namespace: string;
+  dimensions?: unknown[];
+  statistic: string;
+  period: number;
+  threshold: number;
+  comparison: string;
+  evaluationPeriods: number;
+  datapointsToAlarm?: number;
+  missing: 'breaching' | 'notBreaching' | 'ignore';
+}
+
+/** What each alarm watches, at the default settings (schedule 5 minutes). */
+const EXPECTED: Record<AlarmId, Expected> = {
+  CommitFailed: {
+    metric: MetricName.CommitFailed,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+  HeartbeatMissing: {
+    metric: MetricName.RunCompleted,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Sum',
+    period: 600,
+    threshold: 1,
+    comparison: 'LessThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'breaching',
+  },
+  RefreshFailuresPersisting: {
+    metric: MetricName.RefreshFailed,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    missing: 'notBreaching',
+  },
+  ReauthRequired: {
+    metric: MetricName.ConnectionsNeedingReauth,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Maximum',
+    period: 300,
+    threshold: 0,
+    comparison: 'GreaterThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'ignore',
+  },
+  AccessTokenNearExpiry: {
+    metric: MetricName.MinSecondsToExpiry,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Minimum',
+    period: 300,
+    threshold: 300,
+    comparison: 'LessThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+  FrequentRefreshes: {
+    metric: MetricName.EarlyRefresh,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Sum',
+    period: 3600,
+    threshold: 6,
+    comparison: 'GreaterThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+  RefreshRateAboveCeiling: {
+    metric: MetricName.RefreshSucceeded,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Sum',
+    period: 3600,
+    threshold: 60,
+    comparison: 'GreaterThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+  LambdaErrors: {
+    metric: 'Errors',
+    namespace: 'AWS/Lambda',
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+  LambdaThrottles: {
+    metric: 'Throttles',
+    namespace: 'AWS/Lambda',
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    missing: 'notBreaching',
+  },
+  DeadLetterQueueNotEmpty: {
+    metric: 'ApproximateNumberOfMessagesVisible',
+    namespace: 'AWS/SQS',
+    statistic: 'Maximum',
+    period: 300,
+    threshold: 0,
+    comparison: 'GreaterThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+};
+
+function alarmProperties(s: Synthesized, id: AlarmId): Record<string, unknown> {
+  const logicalId = logicalIdOf(s.json, 'AWS::CloudWatch::Alarm', `TokenRefresher${id}Alarm`);
+  return s.json.Resources[logicalId]?.Properties ?? {};
+}
+
+describe('alarms', () => {
+  let s: Synthesized;
+  let topic: string;
+  let fn: string;
+  let queue: string;
+
+  beforeAll(() => {
+    s = synth();
+    topic = logicalIdOf(s.json, 'AWS::SNS::Topic', 'TokenRefresherAlarmTopic');
+    fn = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherFunction');
+    queue = logicalIdOf(s.json, 'AWS::SQS::Queue', 'TokenRefresherDeadLetterQueue');
+  });
+
+  it('creates exactly the runbook alarms', () => {
+    expect(resourcesOfType(s.json, 'AWS::CloudWatch::Alarm')).toHaveLength(ALARM_IDS.length);
+  });
+
+  for (const id of ALARM_IDS) {
+    it(`${id}: watches the right metric with the right threshold, and notifies the topic on ALARM and OK`, () => {
+      const alarm = alarmProperties(s, id);
+      const expected = EXPECTED[id];
+      const dimensions =
+        expected.dimensions ??
+        (expected.namespace === 'AWS/Lambda'
+          ? [{ Name: 'FunctionName', Value: { Ref: fn } }]
+          : [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]);
+      expect(alarm).toMatchObject({
+        AlarmName: `TokenRefresher-${id}`,
+        MetricName: expected.metric,
+        Namespace: expected.namespace,
+        Dimensions: dimensions,
+        Statistic: expected.statistic,
+        Period: expected.period,
+        Threshold: expected.threshold,
+        ComparisonOperator: expected.comparison,
+        EvaluationPeriods: expected.evaluationPeriods,
+        TreatMissingData: expected.missing,
+        ActionsEnabled: true,
+        AlarmActions: [{ Ref: topic }],
+        OKActions: [{ Ref: topic }],
+      });
+      expect(alarm.DatapointsToAlarm).toBe(expected.datapointsToAlarm);
+      expect(alarm.AlarmDescription).toMatch(new RegExp(`Runbook: docs/runbook\\.md#${id.toLowerCase()}$`));
+    });
+  }
+
+  it('heartbeat: two schedule periods, missing data breaching', () => {
+    const alarm = alarmProperties(s, 'HeartbeatMissing');
+    expect(alarm.Period).toBe(2 * 300);
+    expect(alarm.TreatMissingData).toBe('breaching');
+  });
+
+  it('marks the commit failure and the heartbeat critical', () => {
+    expect(alarmProperties(s, 'CommitFailed').AlarmDescription).toMatch(/^\[CRITICAL\]/);
+    expect(alarmProperties(s, 'HeartbeatMissing').AlarmDescription).toMatch(/^\[CRITICAL\]/);
+  });
+
+  it('follows the configured schedule and thresholds', () => {
+    const custom = synth({
+      scheduleMinutes: 2,
+      refreshWindowSeconds: 900,
+      nearExpirySeconds: 120,
+      failureAlarmPeriods: 5,
+      earlyRefreshesPerHour: 2,
+      connections: JSON.stringify(Array.from({ length: 20 }, (_, i) => `c${i}`)),
+    });
+    expect(alarmProperties(custom, 'HeartbeatMissing').Period).toBe(240);
+    expect(alarmProperties(custom, 'RefreshFailuresPersisting')).toMatchObject({
+      Period: 120,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+    });
+    expect(alarmProperties(custom, 'AccessTokenNearExpiry').Threshold).toBe(120);
+    expect(alarmProperties(custom, 'FrequentRefreshes').Threshold).toBe(2);
+    // 4 an hour per pre-created connection once that exceeds the floor of 60.
+    expect(alarmProperties(custom, 'RefreshRateAboveCeiling').Threshold).toBe(80);
+  });
+});
+
+describe('runbook', () => {
+  const runbook = readFileSync(join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8');
+  const sections = new Map<string, string>();
+  for (const part of runbook.split(/^## /m).slice(1)) {
+    const [heading = '', ...body] = part.split('\n');
+    sections.set(heading.trim(), body.join('\n'));
+  }
+
+  for (const id of ALARM_IDS) {
+    it(`has a section for ${id}: what it means, what to do, which command`, () => {
+      const section = sections.get(id);
+      expect(section, `docs/runbook.md has no "## ${id}" section`).toBeDefined();
+      expect(section).toMatch(/\*\*What it means\*\*/);
+      expect(section).toMatch(/\*\*What to do\*\*/);
+      expect(section).toMatch(/```(sh|bash)\n/);
+    });
+  }
+});
+
+describe('dashboard', () => {
+  let s: Synthesized;
+  let body: { widgets: { type: string; properties: Record<string, unknown> }[] };
+
+  beforeAll(() => {
+    s = synth();
+    const dashboard = onlyPropertiesOfType(s.json, 'AWS::CloudWatch::Dashboard');
+    body = JSON.parse(resolve(s.json, dashboard.DashboardBody) as string);
+  });
+
+  const titles = () => body.widgets.map((widget) => widget.properties.title);
+  const metricsOf = (title: string) =>
+    JSON.stringify(body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics);
+
+  it('has every panel the operators need', () => {
+    expect(titles()).toEqual([
+      'Alarms',
+      'Refreshes',
+      'Failures by class',
+      'Connections needing re-authentication',
+      'Seconds to expiry per connection',
+      'Duration (ms)',
+      'Lambda errors and throttles',
+      'Dead-letter queue',
+    ]);
+  });
+
+  it('shows the state of every alarm', () => {
+    const alarmWidget = body.widgets.find((widget) => widget.type === 'alarm');
+    expect([...((alarmWidget?.properties.alarms ?? []) as string[])].sort()).toEqual(
+      ALARM_IDS.map((id) => `arn:aws:cloudwatch:eu-west-1:111122223333:alarm:TokenRefresher-${id}`).sort(),
+    );
+  });
+
+  it('splits failures by class and seconds to expiry by connection with SEARCH', () => {
+    expect(metricsOf('Failures by class')).toContain(
+      `SEARCH('{TokenRefresher,FailureClass,service} service=\\"token-refresher\\" MetricName=\\"RefreshFailed\\"', 'Sum', 300)`,
+    );
+    expect(metricsOf('Seconds to expiry per connection')).toContain(
+      `SEARCH('{TokenRefresher,Connection,service} service=\\"token-refresher\\" MetricName=\\"SecondsToExpiry\\"', 'Minimum', 300)`,
+    );
+  });
+
+  it('plots refreshes, re-auth needed, durations, errors and throttles', () => {
+    expect(metricsOf('Refreshes')).toContain('"RefreshSucceeded"');
+    expect(metricsOf('Connections needing re-authentication')).toContain('"ConnectionsNeedingReauth"');
+    expect(metricsOf('Duration (ms)')).toContain('"RefreshLatency"');
+    expect(metricsOf('Duration (ms)')).toContain('"Duration"');
+    expect(metricsOf('Lambda errors and throttles')).toContain('"Errors"');
+    expect(metricsOf('Lambda errors and throttles')).toContain('"Throttles"');
+  });
+});

@@ -1,0 +1,252 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
+import { TokenRefresher, type TokenRefresherProps } from '../../lib/token-refresher.js';
+import { CONTEXT_KEYS, settingsFromContext } from '../../lib/token-refresher-stack.js';
+import { SKIP_BUNDLING } from './support/synth.js';
+
+const problems = (props: TokenRefresherProps): string => {
+  try {
+    resolveSettings(props);
+  } catch (error) {
+    // bin/ prints a SettingsError's message alone (no stack trace) and exits 1.
+    expect(error).toBeInstanceOf(SettingsError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the settings to be rejected');
+};
+
+describe('settings: defaults', () => {
+  it('documents and applies a default for every setting', () => {
+    const settings = resolveSettings();
+    expect(settings.connectionPrefix).toBe('token-refresher/');
+    expect(settings.clientCredentialsPrefix).toBe('token-refresher-clients/');
+    expect(settings.schedule.toMinutes()).toBe(5);
+    expect(settings.refreshWindow.toSeconds()).toBe(600);
+    expect(settings.minInterval.toSeconds()).toBe(900);
+    expect(settings.maxAge.toSeconds()).toBe(86_400);
+    expect(settings.timeout.toSeconds()).toBe(240);
+    expect(settings.memorySize).toBe(256);
+    expect(settings.logRetention).toBe(DEFAULTS.logRetention);
+    expect(settings.nearExpiryThreshold.toSeconds()).toBe(300);
+    expect(settings.failureAlarmPeriods).toBe(3);
+    expect(settings.earlyRefreshesPerHour).toBe(6);
+    expect(settings.maxRefreshesPerHour).toBe(60);
+    expect(settings.alarmEmail).toBeUndefined();
+    expect(settings.connections).toEqual([]);
+    expect(settings.refreshTokenKeyOperatorRoleArns).toEqual([]);
+  });
+
+  it('keeps the default minimum interval within the secret version quota (at most 100 versions a day)', () => {
+    expect(86_400 / resolveSettings().minInterval.toSeconds()).toBeLessThanOrEqual(100);
+  });
+
+  it('derives the timeout from the schedule: under the period, at most 4 minutes, at least 30 s', () => {
+    const timeout = (minutes: number) =>
+      resolveSettings({
+        schedule: Duration.minutes(minutes),
+        refreshWindow: Duration.minutes(Math.max(10, minutes)),
+      }).timeout.toSeconds();
+    expect(timeout(1)).toBe(30);
+    expect(timeout(2)).toBe(90);
+    expect(timeout(3)).toBe(150);
+    expect(timeout(5)).toBe(240);
+    expect(timeout(30)).toBe(240);
+  });
+
+  it('scales the refresh-rate ceiling with the pre-created connections', () => {
+    const names = Array.from({ length: 30 }, (_, i) => `c${i}`);
+    expect(resolveSettings({ connections: names }).maxRefreshesPerHour).toBe(120);
+    expect(resolveSettings({ connections: ['a'] }).maxRefreshesPerHour).toBe(60);
+    expect(resolveSettings({ connections: names, maxRefreshesPerHour: 500 }).maxRefreshesPerHour).toBe(500);
+  });
+});
+
+describe('settings: validation at synth time', () => {
+  it.each<[string, TokenRefresherProps, RegExp]>([
+    [
+      'a prefix without a trailing slash',
+      { connectionPrefix: 'tokens' },
+      /connectionPrefix must end with "\/"/,
+    ],
+    [
+      'a wildcard in a prefix',
+      { clientCredentialsPrefix: 'clients*/' },
+      /clientCredentialsPrefix may contain only/,
+    ],
+    [
+      'overlapping prefixes',
+      { connectionPrefix: 'a/', clientCredentialsPrefix: 'a/clients/' },
+      /must not overlap/,
+    ],
+    [
+      'a schedule under a minute',
+      { schedule: Duration.seconds(30) },
+      /schedule must be a whole number of minutes from 1 to 60/,
+    ],
+    [
+      'a schedule in seconds',
+      { schedule: Duration.seconds(90) },
+      /schedule must be a whole number of minutes/,
+    ],
+    [
+      'a schedule over an hour',
+      { schedule: Duration.minutes(61) },
+      /schedule must be a whole number of minutes from 1 to 60/,
+    ],
+    ['a zero refresh window', { refreshWindow: Duration.seconds(0) }, /refreshWindow must be greater than 0/],
+    [
+      'a refresh window shorter than the schedule',
+      { schedule: Duration.minutes(15) },
+      /refreshWindow \(600 s\) must be at least the schedule period \(900 s\)/,
+    ],
+    [
+      'a minimum interval under a minute',
+      { minInterval: Duration.seconds(30) },
+      /minInterval must be at least 60 s/,
+    ],
+    [
+      'a max age not above the minimum interval',
+      { maxAge: Duration.minutes(10) },
+      /maxAge \(600 s\) must be greater than minInterval/,
+    ],
+    [
+      'a timeout as long as the schedule',
+      { timeout: Duration.minutes(5) },
+      /timeout must be .* shorter than the schedule period/,
+    ],
+    [
+      'a near-expiry threshold at the window',
+      { nearExpiryThreshold: Duration.minutes(10) },
+      /nearExpiryThreshold must be .* less than refreshWindow/,
+    ],
+    [
+      'zero alarm periods',
+      { failureAlarmPeriods: 0 },
+      /failureAlarmPeriods must be a whole number from 1 to 10/,
+    ],
+    [
+      'a fractional threshold',
+      { earlyRefreshesPerHour: 1.5 },
+      /earlyRefreshesPerHour must be a whole number/,
+    ],
+    ['a bad e-mail address', { alarmEmail: 'oncall' }, /alarmEmail must be an e-mail address/],
+    ['a connection name with a slash', { connections: ['a/b'] }, /connection name "a\/b" must be/],
+    ['a connection listed twice', { connections: ['a', 'a'] }, /connection "a" is listed twice/],
+    [
+      'an operator that is not a role ARN',
+      { refreshTokenKeyOperatorRoleArns: ['admin'] },
+      /"admin" is not an IAM role ARN/,
+    ],
+    ['too little memory', { memorySize: 64 }, /memorySize must be a whole number from 128 to 10240/],
+    [
+      'a log retention CloudWatch does not offer',
+      { logRetention: 2 as logs.RetentionDays },
+      /logRetention must be a CloudWatch Logs retention/,
+    ],
+  ])('rejects %s with a clear message', (_name, props, message) => {
+    const error = problems(props);
+    expect(error).toMatch(/^TokenRefresher is misconfigured:/);
+    expect(error).toMatch(message);
+  });
+
+  it('reports every problem at once', () => {
+    const error = problems({ connectionPrefix: 'x', schedule: Duration.seconds(10), alarmEmail: 'nope' });
+    const [, ...listed] = error.split('\n  - ');
+    expect(listed).toHaveLength(4);
+    expect(listed[0]).toMatch(/^connectionPrefix must end with/);
+    expect(listed[1]).toMatch(/^schedule must be/);
+    expect(listed[2]).toMatch(/^timeout must be/);
+    expect(listed[3]).toMatch(/^alarmEmail must be/);
+  });
+
+  it('fails construction, so `cdk synth` stops before anything is deployed', () => {
+    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
+    expect(() => new TokenRefresher(stack, 'Refresher', { connectionPrefix: 'no-slash' })).toThrow(
+      /connectionPrefix must end with "\/"/,
+    );
+  });
+
+  it('warns when the minimum interval could exhaust the secret version quota', () => {
+    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
+    new TokenRefresher(stack, 'Refresher', { minInterval: Duration.minutes(10) });
+    Annotations.fromStack(stack).hasWarning(
+      '/Test/Refresher',
+      Match.stringLikeRegexp('allows 144 versions per connection per day'),
+    );
+  });
+});
+
+describe('settings from context (cdk.json or -c key=value)', () => {
+  const read = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
+
+  it('reads every documented key, from CLI strings', () => {
+    const props = read({
+      connectionPrefix: 'oauth/',
+      clientCredentialsPrefix: 'oauth-clients/',
+      scheduleMinutes: '10',
+      refreshWindowSeconds: '1200',
+      minIntervalSeconds: '1800',
+      maxAgeSeconds: '43200',
+      timeoutSeconds: '300',
+      memorySizeMb: '512',
+      logRetentionDays: '30',
+      alarmEmail: 'oncall@example.com',
+      connections: 'a, b ,c',
+      nearExpirySeconds: '120',
+      failureAlarmPeriods: '4',
+      earlyRefreshesPerHour: '3',
+      maxRefreshesPerHour: '100',
+      refreshTokenKeyOperatorRoleArns: 'arn:aws:iam::111122223333:role/x',
+    });
+    expect(props.connectionPrefix).toBe('oauth/');
+    expect(props.clientCredentialsPrefix).toBe('oauth-clients/');
+    expect(props.schedule?.toMinutes()).toBe(10);
+    expect(props.refreshWindow?.toSeconds()).toBe(1200);
+    expect(props.minInterval?.toSeconds()).toBe(1800);
+    expect(props.maxAge?.toSeconds()).toBe(43_200);
+    expect(props.timeout?.toSeconds()).toBe(300);
+    expect(props.memorySize).toBe(512);
+    expect(props.logRetention).toBe(30);
+    expect(props.alarmEmail).toBe('oncall@example.com');
+    expect(props.connections).toEqual(['a', 'b', 'c']);
+    expect(props.nearExpiryThreshold?.toSeconds()).toBe(120);
+    expect(props.failureAlarmPeriods).toBe(4);
+    expect(props.earlyRefreshesPerHour).toBe(3);
+    expect(props.maxRefreshesPerHour).toBe(100);
+    expect(props.refreshTokenKeyOperatorRoleArns).toEqual(['arn:aws:iam::111122223333:role/x']);
+  });
+
+  it('accepts JSON values from cdk.json and JSON arrays from the CLI', () => {
+    expect(read({ scheduleMinutes: 15, connections: ['a', 'b'] })).toMatchObject({ connections: ['a', 'b'] });
+    expect(read({ connections: '["a","b"]' }).connections).toEqual(['a', 'b']);
+  });
+
+  it('leaves unset keys to the construct defaults', () => {
+    expect(read({})).toEqual({});
+    expect(read({ alarmEmail: '' })).toEqual({});
+  });
+
+  it('names the key of a malformed value', () => {
+    expect(() => read({ scheduleMinutes: 'five' })).toThrow(
+      /context "scheduleMinutes" must be a whole number/,
+    );
+    expect(() => read({ connections: '["a",' })).toThrow(/context "connections" is not valid JSON/);
+    expect(() => read({ connections: [1, 2] })).toThrow(/context "connections" must be a list of strings/);
+    expect(() => read({ alarmEmail: 42 })).toThrow(/context "alarmEmail" must be a string/);
+  });
+
+  it('has a documented default for every context key (docs/deploy.md)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { REPO_ROOT } = await import('./support/synth.js');
+    const deploy = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
+    for (const key of CONTEXT_KEYS) {
+      expect(deploy, `docs/deploy.md does not document "${key}"`).toMatch(
+        new RegExp(`^\\| \`${key}\` +\\|`, 'm'),
+      );
+    }
+  });
+});
