@@ -63,7 +63,7 @@ describe('on-demand refresh function (grantRequestRefresh)', () => {
     );
     const statements = policies.flatMap(
       ([, policy]) =>
-        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+        (policy.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
     );
     const invoke = statements.filter((st) => JSON.stringify(st.Action).includes('lambda:InvokeFunction'));
     expect(invoke).toHaveLength(1);
