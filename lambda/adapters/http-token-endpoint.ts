@@ -1,6 +1,7 @@
 /**
  * The OAuth 2.0 token endpoint over HTTP (Node's global `fetch`, i.e. undici): one
- * `grant_type=refresh_token` request per call, validated strictly in the spirit of
+ * `grant_type=refresh_token` request per call (or, for an operator's `connect`, one
+ * `grant_type=authorization_code` request with PKCE), validated strictly in the spirit of
  * panva's oauth4webapi. `refresh` never throws for anything the provider or the network
  * does; every ending is a {@link TokenEndpointOutcome}.
  *
@@ -29,7 +30,9 @@
  * provider's error text is stripped of the refresh token and client secret (also partial
  * echoes) before it is returned.
  */
+import type { AuthorizationCodeEndpoint, CodeGrantRequest } from '../core/connect-connection.js';
 import type { RefreshGrantRequest, TokenEndpoint, TokenEndpointOutcome } from '../core/ports.js';
+import { codeGrantBody } from './http/code-grant-request.js';
 import { checkEndpoint } from './http/endpoint-url.js';
 import { grantBody, grantHeaders } from './http/grant-request.js';
 import { mediaType, parseJsonObject } from './http/json-body.js';
@@ -67,7 +70,7 @@ export interface HttpTokenEndpointOptions {
 const MAX_TIMER_MS = 2_147_483_647;
 
 /** `TokenEndpoint` over HTTPS with `fetch`. Stateless; one instance serves every connection. */
-export class HttpTokenEndpoint implements TokenEndpoint {
+export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoint {
   private readonly maxResponseBytes: number;
   private readonly userAgent: string;
   private readonly now: () => number;
@@ -88,6 +91,33 @@ export class HttpTokenEndpoint implements TokenEndpoint {
   }
 
   async refresh(request: RefreshGrantRequest): Promise<TokenEndpointOutcome> {
+    return this.post({
+      tokenEndpoint: request.tokenEndpoint,
+      timeoutMs: request.timeoutMs,
+      headers: grantHeaders(request, this.userAgent),
+      body: grantBody(request),
+      secrets: echoableSecrets(request),
+    });
+  }
+
+  /**
+   * One `grant_type=authorization_code` request with its PKCE verifier (the operator's
+   * `connect`), sent and validated exactly like a refresh grant. The code and verifier
+   * are redacted from provider text like the refresh token is.
+   */
+  async exchangeCode(request: CodeGrantRequest): Promise<TokenEndpointOutcome> {
+    return this.post({
+      tokenEndpoint: request.tokenEndpoint,
+      timeoutMs: request.timeoutMs,
+      headers: grantHeaders(request, this.userAgent),
+      body: codeGrantBody(request),
+      secrets: echoableSecrets({ credentials: request.credentials, refreshToken: request.code }, [
+        request.codeVerifier,
+      ]),
+    });
+  }
+
+  private async post(request: TokenPost): Promise<TokenEndpointOutcome> {
     const endpoint = checkEndpoint(request.tokenEndpoint);
     if (!endpoint.ok) return localRejection(endpoint.rejection);
     const { timeoutMs } = request;
@@ -106,8 +136,8 @@ export class HttpTokenEndpoint implements TokenEndpoint {
       try {
         response = await this.fetchImpl(endpoint.url, {
           method: 'POST',
-          headers: grantHeaders(request, this.userAgent),
-          body: grantBody(request),
+          headers: request.headers,
+          body: request.body,
           redirect: 'manual',
           signal: controller.signal,
         });
@@ -122,7 +152,7 @@ export class HttpTokenEndpoint implements TokenEndpoint {
 
   private async interpret(
     response: Response,
-    request: RefreshGrantRequest,
+    request: TokenPost,
     signal: AbortSignal,
   ): Promise<TokenEndpointOutcome> {
     const { status } = response;
@@ -141,7 +171,7 @@ export class HttpTokenEndpoint implements TokenEndpoint {
   /** 2xx: the body must be a JSON token response. */
   private async readTokens(
     response: Response,
-    request: RefreshGrantRequest,
+    request: TokenPost,
     signal: AbortSignal,
   ): Promise<TokenEndpointOutcome> {
     const { status } = response;
@@ -181,9 +211,9 @@ export class HttpTokenEndpoint implements TokenEndpoint {
   }
 
   /** Other 4xx: an OAuth error if the response names one. */
-  private async clientError(response: Response, request: RefreshGrantRequest): Promise<TokenEndpointOutcome> {
+  private async clientError(response: Response, request: TokenPost): Promise<TokenEndpointOutcome> {
     const { status } = response;
-    const secrets = echoableSecrets(request);
+    const { secrets } = request;
     // Lenient about the content-type of error bodies: they carry codes, not tokens.
     const body = await readBody(response, this.maxResponseBytes);
     const json = body.kind === 'ok' ? parseJsonObject(body.bytes) : undefined;
@@ -203,6 +233,16 @@ export class HttpTokenEndpoint implements TokenEndpoint {
           : `HTTP ${status} without an OAuth error body`,
     );
   }
+}
+
+/** One token request, whatever its grant: where, how long, what, and which values to redact. */
+interface TokenPost {
+  tokenEndpoint: string;
+  timeoutMs: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Every form of every secret the request carried (see `echoableSecrets`). */
+  secrets: string[];
 }
 
 function invalidResponse(status: number, reason: string): TokenEndpointOutcome {

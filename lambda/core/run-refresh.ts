@@ -6,6 +6,7 @@ import { describeError } from './errors.js';
 import { currentHint, mustRead } from './hint.js';
 import { MetricName } from './metric-names.js';
 import type { ClientCredentials, SecretSummary } from './ports.js';
+import { rateLimitedStore } from './rate-limiter.js';
 import { type ConnectionResult, refreshConnection } from './refresh-connection.js';
 
 export interface RunOptions {
@@ -37,6 +38,7 @@ export async function runRefresh(
 ): Promise<RunSummary> {
   const engine: EngineDeps = {
     ...deps,
+    store: rateLimitedStore(deps.store, deps.clock, deps.settings.writesPerSecond),
     credentials: deps.credentials ?? clientCredentialsReader(deps.store),
   };
   const { settings, clock, logger } = engine;

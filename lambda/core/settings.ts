@@ -45,6 +45,12 @@ export interface EngineSettings {
   backoffCapMs: number;
   /** A lease outlives its holder's deadline by this much (clock skew between invocations). @default 30 seconds */
   leaseMarginMs: number;
+  /**
+   * Ceiling on this invocation's Secrets Manager writes (PutSecretValue, and separately
+   * TagResource), below the account's shared 50/s per Region so other writers keep headroom.
+   * @default 25 per second
+   */
+  writesPerSecond: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
@@ -60,6 +66,7 @@ export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
   backoffBaseMs: 500,
   backoffCapMs: 5_000,
   leaseMarginMs: 30_000,
+  writesPerSecond: 25,
 };
 
 export function settingsWith(prefix: string, overrides: Partial<EngineSettings> = {}): EngineSettings {

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  type ConnectRequestEvent,
+  connectRequestSchema,
+  type ImportRequestEvent,
+  importRequestSchema,
+} from './connect.js';
 
 /** An operator's run: every connection (or the named ones), optionally forced. */
 const runRequestSchema = z.object({
@@ -26,16 +32,23 @@ const scheduledEventSchema = z
 
 export type RunRequest = z.output<typeof runRequestSchema>;
 export type RefreshRequestEvent = z.output<typeof refreshRequestSchema>;
-export type RefresherEvent = RunRequest | RefreshRequestEvent;
+export type RefresherEvent = RunRequest | RefreshRequestEvent | ConnectRequestEvent | ImportRequestEvent;
 
-const refresherEventSchema = z.union([runRequestSchema, refreshRequestSchema, scheduledEventSchema]);
+const refresherEventSchema = z.union([
+  runRequestSchema,
+  refreshRequestSchema,
+  connectRequestSchema,
+  importRequestSchema,
+  scheduledEventSchema,
+]);
 
 export function parseEvent(event: unknown): RefresherEvent {
   const parsed = refresherEventSchema.safeParse(event);
   if (!parsed.success) {
     throw new Error(
       'unrecognised event: expected a scheduled event, {"action":"run","connections"?:[...],"force"?:true} ' +
-        'or {"action":"refresh","connection":"...","ifVersion"?:"...","force"?:true}',
+        'or {"action":"refresh","connection":"...","ifVersion"?:"...","force"?:true} ' +
+        "(or an operator's connect / import from token-refresher connect)",
     );
   }
   return parsed.data;

@@ -12,6 +12,7 @@ import { Budget } from '../core/budget.js';
 import type { EngineDeps } from '../core/engine.js';
 import { refreshConnection } from '../core/refresh-connection.js';
 import { clientCredentialsReader, type RunSummary, runRefresh } from '../core/run-refresh.js';
+import { type ConnectResponse, handleConnect } from './connect.js';
 import type { RefresherConfig } from './environment.js';
 import { parseEvent } from './events.js';
 import { type OnDemandResponse, toOnDemandResponse } from './on-demand.js';
@@ -45,9 +46,13 @@ export async function handleInvocation(
   config: RefresherConfig,
   event: unknown,
   context: InvocationContext,
-): Promise<RunSummary | OnDemandResponse> {
+): Promise<RunSummary | OnDemandResponse | ConnectResponse> {
   ports.logger.forgetSecrets();
   const request = parseEvent(event);
+  // An operator's connect or import (lambda/refresher/connect.ts).
+  if (request.action === 'connect' || request.action === 'import') {
+    return handleConnect(ports, config, request, context);
+  }
   if (request.force && config.onDemandOnly) {
     throw new Error(
       'this function serves consumers and does not accept force; operators use the refresher function',

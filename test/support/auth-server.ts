@@ -29,7 +29,7 @@
  * await server.stop();
  */
 import { generateKeyPair, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import Provider, { type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
@@ -62,6 +62,15 @@ export interface AuthServerOptions {
    * registered, or it gets 401 `invalid_client` (see `client-auth-method.ts`).
    */
   lenientClientAuthMethod?: boolean;
+  /**
+   * Serve the authorization code flow without a human, for the operator CLI's tests and
+   * the demo: the authorization endpoint logs in `accountId` (default `user-1`) and grants
+   * the requested scopes at once, then redirects to the client's loopback redirect URI
+   * (`http://127.0.0.1/callback` or `http://localhost/callback` on any port, RFC 8252
+   * §7.3). PKCE (S256) is required. Follow the redirects with `headlessAuthorize`
+   * (headless-browser.ts). Default off: the authorization endpoint has no interaction.
+   */
+  autoApprove?: boolean | { accountId?: string };
 }
 
 /** A refresh token presented more than once, with every presentation in order. */
@@ -95,6 +104,8 @@ export interface AuthServer {
   tokenEndpoint: string;
   /** The same token endpoint, speaking the Askara JSON dialect. */
   jsonTokenEndpoint: string;
+  /** The authorization endpoint (serves a flow only with `autoApprove`). */
+  authorizationEndpoint: string;
   clients: readonly AuthServerClient[];
   /** The first registered client using `authMethod`. */
   client(authMethod: ClientAuthMethod): AuthServerClient;
@@ -122,6 +133,8 @@ export interface AuthServer {
 
 export const DEFAULT_SCOPE = 'openid offline_access api:read';
 const REDIRECT_URI = 'http://127.0.0.1/callback';
+/** With `autoApprove`, clients are native apps: these match on any loopback port. */
+const LOOPBACK_REDIRECT_URIS = [REDIRECT_URI, 'http://localhost/callback'];
 const TOKEN_PATH = '/token';
 const JSON_TOKEN_PATH = '/askara/token';
 
@@ -143,10 +156,19 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   });
   const issuer = proxy.origin;
 
+  const autoApprove = options.autoApprove
+    ? { accountId: (typeof options.autoApprove === 'object' && options.autoApprove.accountId) || 'user-1' }
+    : undefined;
   const provider = new Provider(issuer, {
     adapter: createMemoryAdapter(),
     jwks: { keys: [await signingKey()] },
-    clients: clients.map(clientMetadata),
+    clients: clients.map((client) => clientMetadata(client, autoApprove !== undefined)),
+    ...(autoApprove
+      ? {
+          cookies: { keys: [randomBytes(32).toString('base64url')] },
+          pkce: { required: () => true },
+        }
+      : {}),
     scopes: DEFAULT_SCOPE.split(' '),
     clockTolerance: 0,
     rotateRefreshToken: true,
@@ -177,7 +199,21 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     },
   });
 
-  const providerServer = createServer(provider.callback());
+  const callback = provider.callback();
+  const providerServer = createServer(
+    autoApprove
+      ? (req, res) => {
+          if (req.url?.startsWith('/interaction/')) {
+            approveInteraction(provider, autoApprove.accountId, req, res).catch(() => {
+              if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+              res.end(JSON.stringify({ error: 'server_error' }));
+            });
+            return;
+          }
+          callback(req, res);
+        }
+      : callback,
+  );
   await new Promise<void>((resolve, reject) => {
     providerServer.once('error', reject);
     providerServer.listen(0, '127.0.0.1', () => resolve());
@@ -190,6 +226,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     issuer,
     tokenEndpoint: `${issuer}${TOKEN_PATH}`,
     jsonTokenEndpoint: `${issuer}${JSON_TOKEN_PATH}`,
+    authorizationEndpoint: provider.urlFor('authorization'),
     clients,
 
     client(authMethod) {
@@ -287,16 +324,54 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   };
 }
 
-function clientMetadata(client: AuthServerClient): ClientMetadata {
+function clientMetadata(client: AuthServerClient, loopbackNativeApp = false): ClientMetadata {
   return {
     client_id: client.clientId,
     client_secret: client.clientSecret,
     token_endpoint_auth_method: client.authMethod,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    redirect_uris: [REDIRECT_URI],
+    redirect_uris: loopbackNativeApp ? LOOPBACK_REDIRECT_URIS : [REDIRECT_URI],
     scope: DEFAULT_SCOPE,
+    ...(loopbackNativeApp ? { application_type: 'native' } : {}),
   };
+}
+
+/**
+ * The `autoApprove` interaction: logs the account in, then grants what the client asked
+ * for, as a user clicking "Allow" would (oidc-provider's documented interaction API).
+ */
+async function approveInteraction(
+  provider: Provider,
+  accountId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name === 'login') {
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId } },
+      { mergeWithLastSubmission: false },
+    );
+    return;
+  }
+  const missing = details.prompt.details;
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+  if (!grant) throw new Error('the interaction names an unknown grant');
+  const scopes = missing.missingOIDCScope as string[] | undefined;
+  if (scopes) grant.addOIDCScope(scopes.join(' '));
+  const claims = missing.missingOIDCClaims as string[] | undefined;
+  if (claims) grant.addOIDCClaims(claims);
+  const resourceScopes = missing.missingResourceScopes as Record<string, string[]> | undefined;
+  for (const [indicator, values] of Object.entries(resourceScopes ?? {})) {
+    grant.addResourceScope(indicator, values.join(' '));
+  }
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
 /** A fresh RS256 signing key (ID tokens), so the provider does not fall back to its dev keys. */

@@ -16,7 +16,8 @@ export type TranslatedRequest =
   /** An OAuth error to answer with (400) instead of forwarding. */
   | { ok: false; error: 'invalid_request'; description: string };
 
-const FIELDS = ['grant_type', 'refresh_token', 'scope'] as const;
+/** Refresh grant fields, and the authorization code grant's (the operator CLI's `connect`). */
+const FIELDS = ['grant_type', 'refresh_token', 'scope', 'code', 'redirect_uri', 'code_verifier'] as const;
 
 /** Translates a JSON-dialect token request into a form request for the real token endpoint. */
 export function translateJsonTokenRequest(

@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 
 export interface MotoServer {
   endpoint: string;
+  /** The moto process (so a caller can check that none is left behind). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -32,7 +34,16 @@ const SERIAL_LAUNCHER = fileURLToPath(new URL('./moto_serial_server.py', import.
  * `moto_serial_server.py`, which serves one request at a time.
  * Throws when it cannot start: integration tests fail, they never skip.
  */
-export async function startMotoServer(options: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
+export async function startMotoServer(
+  options: {
+    startTimeoutMs?: number;
+    /**
+     * Run moto in its own process group, so a Ctrl-C in the terminal reaches only the
+     * caller, which then stops moto itself once nothing uses it (the demo does).
+     */
+    detached?: boolean;
+  } = {},
+): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
@@ -40,6 +51,7 @@ export async function startMotoServer(options: { startTimeoutMs?: number } = {})
   try {
     child = spawn(process.env.PYTHON ?? 'python3', [SERIAL_LAUNCHER, '127.0.0.1', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     });
   } catch (error) {
     throw new Error(`moto_server could not be started: ${String(error)}`);
@@ -83,6 +95,7 @@ export async function startMotoServer(options: { startTimeoutMs?: number } = {})
 
   return {
     endpoint,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

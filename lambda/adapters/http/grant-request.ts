@@ -1,7 +1,10 @@
 import type { RefreshGrantRequest } from '../../core/ports.js';
 
-/** The headers of a refresh grant request, including Basic client authentication if chosen. */
-export function grantHeaders(request: RefreshGrantRequest, userAgent: string): Record<string, string> {
+/** The headers of a token request (any grant), including Basic client authentication if chosen. */
+export function grantHeaders(
+  request: Pick<RefreshGrantRequest, 'dialect' | 'clientAuth' | 'credentials'>,
+  userAgent: string,
+): Record<string, string> {
   const headers: Record<string, string> = {
     accept: 'application/json',
     'content-type': request.dialect === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',

@@ -11,9 +11,13 @@ const MARK = '\uE000';
  * The values a provider must never get to echo back through us (the refresh token and
  * the client secret), in every form the request carried them, longest first.
  */
-export function echoableSecrets(request: RefreshGrantRequest): string[] {
+export function echoableSecrets(
+  request: Pick<RefreshGrantRequest, 'credentials' | 'refreshToken'>,
+  /** Further one-time secrets the request carried (an authorization code, a PKCE verifier). */
+  extra: readonly string[] = [],
+): string[] {
   const { clientId, clientSecret } = request.credentials;
-  const raw = [request.refreshToken, clientSecret, `${clientId}:${clientSecret}`];
+  const raw = [request.refreshToken, ...extra, clientSecret, `${clientId}:${clientSecret}`];
   const forms = raw.flatMap((s) => [s, formEncode(s), uriEncode(s), JSON.stringify(s).slice(1, -1)]);
   forms.push(basicCredentials(clientId, clientSecret));
   // Longest first, so a pair is redacted whole before its secret part is.

@@ -1,0 +1,270 @@
+import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import type { ClientAuthMethod, TokenDialect } from '../../lambda/core/ports.js';
+import { type ProviderSettings, placeholderRecord } from '../../lambda/core/record.js';
+import { clientRequestTokenFor } from '../../lambda/core/version-token.js';
+import type { ConnectResponse } from '../../lambda/refresher/connect.js';
+import { runCodeFlow } from '../code-flow.js';
+import { checkConnectionName, describeConnection } from '../connections.js';
+import type { Deployment } from '../deployment.js';
+import { CliError } from '../errors.js';
+import { formatExpiresIn, shortVersion } from '../format.js';
+import { invokerFor, type LocalInvokerOptions, type RefresherInvoker } from '../invoker.js';
+import type { CliIo } from '../io.js';
+import { progress } from '../progress.js';
+
+export interface ConnectOptions {
+  tokenEndpoint?: string;
+  authorizationEndpoint?: string;
+  issuer?: string;
+  dialect: TokenDialect;
+  clientAuth: ClientAuthMethod;
+  clientCredentialsSecret?: string;
+  clientId?: string;
+  scope?: string;
+  redirectUri: string;
+  /** False with `--no-browser`: print the URL only. */
+  browser: boolean;
+  /** Seconds to wait for the browser. */
+  timeout: number;
+  refreshTokenStdin?: boolean;
+  allowInsecureLocalhost?: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An endpoint URL the operator gave: https, or http to loopback only when allowed. */
+export function checkEndpointUrl(option: string, value: string, allowInsecureLocalhost = false): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(`${option} is not a valid URL`);
+  }
+  if (url.username || url.password) throw new CliError(`${option} must not contain credentials`);
+  if (url.hash) throw new CliError(`${option} must not contain a fragment`);
+  if (url.protocol === 'https:') return url.href;
+  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) {
+    if (allowInsecureLocalhost) return url.href;
+    throw new CliError(`${option} must use https (plain http to localhost needs --allow-insecure-localhost)`);
+  }
+  throw new CliError(`${option} must use https`);
+}
+
+/** OAuth 2.0 / OIDC discovery (RFC 8414): the endpoints of `issuer`. */
+async function discover(issuer: string): Promise<{ authorizationEndpoint?: string; tokenEndpoint?: string }> {
+  const base = issuer.replace(/\/$/, '');
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+    try {
+      const response = await fetch(`${base}${path}`, {
+        signal: AbortSignal.timeout(10_000),
+        redirect: 'error',
+      });
+      if (!response.ok) continue;
+      const metadata = (await response.json()) as Record<string, unknown>;
+      const text = (key: string) =>
+        typeof metadata[key] === 'string' ? (metadata[key] as string) : undefined;
+      return { authorizationEndpoint: text('authorization_endpoint'), tokenEndpoint: text('token_endpoint') };
+    } catch {
+      // Try the next well-known path.
+    }
+  }
+  throw new CliError(`no OAuth metadata found at --issuer (tried ${base}/.well-known/openid-configuration)`);
+}
+
+export async function connectCommand(
+  name: string,
+  options: ConnectOptions,
+  deployment: Deployment,
+  io: CliIo,
+  invokerOptions: LocalInvokerOptions = {},
+): Promise<void> {
+  checkConnectionName(name);
+  const allowHttp = Boolean(options.allowInsecureLocalhost);
+  if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
+    throw new CliError('--timeout must be a positive number of seconds');
+  }
+  let tokenEndpoint =
+    options.tokenEndpoint && checkEndpointUrl('--token-endpoint', options.tokenEndpoint, allowHttp);
+  let authorizationEndpoint =
+    options.authorizationEndpoint &&
+    checkEndpointUrl('--authorization-endpoint', options.authorizationEndpoint, allowHttp);
+  if (options.issuer && (!tokenEndpoint || (!authorizationEndpoint && !options.refreshTokenStdin))) {
+    const discovered = await discover(checkEndpointUrl('--issuer', options.issuer, allowHttp));
+    tokenEndpoint ??=
+      discovered.tokenEndpoint &&
+      checkEndpointUrl("the issuer's token_endpoint", discovered.tokenEndpoint, allowHttp);
+    authorizationEndpoint ??=
+      discovered.authorizationEndpoint &&
+      checkEndpointUrl("the issuer's authorization_endpoint", discovered.authorizationEndpoint, allowHttp);
+  }
+  if (!tokenEndpoint) throw new CliError('--token-endpoint (or --issuer) is required');
+  if (!options.refreshTokenStdin) {
+    if (!authorizationEndpoint) {
+      throw new CliError(
+        '--authorization-endpoint (or --issuer) is required for the authorization code flow',
+      );
+    }
+    if (!options.clientId) throw new CliError('--client-id is required for the authorization code flow');
+  }
+
+  // The imported token is read before any AWS call, and never echoed.
+  const refreshToken = options.refreshTokenStdin ? await readRefreshToken(io) : undefined;
+
+  await deployment.checkEnvironment();
+  const clientCredentialsSecretId =
+    options.clientCredentialsSecret ?? `${await deployment.value('ClientCredentialsPrefix')}${name}`;
+  await requireClientCredentials(deployment, clientCredentialsSecretId);
+  await ensureConnectionSecret(deployment, name, io);
+  const invoker = await invokerFor(deployment, io.stderr, invokerOptions);
+
+  const provider: ProviderSettings = {
+    tokenEndpoint,
+    dialect: options.dialect,
+    clientAuth: options.clientAuth,
+    clientCredentialsSecretId,
+    ...(options.scope ? { scope: options.scope } : {}),
+  };
+
+  let event: Record<string, unknown>;
+  if (refreshToken !== undefined) {
+    event = { action: 'import', connection: name, provider, refreshToken };
+  } else {
+    io.stderr.write(`Authorize token-refresher for "${name}" in your browser.\n`);
+    const flow = await runCodeFlow({
+      authorizationEndpoint: authorizationEndpoint!,
+      clientId: options.clientId!,
+      scope: options.scope,
+      // OpenID Connect grants offline_access (a refresh token) only with explicit consent (Core §11).
+      extraParams: options.scope?.split(' ').includes('offline_access') ? { prompt: 'consent' } : undefined,
+      redirectUri: options.redirectUri,
+      timeoutMs: options.timeout * 1000,
+      open: options.browser ? (url) => io.openBrowser(url) : () => Promise.reject(new Error('--no-browser')),
+      show: (url, opened) =>
+        io.stderr.write(
+          opened
+            ? `If the browser did not open, visit:\n  ${url}\n`
+            : `Open this URL in a browser to authorize:\n  ${url}\n`,
+        ),
+    });
+    event = {
+      action: 'connect',
+      connection: name,
+      provider,
+      code: flow.code,
+      codeVerifier: flow.codeVerifier,
+      redirectUri: flow.redirectUri,
+    };
+  }
+
+  const spinner = progress(
+    io.stderr,
+    refreshToken !== undefined
+      ? 'The refresher is storing and validating the refresh token…'
+      : 'The refresher is exchanging the authorization code…',
+  );
+  let response: ConnectResponse;
+  try {
+    response = await invokeConnect(invoker, event);
+  } catch (error) {
+    spinner.fail('connect failed');
+    throw error;
+  }
+  if (response.outcome !== 'refreshed') {
+    spinner.fail('connect failed');
+    throw new CliError(
+      response.outcome === 'in_progress'
+        ? `connection "${name}" is being refreshed right now; run connect again in a minute`
+        : `connect "${name}" failed (${response.failureClass ?? 'unknown'}): ${response.message ?? 'no detail'}`,
+    );
+  }
+  spinner.succeed(`connected "${name}"`);
+  const expiry = response.expiresAt ? Date.parse(response.expiresAt) : undefined;
+  const valid = expiry !== undefined ? `access token valid for ${formatExpiresIn(expiry, Date.now())}` : '';
+  if (refreshToken !== undefined) {
+    io.stdout.write(
+      response.validated
+        ? `imported the refresh token of "${name}" and refreshed it: ${valid} (version ${shortVersion(response.versionId)})\n`
+        : `imported the refresh token of "${name}" (version ${shortVersion(response.versionId)}); a refresh already in progress will validate it\n`,
+    );
+  } else {
+    io.stdout.write(`connected "${name}": ${valid} (version ${shortVersion(response.versionId)})\n`);
+  }
+}
+
+/** The lease is held only for a moment by a refresh: try a few times before giving up. */
+async function invokeConnect(
+  invoker: RefresherInvoker,
+  event: Record<string, unknown>,
+): Promise<ConnectResponse> {
+  for (let attempt = 1; ; attempt += 1) {
+    const response = (await invoker.invoke(event)) as ConnectResponse;
+    if (response.outcome !== 'in_progress' || attempt >= 4) return response;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+/** One refresh token from standard input: hidden on a terminal, to EOF from a pipe. Never echoed. */
+async function readRefreshToken(io: CliIo): Promise<string> {
+  let text: string;
+  if (io.stdin.isTTY) {
+    text = await io.readHidden('Paste the refresh token and press Enter (it is not shown): ');
+  } else {
+    const chunks: string[] = [];
+    for await (const chunk of io.stdin)
+      chunks.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    text = chunks.join('');
+  }
+  const token = text.trim();
+  if (token === '') throw new CliError('--refresh-token-stdin: standard input was empty');
+  if (/\s/.test(token))
+    throw new CliError('--refresh-token-stdin: expected one refresh token (no spaces or lines)');
+  return token;
+}
+
+async function requireClientCredentials(deployment: Deployment, secretId: string): Promise<void> {
+  try {
+    const described = await deployment.clients.secretsManager.send(
+      new DescribeSecretCommand({ SecretId: secretId }),
+    );
+    if (described.DeletedDate)
+      throw new CliError(`client credentials secret "${secretId}" is scheduled for deletion`);
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+    throw new CliError(
+      `client credentials secret "${secretId}" not found: create it holding {"client_id","client_secret"} ` +
+        '(see README, Operator CLI) or pass --client-credentials-secret',
+    );
+  }
+}
+
+/**
+ * Creates the connection's secret as a placeholder (status `reauth_required`, no token)
+ * with the stack's secrets key when it does not exist, as the stack does for the
+ * connections it pre-creates; the refresher then writes the connected record over it.
+ */
+async function ensureConnectionSecret(deployment: Deployment, name: string, io: CliIo): Promise<void> {
+  const existing = await describeConnection(deployment, name);
+  if (existing?.deletedDate) {
+    throw new CliError(
+      `connection "${name}" was removed (its secret is scheduled for deletion); restore it first with: ` +
+        `aws secretsmanager restore-secret --secret-id ${existing.secretName}`,
+    );
+  }
+  if (existing) return;
+  const secretName = (await deployment.value('ConnectionPrefix')) + name;
+  try {
+    await deployment.clients.secretsManager.send(
+      new CreateSecretCommand({
+        Name: secretName,
+        KmsKeyId: await deployment.value('SecretsKeyArn'),
+        Description: `token-refresher connection "${name}" (record written by the refresher; do not edit by hand)`,
+        SecretString: JSON.stringify(placeholderRecord(name)),
+        ClientRequestToken: clientRequestTokenFor(secretName, 'placeholder'),
+      }),
+    );
+    io.stderr.write(`created the secret ${secretName}\n`);
+  } catch (error) {
+    // Another operator created it in the meantime: fine, the refresher writes over it.
+    if ((error as Error).name !== 'ResourceExistsException') throw error;
+  }
+}

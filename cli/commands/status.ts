@@ -1,0 +1,263 @@
+import { type CompositeAlarm, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import { ListSecretVersionIdsCommand, type SecretVersionsListEntry } from '@aws-sdk/client-secrets-manager';
+import pLimit from 'p-limit';
+import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
+import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
+import { describeError } from '../../lambda/core/errors.js';
+import type { LeaseState } from '../../lambda/core/ports.js';
+import { type ConnectionRecord, parseRecord } from '../../lambda/core/record.js';
+import type { Deployment } from '../deployment.js';
+import { formatAgo, formatExpiresIn, newTable } from '../format.js';
+import type { CliIo } from '../io.js';
+
+/** One connection as `status` shows it. Built field by field: a record's tokens never get in. */
+export interface ConnectionStatusRow {
+  connection: string;
+  /** The record's status, or `invalid` when the record cannot be read. */
+  status: string;
+  expiresAt: string | null;
+  expiresInSeconds: number | null;
+  lastRefreshAt: string | null;
+  /** Versions created in the last 24 hours: refreshes, plus connects and operator changes. */
+  refreshes24h: number | null;
+  /** The class of the last error: the record's `lastError`, or a lease outcome that needs attention. */
+  lastErrorClass: string | null;
+  lastErrorAt: string | null;
+  lastErrorMessage: string | null;
+  lease: { held: boolean; outcome: string | null; rescuePending: boolean } | null;
+}
+
+export interface AlarmRow {
+  name: string;
+  state: string;
+  since: string | null;
+  reason: string | null;
+}
+
+export interface StatusReport {
+  stack: string;
+  region: string;
+  connections: ConnectionStatusRow[];
+  alarms: AlarmRow[];
+  alarmPrefix: string;
+  alarmsError?: string;
+}
+
+/** Lease outcomes that mean a refresh did not end cleanly (docs/refresh-transaction.md). */
+const ATTENTION_OUTCOMES = new Set(['ambiguous', 'rescued', 'unsaved']);
+
+export async function statusCommand(
+  deployment: Deployment,
+  io: CliIo,
+  options: { json?: boolean },
+): Promise<void> {
+  await deployment.checkEnvironment();
+  const report = await collectStatus(deployment);
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  io.stdout.write(renderStatus(report, io, Date.now()));
+}
+
+export async function collectStatus(deployment: Deployment, now = Date.now()): Promise<StatusReport> {
+  const [prefix, tableName, region] = await Promise.all([
+    deployment.value('ConnectionPrefix'),
+    deployment.value('LeaseTableName'),
+    deployment.regionName(),
+  ]);
+  const { secretsManager, dynamodb } = deployment.clients;
+  const store = new SecretsManagerStore(secretsManager);
+  const leases = new DynamoDbLeaseStore({ client: dynamodb, tableName });
+
+  const names: string[] = [];
+  for await (const summary of store.list(prefix)) {
+    const connection = summary.name.slice(prefix.length);
+    if (connection !== '') names.push(connection);
+  }
+  names.sort();
+  const limit = pLimit(8);
+  const [connections, alarms] = await Promise.all([
+    Promise.all(
+      names.map((name) => limit(() => connectionRow(name, prefix, store, leases, deployment, now))),
+    ),
+    readAlarms(deployment),
+  ]);
+  return {
+    stack: deployment.stackName,
+    region,
+    connections,
+    alarms: alarms.rows,
+    alarmPrefix: deployment.alarmPrefix,
+    ...(alarms.error ? { alarmsError: alarms.error } : {}),
+  };
+}
+
+async function connectionRow(
+  connection: string,
+  prefix: string,
+  store: SecretsManagerStore,
+  leases: DynamoDbLeaseStore,
+  deployment: Deployment,
+  now: number,
+): Promise<ConnectionStatusRow> {
+  const secretName = prefix + connection;
+  const [record, lease, versions] = await Promise.all([
+    store.getCurrent(secretName).then(
+      (current) => {
+        try {
+          return { ok: true as const, record: parseRecord(connection, current.value) };
+        } catch (error) {
+          return { ok: false as const, error: describeError(error) };
+        }
+      },
+      (error: unknown) => ({ ok: false as const, error: describeError(error) }),
+    ),
+    leases.get(connection).catch(() => undefined as LeaseState | undefined),
+    listVersions(deployment, secretName).catch(() => undefined),
+  ]);
+  const dayAgo = now - 24 * 60 * 60 * 1000;
+  const refreshes24h = versions
+    ? versions.filter((v) => v.CreatedDate !== undefined && v.CreatedDate.getTime() >= dayAgo).length
+    : null;
+  const leaseView = lease
+    ? {
+        held: lease.outcome === undefined && lease.leaseUntil > now,
+        outcome: lease.outcome ?? null,
+        rescuePending: lease.rescue !== undefined,
+      }
+    : null;
+  if (!record.ok) {
+    return {
+      connection,
+      status: 'invalid',
+      expiresAt: null,
+      expiresInSeconds: null,
+      lastRefreshAt: null,
+      refreshes24h,
+      lastErrorClass: 'invalid_record',
+      lastErrorAt: null,
+      lastErrorMessage: record.error,
+      lease: leaseView,
+    };
+  }
+  const r: ConnectionRecord = record.record;
+  const expiresAt = r.accessToken && r.expiresAt ? Date.parse(r.expiresAt) : undefined;
+  let lastErrorClass = r.lastError?.class ?? null;
+  if (leaseView?.rescuePending) lastErrorClass = 'commit_failed (rescue pending)';
+  else if (!lastErrorClass && leaseView?.outcome && ATTENTION_OUTCOMES.has(leaseView.outcome)) {
+    lastErrorClass = `${leaseView.outcome} (lease)`;
+  }
+  return {
+    connection,
+    status: r.status,
+    expiresAt: expiresAt !== undefined ? new Date(expiresAt).toISOString() : null,
+    expiresInSeconds: expiresAt !== undefined ? Math.round((expiresAt - now) / 1000) : null,
+    lastRefreshAt: r.refreshedAt ?? null,
+    refreshes24h,
+    lastErrorClass,
+    lastErrorAt: r.lastError?.at ?? null,
+    lastErrorMessage: r.lastError?.message ?? null,
+    lease: leaseView,
+  };
+}
+
+async function listVersions(deployment: Deployment, secretId: string): Promise<SecretVersionsListEntry[]> {
+  const versions: SecretVersionsListEntry[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deployment.clients.secretsManager.send(
+      new ListSecretVersionIdsCommand({
+        SecretId: secretId,
+        IncludeDeprecated: true,
+        MaxResults: 100,
+        NextToken: nextToken,
+      }),
+    );
+    versions.push(...(page.Versions ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return versions;
+}
+
+/** The stack's alarms: every metric and composite alarm whose name starts with the prefix. */
+async function readAlarms(deployment: Deployment): Promise<{ rows: AlarmRow[]; error?: string }> {
+  const rows: AlarmRow[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await deployment.clients.cloudWatch.send(
+        new DescribeAlarmsCommand({
+          AlarmNamePrefix: deployment.alarmPrefix,
+          AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+          NextToken: nextToken,
+        }),
+      );
+      const all: (MetricAlarm | CompositeAlarm)[] = [
+        ...(page.MetricAlarms ?? []),
+        ...(page.CompositeAlarms ?? []),
+      ];
+      for (const alarm of all) {
+        rows.push({
+          name: alarm.AlarmName ?? '?',
+          state: alarm.StateValue ?? 'UNKNOWN',
+          since: alarm.StateUpdatedTimestamp?.toISOString() ?? null,
+          reason: alarm.StateReason ?? null,
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    return { rows, error: describeError(error).split('\n')[0] ?? 'unknown error' };
+  }
+  rows.sort((a, b) => stateRank(a.state) - stateRank(b.state) || a.name.localeCompare(b.name));
+  return { rows };
+}
+
+function stateRank(state: string): number {
+  return state === 'ALARM' ? 0 : state === 'INSUFFICIENT_DATA' ? 1 : 2;
+}
+
+export function renderStatus(report: StatusReport, io: Pick<CliIo, 'stdout'>, now: number): string {
+  const out: string[] = [];
+  out.push(`Stack ${report.stack} (${report.region})`);
+  if (report.connections.length === 0) {
+    out.push('No connections yet: token-refresher connect <name> adds one.');
+  } else {
+    const table = newTable(
+      ['Connection', 'Status', 'Expires in', 'Last refresh', 'Refreshes 24h', 'Last error'],
+      io.stdout,
+    );
+    for (const row of report.connections) {
+      table.push([
+        row.connection,
+        row.lease?.held ? `${row.status} (refreshing)` : row.status,
+        row.expiresAt ? formatExpiresIn(Date.parse(row.expiresAt), now) : '-',
+        row.lastRefreshAt ? formatAgo(Date.parse(row.lastRefreshAt), now) : 'never',
+        row.refreshes24h === null ? '?' : String(row.refreshes24h),
+        row.lastErrorClass ?? '-',
+      ]);
+    }
+    out.push(table.toString());
+  }
+  if (report.alarmsError) {
+    out.push(`Alarms: could not be read (${report.alarmsError})`);
+  } else if (report.alarms.length === 0) {
+    out.push(
+      `Alarms: none named ${report.alarmPrefix}* (pass --alarm-prefix if the stack names them otherwise)`,
+    );
+  } else {
+    const counts = new Map<string, number>();
+    for (const alarm of report.alarms) counts.set(alarm.state, (counts.get(alarm.state) ?? 0) + 1);
+    const table = newTable(['Alarm', 'State', 'Since'], io.stdout);
+    for (const alarm of report.alarms) {
+      table.push([
+        alarm.name.startsWith(report.alarmPrefix) ? alarm.name.slice(report.alarmPrefix.length) : alarm.name,
+        alarm.state,
+        alarm.since ? formatAgo(Date.parse(alarm.since), now) : '-',
+      ]);
+    }
+    out.push(`Alarms (${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}):`, table.toString());
+  }
+  return `${out.join('\n')}\n`;
+}

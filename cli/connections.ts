@@ -1,0 +1,67 @@
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { HINT_TAG_KEY } from '../lambda/adapters/secrets-manager-store.js';
+import { CONNECTION_NAME_PATTERN } from '../lambda/core/connect-connection.js';
+import { currentHint, type Hint } from '../lambda/core/hint.js';
+import type { Deployment } from './deployment.js';
+import { CliError } from './errors.js';
+
+/** Refuses a connection name the stack could not grant (one line, before any call). */
+export function checkConnectionName(name: string): void {
+  if (!CONNECTION_NAME_PATTERN.test(name)) {
+    throw new CliError(`invalid connection name "${name}": use 1 to 128 of A-Z a-z 0-9 _ + = . @ -`);
+  }
+}
+
+export interface SecretInfo {
+  secretName: string;
+  arn?: string;
+  /** Set when the secret is scheduled for deletion (removed). */
+  deletedDate?: Date;
+  /** The scheduling hint, when it describes the AWSCURRENT version (no secret value is read). */
+  hint?: Hint;
+}
+
+/** Describes a connection's secret (metadata only, never its value); undefined when there is none. */
+export async function describeConnection(
+  deployment: Deployment,
+  name: string,
+): Promise<SecretInfo | undefined> {
+  const secretName = (await deployment.value('ConnectionPrefix')) + name;
+  try {
+    const described = await deployment.clients.secretsManager.send(
+      new DescribeSecretCommand({ SecretId: secretName }),
+    );
+    const currentVersionId = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
+      stages.includes('AWSCURRENT'),
+    )?.[0];
+    const hintValue = described.Tags?.find((tag) => tag.Key === HINT_TAG_KEY)?.Value;
+    return {
+      secretName,
+      arn: described.ARN,
+      deletedDate: described.DeletedDate,
+      hint: currentHint({ name: secretName, currentVersionId, hint: hintValue }),
+    };
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+/** The connection's secret, or the one-line "unknown connection" error. */
+export async function requireConnection(deployment: Deployment, name: string): Promise<SecretInfo> {
+  checkConnectionName(name);
+  const info = await describeConnection(deployment, name);
+  if (!info) {
+    throw new CliError(
+      `unknown connection "${name}": no secret "${(await deployment.value('ConnectionPrefix')) + name}" ` +
+        `in stack ${deployment.stackName} (token-refresher status lists the connections)`,
+    );
+  }
+  if (info.deletedDate) {
+    throw new CliError(
+      `connection "${name}" was removed (its secret is scheduled for deletion); ` +
+        `restore it with: aws secretsmanager restore-secret --secret-id ${info.secretName}`,
+    );
+  }
+  return info;
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDbLeaseStore } from '../lambda/adapters/dynamodb-lease-store.js';
+import { HttpTokenEndpoint } from '../lambda/adapters/http-token-endpoint.js';
+import { KmsKeyService } from '../lambda/adapters/kms-key-service.js';
+import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
+import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
+import { systemClock } from '../lambda/adapters/system-clock.js';
+import type { Clock, Metrics } from '../lambda/core/ports.js';
+import type { RunSummary } from '../lambda/core/run-refresh.js';
+import { type EngineSettings, settingsWith } from '../lambda/core/settings.js';
+import type { ConnectResponse } from '../lambda/refresher/connect.js';
+import type { RefresherConfig } from '../lambda/refresher/environment.js';
+import type { OnDemandResponse } from '../lambda/refresher/on-demand.js';
+import { handleInvocation, type RefresherPorts } from '../lambda/refresher/refresher.js';
+import type { Deployment } from './deployment.js';
+import { CliError } from './errors.js';
+import type { OutputStream } from './io.js';
+
+export type RefresherResponse = RunSummary | OnDemandResponse | ConnectResponse;
+
+/** How the CLI asks the refresher to act (connect, import, refresh): secrets stay on its side. */
+export interface RefresherInvoker {
+  /** `lambda`: a synchronous invoke in AWS; `local`: the refresher's code in this process. */
+  readonly kind: 'lambda' | 'local';
+  invoke(event: Record<string, unknown>): Promise<RefresherResponse>;
+}
+
+/**
+ * In AWS: a synchronous (`RequestResponse`) invoke of the stack's `FunctionName`. The
+ * function has reserved concurrency 1, so a scheduled run in progress throttles the
+ * invoke; it is retried for up to `busyWaitMs`.
+ */
+export class LambdaInvoker implements RefresherInvoker {
+  readonly kind = 'lambda';
+
+  constructor(
+    private readonly client: LambdaClient,
+    private readonly functionName: string,
+    private readonly notice: (message: string) => void,
+    private readonly busyWaitMs = 90_000,
+  ) {}
+
+  async invoke(event: Record<string, unknown>): Promise<RefresherResponse> {
+    const deadline = Date.now() + this.busyWaitMs;
+    let told = false;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const result = await this.client.send(
+          new InvokeCommand({
+            FunctionName: this.functionName,
+            InvocationType: 'RequestResponse',
+            Payload: new TextEncoder().encode(JSON.stringify(event)),
+          }),
+        );
+        const body = result.Payload ? new TextDecoder().decode(result.Payload) : '';
+        if (result.FunctionError) throw new CliError(`the refresher function failed: ${functionError(body)}`);
+        return JSON.parse(body) as RefresherResponse;
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name === 'ResourceNotFoundException') {
+          throw new CliError(`the refresher function "${this.functionName}" was not found`);
+        }
+        if (name !== 'TooManyRequestsException' || Date.now() > deadline) throw error;
+        if (!told) this.notice('the refresher is busy (a scheduled run is in progress); waiting for it');
+        told = true;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * 2 ** attempt, 8_000)));
+      }
+    }
+  }
+}
+
+/** `errorType: errorMessage` of a failed invocation (messages of our code never hold tokens). */
+function functionError(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { errorType?: unknown; errorMessage?: unknown };
+    const type = typeof parsed.errorType === 'string' ? parsed.errorType : 'Error';
+    const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage.split('\n')[0] : '';
+    return message ? `${type}: ${message}` : type;
+  } catch {
+    return 'unknown error';
+  }
+}
+
+export interface LocalInvokerOptions {
+  /** Engine settings besides the prefix (the demo shortens the windows). */
+  settings?: Partial<EngineSettings>;
+  /** Where the refresher's JSON log lines go; nowhere by default. */
+  log?: (line: string) => void;
+  metrics?: Metrics;
+  clock?: Clock;
+  /** The invocation's time budget, as a Lambda timeout would give. @default 60 s */
+  timeoutMs?: number;
+}
+
+/**
+ * Against the local sandbox (moto's Lambda does not run code): the refresher's own
+ * `handleInvocation` in this process, on adapters built from the same stack outputs.
+ */
+export class LocalInvoker implements RefresherInvoker {
+  readonly kind = 'local';
+  private invocations = 0;
+
+  constructor(
+    private readonly ports: RefresherPorts,
+    private readonly config: RefresherConfig,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  static async fromDeployment(
+    deployment: Deployment,
+    options: LocalInvokerOptions = {},
+  ): Promise<LocalInvoker> {
+    const [prefix, tableName, keyId] = await Promise.all([
+      deployment.value('ConnectionPrefix'),
+      deployment.value('LeaseTableName'),
+      deployment.value('RefreshTokenKeyArn'),
+    ]);
+    const { secretsManager, dynamodb, kms } = deployment.clients;
+    const clock = options.clock ?? systemClock;
+    const ports: RefresherPorts = {
+      store: new SecretsManagerStore(secretsManager),
+      keys: new KmsKeyService(kms, keyId),
+      leases: new DynamoDbLeaseStore({ client: dynamodb, tableName, clock }),
+      tokenEndpoint: new HttpTokenEndpoint(),
+      metrics: options.metrics ?? { add() {}, flush() {} },
+      logger: lineLogger(options.log),
+      clock,
+    };
+    const config: RefresherConfig = {
+      settings: settingsWith(prefix, options.settings),
+      leaseTableName: tableName,
+      refreshTokenKeyId: keyId,
+    };
+    return new LocalInvoker(ports, config, options.timeoutMs);
+  }
+
+  async invoke(event: Record<string, unknown>): Promise<RefresherResponse> {
+    this.invocations += 1;
+    const deadline = this.ports.clock.now() + this.timeoutMs;
+    return handleInvocation(this.ports, this.config, event, {
+      awsRequestId: `local-${this.invocations}-${randomUUID().slice(0, 8)}`,
+      getRemainingTimeInMillis: () => deadline - this.ports.clock.now(),
+    });
+  }
+}
+
+/**
+ * The refresher's structured logger writing JSON lines to `log` (or nowhere), keeping its
+ * scrubbing of registered secrets. Powertools' Logger would write to stdout, where the
+ * CLI's own output goes; the StructuredLogger only calls these four methods.
+ */
+export function lineLogger(log?: (line: string) => void): StructuredLogger {
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    log?.(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
+  };
+  const sink = { debug: write('DEBUG'), info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
+  return new StructuredLogger(sink as unknown as PowertoolsLogger);
+}
+
+/** The invoker for a deployment: in-process for the sandbox, a Lambda invoke in AWS. */
+export async function invokerFor(
+  deployment: Deployment,
+  stderr: OutputStream,
+  options: LocalInvokerOptions = {},
+): Promise<RefresherInvoker> {
+  if (deployment.local) {
+    return LocalInvoker.fromDeployment(deployment, {
+      ...options,
+      log: options.log ?? (deployment.options.verbose ? (line) => stderr.write(`${line}\n`) : undefined),
+    });
+  }
+  const functionName = await deployment.value('FunctionName');
+  return new LambdaInvoker(deployment.clients.lambda, functionName, (message) =>
+    stderr.write(`${message}\n`),
+  );
+}

@@ -1,0 +1,566 @@
+/**
+ * `npm run demo -- [--duration <seconds>]`: the whole system on this machine, no AWS
+ * account needed. It starts moto_server (local AWS, through the tests' serial launcher)
+ * and an OAuth 2.0 authorization server (oidc-provider: rotating refresh tokens, reuse
+ * detection, ~60 s access tokens) on loopback ports it picks; creates what the stack
+ * would create; connects a demo connection through the operator CLI's real authorization
+ * code flow (approved by a headless browser); runs the refresher on a short schedule and
+ * a consumer that calls a protected API through the client library. It shows a live
+ * status table, stops on Ctrl-C or after --duration, stops every process it started, and
+ * prints a summary. Exit code 0 only when the summary is healthy.
+ *
+ * The servers come from test/support (the same fixtures the integration tests use).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import logUpdate from 'log-update';
+import ora from 'ora';
+import { Deployment } from '../cli/deployment.js';
+import { newTable } from '../cli/format.js';
+import { main as cli } from '../cli/index.js';
+import { LocalInvoker } from '../cli/invoker.js';
+import { TokenClient } from '../lambda/client/token-client.js';
+import { MetricName } from '../lambda/core/metric-names.js';
+import type { Metrics } from '../lambda/core/ports.js';
+import type { RunSummary } from '../lambda/core/run-refresh.js';
+import type { OnDemandResponse } from '../lambda/refresher/on-demand.js';
+import type { AuthServer } from '../test/support/auth-server.js';
+import { headlessAuthorize } from '../test/support/headless-browser.js';
+import { type MotoServer, startMotoServer } from '../test/support/moto-server.js';
+import type { ProtectedResource } from '../test/support/protected-resource.js';
+import { provisionDemoStack } from './provision.js';
+
+export interface DemoOptions {
+  /** Seconds; run until Ctrl-C when absent. */
+  duration?: number;
+  /** Seconds between scheduled refresher runs. */
+  schedule: number;
+  /** Access-token lifetime at the authorization server, seconds. */
+  tokenTtl: number;
+  /** The refresher's refresh window, seconds. */
+  refreshWindow: number;
+  /** The refresher's minimum interval, seconds. */
+  minInterval: number;
+  /** Milliseconds between consumer requests. */
+  consumerInterval: number;
+  /** Plain progress lines instead of a live table (the default when not on a terminal). */
+  plain?: boolean;
+}
+
+export interface DemoSummary {
+  seconds: number;
+  refreshes: number;
+  scheduledRefreshes: number;
+  onDemandRefreshes: number;
+  refresherRuns: number;
+  failuresByClass: Record<string, number>;
+  refreshTokensPresented: number;
+  reusesDetected: number;
+  consumerRequests: number;
+  consumerOk: number;
+  consumerFailed: number;
+  consumerErrors: Record<string, number>;
+  unauthorized: number;
+  connectionStatus: string;
+  processesLeft: string[];
+  healthy: boolean;
+  problems: string[];
+}
+
+const CONNECTION = 'demo';
+const STACK = 'TokenRefresherDemo';
+const CLIENT_ID = 'demo-client';
+
+interface Output {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export async function runDemo(
+  options: DemoOptions,
+  out: Output = process.stdout,
+  signals: NodeJS.EventEmitter = process,
+): Promise<DemoSummary> {
+  const live = Boolean(out.isTTY) && !options.plain && !process.env.CI;
+  const step = async <T>(text: string, work: () => Promise<T>): Promise<T> => {
+    const spinner = live ? ora({ text, stream: out as NodeJS.WritableStream }).start() : undefined;
+    try {
+      const result = await work();
+      if (spinner) spinner.succeed();
+      else out.write(`✔ ${text}\n`);
+      return result;
+    } catch (error) {
+      if (spinner) spinner.fail();
+      else out.write(`✖ ${text}\n`);
+      throw error;
+    }
+  };
+
+  let moto: MotoServer | undefined;
+  let auth: AuthServer | undefined;
+  let api: ProtectedResource | undefined;
+  const killMoto = () => {
+    if (moto?.pid) {
+      try {
+        process.kill(moto.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  process.once('exit', killMoto);
+
+  // The demo never touches a real account: local endpoint, dummy credentials.
+  for (const key of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) delete process.env[key];
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'demo';
+  process.env.AWS_SECRET_ACCESS_KEY = 'demo';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+  const started = Date.now();
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      killMoto();
+      process.exit(130);
+    }
+    stop();
+  };
+  signals.on('SIGINT', onSignal);
+  signals.on('SIGTERM', onSignal);
+
+  const metrics = countingMetrics();
+  const tally = {
+    runs: 0,
+    scheduledRefreshes: 0,
+    onDemandRefreshes: 0,
+    consumerRequests: 0,
+    consumerOk: 0,
+    consumerFailed: 0,
+    consumerErrors: {} as Record<string, number>,
+    lastEvent: '',
+  };
+  const logs: string[] = [];
+  let failure: unknown;
+  try {
+    moto = await step('Starting moto_server (local AWS)', () => startMotoServer({ detached: true }));
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    auth = await step(
+      `Starting the OAuth 2.0 authorization server (access tokens live ${options.tokenTtl} s)`,
+      () => startQuietAuthServer(options.tokenTtl),
+    );
+    const client = auth.client('client_secret_basic');
+    api = await step('Starting the protected API', async () => {
+      const { startProtectedResource } = await import('../test/support/protected-resource.js');
+      return startProtectedResource(auth!);
+    });
+    const stack = await step(
+      'Creating what the stack would create (keys, lease table, client credentials)',
+      () =>
+        provisionDemoStack({
+          stackName: STACK,
+          clientId: client.clientId,
+          clientSecret: client.clientSecret,
+        }),
+    );
+    const settings = {
+      refreshWindowMs: options.refreshWindow * 1000,
+      minIntervalMs: options.minInterval * 1000,
+      requestTimeoutMs: 5_000,
+      commitReserveMs: 3_000,
+    };
+    const log = (line: string) => {
+      logs.push(line);
+      if (logs.length > 500) logs.shift();
+    };
+    await step(
+      `Connecting "${CONNECTION}" through the authorization code flow (token-refresher connect)`,
+      async () => {
+        let text = '';
+        const sink = { write: (chunk: string) => (text += chunk), isTTY: false };
+        const code = await cli(
+          [
+            '--stack',
+            STACK,
+            '--local',
+            'connect',
+            CONNECTION,
+            '--issuer',
+            auth!.issuer,
+            '--client-id',
+            client.clientId,
+            '--client-auth',
+            client.authMethod,
+            '--scope',
+            'openid offline_access api:read',
+            '--allow-insecure-localhost',
+          ],
+          {
+            io: {
+              stdout: sink,
+              stderr: sink,
+              openBrowser: async (url) => {
+                await headlessAuthorize(url);
+              },
+            },
+            local: { settings, metrics, log },
+          },
+        );
+        if (code !== 0) throw new Error(`token-refresher connect failed: ${text.trim().split('\n').at(-1)}`);
+      },
+    );
+
+    const invoker = await LocalInvoker.fromDeployment(new Deployment({ stack: STACK, local: true }), {
+      settings,
+      metrics,
+      log,
+    });
+    const tokens = new TokenClient({
+      prefix: stack.connectionPrefix,
+      skewSeconds: options.refreshWindow / 2,
+      maxWaitSeconds: 10,
+      requester: {
+        requestRefresh: async (connection, ifVersion) => {
+          const response = (await invoker.invoke({
+            action: 'refresh',
+            connection,
+            ifVersion,
+          })) as OnDemandResponse;
+          if (response.outcome === 'refreshed') tally.onDemandRefreshes += 1;
+          return response;
+        },
+      },
+    });
+    const apiFetch = tokens.fetch(CONNECTION);
+
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (stopping.signal.aborted) return resolve();
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          stopping.signal.removeEventListener('abort', done);
+          resolve();
+        }
+        stopping.signal.addEventListener('abort', done);
+      });
+
+    const schedule = (async () => {
+      while (!stopping.signal.aborted) {
+        let summary: RunSummary;
+        try {
+          summary = (await invoker.invoke({
+            'detail-type': 'Scheduled Event',
+            source: 'demo',
+          })) as RunSummary;
+        } catch (error) {
+          // The engine returns results rather than throwing; this would be a bug or a dead peer.
+          metrics.add(MetricName.RefreshFailed, 'Count', 1, { FailureClass: 'internal' });
+          tally.lastEvent = `run failed (${(error as Error).name}) at ${elapsed(started)} s`;
+          await sleep(options.schedule * 1000);
+          continue;
+        }
+        tally.runs += 1;
+        tally.scheduledRefreshes += summary.refreshed + summary.restored;
+        for (const result of summary.results) {
+          if (result.status === 'refreshed') tally.lastEvent = `refreshed at ${elapsed(started)} s`;
+          if (result.status === 'failed')
+            tally.lastEvent = `failed (${result.failureClass}) at ${elapsed(started)} s`;
+        }
+        if (!live && summary.refreshed + summary.failed > 0)
+          out.write(`[${pad(elapsed(started))}s] ${tally.lastEvent}\n`);
+        await sleep(options.schedule * 1000);
+      }
+    })();
+
+    const consumer = (async () => {
+      while (!stopping.signal.aborted) {
+        tally.consumerRequests += 1;
+        try {
+          const response = await apiFetch(api!.url);
+          await response.body?.cancel();
+          if (response.ok) tally.consumerOk += 1;
+          else {
+            tally.consumerFailed += 1;
+            tally.consumerErrors[`HTTP ${response.status}`] =
+              (tally.consumerErrors[`HTTP ${response.status}`] ?? 0) + 1;
+          }
+        } catch (error) {
+          tally.consumerFailed += 1;
+          const name = (error as Error).name ?? 'Error';
+          tally.consumerErrors[name] = (tally.consumerErrors[name] ?? 0) + 1;
+        }
+        await sleep(options.consumerInterval);
+      }
+    })();
+
+    const deployment = new Deployment({ stack: STACK, local: true });
+    const render = async (final = false) => {
+      const { describeConnection } = await import('../cli/connections.js');
+      const hint = (await describeConnection(deployment, CONNECTION).catch(() => undefined))?.hint;
+      const now = Date.now();
+      const seconds = elapsed(started);
+      const failures = metrics.failures();
+      const reuses = auth!.reusedRefreshTokens().filter((r) => r.replayedAfterConsumption).length;
+      const refreshes = metrics.count(MetricName.RefreshSucceeded);
+      if (!live) {
+        out.write(
+          `[${pad(seconds)}s] ${CONNECTION}: ${hint?.status ?? '?'}, expires in ${hint?.expiresAt ? Math.round((hint.expiresAt - now) / 1000) : '?'} s, ` +
+            `refreshes ${refreshes}, failures ${sum(failures)} | consumer ${tally.consumerOk} ok, ${tally.consumerFailed} failed, ` +
+            `${api!.counts().unauthorized} × 401 | reuses ${reuses}\n`,
+        );
+        return;
+      }
+      const table = newTable(
+        ['Connection', 'Status', 'Expires in', 'Last refresh', 'Refreshes', 'Failures', 'Reuses'],
+        out,
+      );
+      table.push([
+        CONNECTION,
+        hint?.status ?? '?',
+        hint?.expiresAt ? `${Math.max(0, Math.round((hint.expiresAt - now) / 1000))} s` : '-',
+        hint?.refreshedAt ? `${Math.round((now - hint.refreshedAt) / 1000)} s ago` : '-',
+        String(refreshes),
+        String(sum(failures)),
+        String(reuses),
+      ]);
+      const total = options.duration;
+      const bar = total
+        ? `${'█'.repeat(Math.round((Math.min(seconds, total) / total) * 30)).padEnd(30, '░')} ${seconds}/${total} s`
+        : `${seconds} s`;
+      logUpdate(
+        [
+          `token-refresher demo  ${bar}  ${final ? '' : '(Ctrl-C to stop)'}`,
+          table.toString(),
+          `Refresher: ${tally.runs} scheduled runs (every ${options.schedule} s)${tally.lastEvent ? `, last ${tally.lastEvent}` : ''}`,
+          `Consumer:  ${tally.consumerRequests} requests through TokenClient.fetch, ${tally.consumerOk} ok, ${tally.consumerFailed} failed, ` +
+            `${api!.counts().unauthorized} answered 401`,
+          `Provider:  ${auth!.presentedRefreshTokens().length} refresh tokens presented, ${reuses} reused`,
+        ].join('\n'),
+      );
+      if (final) logUpdate.done();
+    };
+
+    if (options.duration !== undefined) setTimeout(stop, options.duration * 1000).unref();
+    const display = (async () => {
+      let ticks = 0;
+      while (!stopping.signal.aborted) {
+        await sleep(1000);
+        if (stopping.signal.aborted) break;
+        ticks += 1;
+        if (live || ticks % 15 === 0) await render();
+      }
+    })();
+
+    if (!stopping.signal.aborted) {
+      await new Promise((resolve) => stopping.signal.addEventListener('abort', resolve));
+    }
+    await Promise.all([schedule, consumer, display]);
+    await render(true);
+  } catch (error) {
+    failure = error;
+  } finally {
+    signals.off('SIGINT', onSignal);
+    signals.off('SIGTERM', onSignal);
+  }
+
+  // Summary, before anything is stopped (the provider's log lives in the auth server).
+  const failuresByClass = metrics.failures();
+  const summary: DemoSummary = {
+    seconds: elapsed(started),
+    refreshes: metrics.count(MetricName.RefreshSucceeded),
+    scheduledRefreshes: tally.scheduledRefreshes,
+    onDemandRefreshes: tally.onDemandRefreshes,
+    refresherRuns: tally.runs,
+    failuresByClass,
+    refreshTokensPresented: auth?.presentedRefreshTokens().length ?? 0,
+    reusesDetected: auth?.reusedRefreshTokens().filter((r) => r.replayedAfterConsumption).length ?? 0,
+    consumerRequests: tally.consumerRequests,
+    consumerOk: tally.consumerOk,
+    consumerFailed: tally.consumerFailed,
+    consumerErrors: tally.consumerErrors,
+    unauthorized: api?.counts().unauthorized ?? 0,
+    connectionStatus: '?',
+    processesLeft: [],
+    healthy: false,
+    problems: [],
+  };
+  try {
+    const { describeConnection } = await import('../cli/connections.js');
+    const info = await describeConnection(new Deployment({ stack: STACK, local: true }), CONNECTION);
+    summary.connectionStatus = info?.hint?.status ?? '?';
+  } catch {
+    // Reported as '?'.
+  }
+  await shutDown(moto, auth, api, summary);
+  process.off('exit', killMoto);
+  if (failure !== undefined) {
+    if (summary.processesLeft.length > 0) out.write(`left running: ${summary.processesLeft.join(', ')}\n`);
+    throw failure;
+  }
+
+  const expected = Math.floor(summary.seconds / options.tokenTtl);
+  if (sum(failuresByClass) > 0) summary.problems.push('refresh failures');
+  if (summary.reusesDetected > 0) summary.problems.push('refresh-token reuse detected by the provider');
+  if (summary.consumerFailed > 0) summary.problems.push('consumer requests failed');
+  if (summary.refreshes < expected) {
+    summary.problems.push(
+      `only ${summary.refreshes} refreshes in ${summary.seconds} s (expected at least ${expected})`,
+    );
+  }
+  if (summary.connectionStatus !== 'active')
+    summary.problems.push(`the connection is ${summary.connectionStatus}`);
+  if (summary.processesLeft.length > 0)
+    summary.problems.push(`left running: ${summary.processesLeft.join(', ')}`);
+  summary.healthy = summary.problems.length === 0;
+  out.write(renderSummary(summary, out));
+  if (!summary.healthy && logs.length > 0 && process.env.DEMO_SHOW_LOGS === '1')
+    out.write(`${logs.join('\n')}\n`);
+  return summary;
+}
+
+/** Stops the API, the authorization server and moto, and checks moto's process is gone. */
+async function shutDown(
+  moto: MotoServer | undefined,
+  auth: AuthServer | undefined,
+  api: ProtectedResource | undefined,
+  summary: DemoSummary,
+): Promise<void> {
+  await api?.stop();
+  await auth?.stop();
+  if (moto) {
+    const stopped = await Promise.race([
+      moto.stop().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+    ]);
+    if (!stopped || (moto.pid !== undefined && alive(moto.pid)))
+      summary.processesLeft.push(`moto_server (pid ${moto.pid})`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The auth server fixture, without oidc-provider's notice about this Node.js version. */
+async function startQuietAuthServer(tokenTtl: number): Promise<AuthServer> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('Unsupported runtime')) return;
+    warn(...args);
+  };
+  try {
+    const { startAuthServer } = await import('../test/support/auth-server.js');
+    return await startAuthServer({
+      autoApprove: true,
+      accessTokenTtlSeconds: tokenTtl,
+      clients: [{ clientId: CLIENT_ID, authMethod: 'client_secret_basic' }],
+    });
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Counts the engine's metrics in memory (refreshes, failures by class). */
+function countingMetrics(): Metrics & { count(name: string): number; failures(): Record<string, number> } {
+  const totals = new Map<string, number>();
+  const failures: Record<string, number> = {};
+  return {
+    add(name, _unit, value, dimensions) {
+      if (name === MetricName.RefreshFailed && dimensions?.FailureClass) {
+        failures[dimensions.FailureClass] = (failures[dimensions.FailureClass] ?? 0) + value;
+        return;
+      }
+      if (dimensions && Object.keys(dimensions).length > 0) return;
+      totals.set(name, (totals.get(name) ?? 0) + value);
+    },
+    flush() {},
+    count: (name) => totals.get(name) ?? 0,
+    failures: () => ({ ...failures }),
+  };
+}
+
+function renderSummary(summary: DemoSummary, out: Output): string {
+  const table = newTable(['Summary', `${summary.seconds} s`], out);
+  const classes = Object.entries(summary.failuresByClass)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  const errors = Object.entries(summary.consumerErrors)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  table.push(
+    [
+      `Refreshes of "${CONNECTION}"`,
+      `${summary.refreshes} (scheduled ${summary.scheduledRefreshes}, on demand ${summary.onDemandRefreshes})`,
+    ],
+    ['Refresher runs', String(summary.refresherRuns)],
+    [
+      'Refresh failures',
+      sum(summary.failuresByClass) === 0 ? '0' : `${sum(summary.failuresByClass)} (${classes})`,
+    ],
+    ['Refresh tokens presented to the provider', String(summary.refreshTokensPresented)],
+    ['Refresh-token reuses detected by the provider', String(summary.reusesDetected)],
+    [
+      'Consumer requests',
+      `${summary.consumerRequests} (${summary.consumerOk} ok, ${summary.consumerFailed} failed${errors ? `: ${errors}` : ''})`,
+    ],
+    ['401s answered by the API', String(summary.unauthorized)],
+    ['Connection status at the end', summary.connectionStatus],
+    [
+      'Processes left running',
+      summary.processesLeft.length === 0 ? 'none' : summary.processesLeft.join(', '),
+    ],
+  );
+  const verdict = summary.healthy ? 'HEALTHY' : `NOT HEALTHY: ${summary.problems.join('; ')}`;
+  return `${table.toString()}\n${verdict}\n`;
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+function elapsed(started: number): number {
+  return Math.round((Date.now() - started) / 1000);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(3, ' ');
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}
+
+export function demoProgram(): Command {
+  return new Command('demo')
+    .description(
+      'token-refresher end to end on this machine: moto, an OAuth server, the refresher, a consumer',
+    )
+    .option('--duration <seconds>', 'stop after this long (default: run until Ctrl-C)', seconds)
+    .option('--schedule <seconds>', 'refresher schedule period', seconds, 10)
+    .option('--token-ttl <seconds>', 'access-token lifetime at the authorization server', seconds, 60)
+    .option('--refresh-window <seconds>', 'refresh when the token expires within this', seconds, 25)
+    .option('--min-interval <seconds>', 'never refresh a valid token more often than this', seconds, 15)
+    .option('--consumer-interval <ms>', 'pause between consumer requests', seconds, 1000)
+    .option('--plain', 'plain progress lines instead of the live table');
+}
+
+if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  const options = demoProgram().parse(process.argv).opts<DemoOptions>();
+  try {
+    const summary = await runDemo(options);
+    process.exitCode = summary.healthy ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`demo failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,72 @@
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { leaseTableDefinition } from '../lambda/adapters/dynamodb-lease-store.js';
+
+/** What the demo's "stack" holds: the values the CDK stack would output. */
+export interface DemoStack {
+  stackName: string;
+  connectionPrefix: string;
+  clientCredentialsPrefix: string;
+  secretsKeyArn: string;
+  refreshTokenKeyArn: string;
+  leaseTableName: string;
+}
+
+/**
+ * Creates, in the local sandbox (moto), what `npx cdk deploy` would create for the
+ * refresher to work — the secrets key, the refresh-token key, the lease table (the
+ * project's `leaseTableDefinition`), the client credentials secret — and a CloudFormation
+ * stack whose outputs name them, so the operator CLI finds them exactly as in AWS.
+ */
+export async function provisionDemoStack(options: {
+  stackName: string;
+  clientId: string;
+  clientSecret: string;
+}): Promise<DemoStack> {
+  const kms = new KMSClient({});
+  const key = async (description: string) => {
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: description }));
+    if (!KeyMetadata?.Arn) throw new Error('CreateKey returned no key');
+    return KeyMetadata.Arn;
+  };
+  const stack: DemoStack = {
+    stackName: options.stackName,
+    connectionPrefix: 'token-refresher/',
+    clientCredentialsPrefix: 'token-refresher-clients/',
+    secretsKeyArn: await key('token-refresher demo: secrets key'),
+    refreshTokenKeyArn: await key('token-refresher demo: refresh-token key'),
+    leaseTableName: 'token-refresher-demo-leases',
+  };
+  await new DynamoDBClient({}).send(new CreateTableCommand(leaseTableDefinition(stack.leaseTableName)));
+  await new SecretsManagerClient({}).send(
+    new CreateSecretCommand({
+      Name: `${stack.clientCredentialsPrefix}demo`,
+      KmsKeyId: stack.secretsKeyArn,
+      SecretString: JSON.stringify({ client_id: options.clientId, client_secret: options.clientSecret }),
+    }),
+  );
+  const outputs: Record<string, string> = {
+    FunctionName: `${stack.stackName}-Refresher`,
+    AlarmTopicArn: `arn:aws:sns:us-east-1:123456789012:${stack.stackName}-alarms`,
+    SecretsKeyArn: stack.secretsKeyArn,
+    RefreshTokenKeyArn: stack.refreshTokenKeyArn,
+    LeaseTableName: stack.leaseTableName,
+    ConnectionPrefix: stack.connectionPrefix,
+    ClientCredentialsPrefix: stack.clientCredentialsPrefix,
+    DashboardName: `${stack.stackName}-us-east-1`,
+  };
+  await new CloudFormationClient({}).send(
+    new CreateStackCommand({
+      StackName: stack.stackName,
+      TemplateBody: JSON.stringify({
+        AWSTemplateFormatVersion: '2010-09-09',
+        Description: 'token-refresher demo: the outputs the operator CLI reads',
+        Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+        Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+      }),
+    }),
+  );
+  return stack;
+}

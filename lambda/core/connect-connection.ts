@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import { type Budget, backoffDelayMs } from './budget.js';
+import { classifyFailure } from './classify.js';
+import type { EngineDeps } from './engine.js';
+import {
+  describeError,
+  type FailureClass,
+  InvalidClientCredentialsError,
+  isTransientAwsError,
+  SecretNotFoundError,
+  TokenRefresherError,
+  VersionConflictError,
+} from './errors.js';
+import { encodeHint } from './hint.js';
+import type {
+  Ciphertext,
+  ClientAuthMethod,
+  ClientCredentials,
+  IssuedTokens,
+  LeaseOutcome,
+  SecretVersion,
+  TokenDialect,
+  TokenEndpointOutcome,
+} from './ports.js';
+import {
+  type ConnectionRecord,
+  type ProviderSettings,
+  providerSchema,
+  RECORD_SCHEMA_VERSION,
+  refreshTokenContext,
+  serializeRecord,
+} from './record.js';
+import { refreshConnection } from './refresh-connection.js';
+import { clientRequestTokenFor } from './version-token.js';
+
+/**
+ * Connecting a connection: the refresher's `connect` and `import` actions. The operator
+ * CLI runs the authorization code flow with PKCE and hands the refresher the code and
+ * verifier (`connect`), or a refresh token read from standard input (`import`); the
+ * refresher reads the client credentials, exchanges the code, encrypts the refresh token
+ * under the refresh-token key and writes the record, holding the connection's lease like
+ * every writer. The client secret and the refresh token never leave AWS.
+ *
+ * Nothing here logs or returns the code, the verifier or a token.
+ */
+
+/** Connection names: what the CDK stack accepts in secret ARNs (no `/`, no wildcards). */
+export const CONNECTION_NAME_PATTERN = /^[A-Za-z0-9_+=.@-]{1,128}$/;
+
+/** An authorization code grant with PKCE (RFC 6749 §4.1.3, RFC 7636). */
+export interface CodeGrantRequest {
+  tokenEndpoint: string;
+  dialect: TokenDialect;
+  clientAuth: ClientAuthMethod;
+  credentials: ClientCredentials;
+  code: string;
+  codeVerifier: string;
+  /** Exactly the `redirect_uri` of the authorization request. */
+  redirectUri: string;
+  /** Abort the request after this many milliseconds. */
+  timeoutMs: number;
+}
+
+/** The token endpoint's authorization code grant (the HTTP adapter implements both grants). */
+export interface AuthorizationCodeEndpoint {
+  exchangeCode(request: CodeGrantRequest): Promise<TokenEndpointOutcome>;
+}
+
+/**
+ * Creates a connection's secret when it does not exist yet. Optional: in AWS the operator
+ * CLI creates the placeholder (with the stack's secrets key) before asking the refresher.
+ */
+export interface SecretCreator {
+  createSecret(secretId: string, value: string, clientRequestToken: string): Promise<{ versionId: string }>;
+}
+
+export type ConnectGrant =
+  | { kind: 'authorization_code'; code: string; codeVerifier: string; redirectUri: string }
+  | { kind: 'refresh_token'; refreshToken: string };
+
+export interface ConnectRequest {
+  connection: string;
+  provider: ProviderSettings;
+  grant: ConnectGrant;
+  budget: Budget;
+}
+
+export type ConnectDeps = EngineDeps & {
+  codeEndpoint: AuthorizationCodeEndpoint;
+  secretCreator?: SecretCreator;
+};
+
+export type ConnectResult =
+  | {
+      connection: string;
+      status: 'connected';
+      versionId: string;
+      /** Epoch ms; absent when an imported token could not be validated by a refresh yet. */
+      expiresAt?: number;
+      /** An import: whether the follow-up refresh proved the refresh token works. */
+      validated: boolean;
+    }
+  | { connection: string; status: 'in_progress' }
+  | {
+      connection: string;
+      status: 'failed';
+      failureClass: FailureClass;
+      message: string;
+      versionId?: string;
+    };
+
+/** A failure that ends the attempt with its class; the message is safe to show. */
+class ConnectFailure extends TokenRefresherError {
+  constructor(
+    readonly failureClass: FailureClass,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const COMMIT_ATTEMPTS = 3;
+
+/**
+ * Connects (or reconnects) one connection from an authorization code or an imported
+ * refresh token. Never throws: every ending is a result. A reconnect replaces the record
+ * whatever its state and discards a rescued token set.
+ */
+export async function connectConnection(deps: ConnectDeps, request: ConnectRequest): Promise<ConnectResult> {
+  const { connection, grant } = request;
+  const { logger } = deps;
+  // Registered first, so not even an unexpected error can echo them.
+  if (grant.kind === 'authorization_code') {
+    logger.registerSecret(grant.code);
+    logger.registerSecret(grant.codeVerifier);
+  } else {
+    logger.registerSecret(grant.refreshToken);
+  }
+
+  if (!CONNECTION_NAME_PATTERN.test(connection)) {
+    return failed(
+      deps,
+      connection,
+      'configuration',
+      'the connection name must be 1 to 128 of A-Z a-z 0-9 _ + = . @ -',
+    );
+  }
+  const provider = providerSchema.safeParse(request.provider);
+  if (!provider.success) {
+    const fields = provider.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
+    return failed(deps, connection, 'configuration', `invalid provider settings: ${fields.join('; ')}`);
+  }
+  if (grant.kind === 'refresh_token' && grant.refreshToken.trim() === '') {
+    return failed(deps, connection, 'configuration', 'the imported refresh token is empty');
+  }
+
+  const { settings } = deps;
+  if (!request.budget.fits(settings.minRequestTimeoutMs, settings.commitReserveMs)) {
+    return failed(deps, connection, 'no_time', 'not enough invocation time left to connect');
+  }
+  const owner = `${deps.invocationId}/connect/${randomUUID()}`;
+  let acquired: Awaited<ReturnType<typeof deps.leases.acquire>>;
+  try {
+    acquired = await deps.leases.acquire(connection, {
+      owner,
+      leaseUntil: request.budget.deadline + settings.leaseMarginMs,
+    });
+  } catch (error) {
+    return failed(
+      deps,
+      connection,
+      'transient',
+      `the connection's lease could not be taken: ${describeError(error)}`,
+    );
+  }
+  if (!acquired.acquired) {
+    logger.info('connection is being refreshed by another invocation; connect not attempted', { connection });
+    return { connection, status: 'in_progress' };
+  }
+
+  let outcome: LeaseOutcome = 'not_sent';
+  let clearRescue = false;
+  let committed: { versionId: string; record: ConnectionRecord } | undefined;
+  try {
+    committed = await writeConnection(deps, { ...request, provider: provider.data });
+    outcome = 'committed';
+    // The new grant supersedes any token set a failed commit left behind.
+    clearRescue = true;
+  } catch (error) {
+    const failureClass: FailureClass =
+      error instanceof ConnectFailure
+        ? error.failureClass
+        : error instanceof InvalidClientCredentialsError || error instanceof SecretNotFoundError
+          ? 'configuration'
+          : isTransientAwsError(error)
+            ? 'transient'
+            : 'internal';
+    const message = error instanceof ConnectFailure ? error.message : describeError(error);
+    await release(deps, connection, owner, outcome, clearRescue);
+    return failed(deps, connection, failureClass, message);
+  }
+  await release(deps, connection, owner, outcome, clearRescue);
+  await writeHint(deps, connection, committed.versionId, committed.record);
+  const expiresAt = committed.record.expiresAt ? Date.parse(committed.record.expiresAt) : undefined;
+  logger.info('connection connected', {
+    connection,
+    versionId: committed.versionId,
+    expiresAt: committed.record.expiresAt,
+    grant: grant.kind,
+  });
+  if (grant.kind === 'authorization_code') {
+    return { connection, status: 'connected', versionId: committed.versionId, expiresAt, validated: true };
+  }
+
+  // An imported refresh token: one refresh proves it works and yields an access token.
+  const refreshed = await refreshConnection(deps, { connection, budget: request.budget, force: true });
+  switch (refreshed.status) {
+    case 'refreshed':
+    case 'restored':
+      return {
+        connection,
+        status: 'connected',
+        versionId: refreshed.versionId,
+        expiresAt: refreshed.expiresAt,
+        validated: true,
+      };
+    case 'failed':
+      return {
+        connection,
+        status: 'failed',
+        failureClass: refreshed.failureClass,
+        message: `the imported refresh token was stored, but refreshing with it failed: ${refreshed.message}`,
+        versionId: refreshed.versionId,
+      };
+    case 'skipped':
+      // Another invocation took the lease in between: it refreshes the imported token itself.
+      return { connection, status: 'connected', versionId: committed.versionId, validated: false };
+  }
+}
+
+/** Under the lease: read, exchange (or take the imported token), encrypt, commit. */
+async function writeConnection(
+  deps: ConnectDeps,
+  request: ConnectRequest,
+): Promise<{ versionId: string; record: ConnectionRecord }> {
+  const { connection, provider, grant } = request;
+  const secretName = deps.settings.prefix + connection;
+  let current: SecretVersion | undefined;
+  try {
+    current = await deps.store.getCurrent(secretName);
+  } catch (error) {
+    if (!(error instanceof SecretNotFoundError)) throw error;
+    if (!deps.secretCreator) {
+      throw new ConnectFailure(
+        'configuration',
+        `connection "${connection}" has no secret "${secretName}"; create it first with the stack's secrets key ` +
+          '(token-refresher connect does)',
+      );
+    }
+  }
+
+  let record: ConnectionRecord;
+  if (grant.kind === 'authorization_code') {
+    const credentials = await deps.credentials(provider.clientCredentialsSecretId);
+    deps.logger.registerSecret(credentials.clientSecret);
+    const { tokens, sentAt } = await exchange(deps, request, grant, credentials);
+    deps.logger.registerSecret(tokens.accessToken);
+    if (!tokens.refreshToken) {
+      throw new ConnectFailure(
+        'configuration',
+        'the provider issued no refresh token; ask for offline access (for example the scope offline_access) ' +
+          'and check that the client may use the refresh_token grant',
+      );
+    }
+    deps.logger.registerSecret(tokens.refreshToken);
+    const refreshToken = await encrypt(deps, secretName, tokens.refreshToken);
+    record = {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      connection,
+      provider,
+      status: 'active',
+      accessToken: tokens.accessToken,
+      tokenType: tokens.tokenType,
+      // Counted from when the request was sent: never later than the provider's view.
+      expiresAt: new Date(sentAt + tokens.expiresIn * 1000).toISOString(),
+      refreshToken,
+      refreshedAt: new Date(deps.clock.now()).toISOString(),
+      tokenLifetimeSeconds: Math.round(tokens.expiresIn),
+      lastError: null,
+    };
+  } else {
+    // No access token yet: the follow-up refresh gets one (and proves the token works).
+    record = {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      connection,
+      provider,
+      status: 'active',
+      refreshToken: await encrypt(deps, secretName, grant.refreshToken.trim()),
+      lastError: null,
+    };
+  }
+
+  const value = serializeRecord(record);
+  const versionId = await commit(deps, secretName, current, value);
+  return { versionId, record };
+}
+
+/** The code exchange: retried only when the code provably did not reach the provider. */
+async function exchange(
+  deps: ConnectDeps,
+  request: ConnectRequest,
+  grant: Extract<ConnectGrant, { kind: 'authorization_code' }>,
+  credentials: ClientCredentials,
+): Promise<{ tokens: IssuedTokens; sentAt: number }> {
+  const { settings, clock } = deps;
+  for (let attempt = 1; ; attempt += 1) {
+    const timeoutMs = Math.min(
+      settings.requestTimeoutMs,
+      request.budget.remainingMs() - settings.commitReserveMs,
+    );
+    if (timeoutMs < settings.minRequestTimeoutMs) {
+      throw new ConnectFailure('no_time', 'not enough invocation time left for the code exchange');
+    }
+    const sentAt = clock.now();
+    const outcome = await deps.codeEndpoint.exchangeCode({
+      tokenEndpoint: request.provider.tokenEndpoint,
+      dialect: request.provider.dialect,
+      clientAuth: request.provider.clientAuth,
+      credentials,
+      code: grant.code,
+      codeVerifier: grant.codeVerifier,
+      redirectUri: grant.redirectUri,
+      timeoutMs,
+    });
+    if (outcome.kind === 'tokens') return { tokens: outcome.tokens, sentAt };
+    // A code is single-use: only a request that never reached the provider, or a 429 it
+    // did not process, may be sent again.
+    const retryable =
+      (outcome.kind === 'network' && !outcome.requestSent) ||
+      (outcome.kind === 'http_error' && outcome.status === 429);
+    if (retryable && attempt < settings.maxTransientAttempts) {
+      const delayMs = Math.max(
+        outcome.kind === 'http_error' ? (outcome.retryAfterMs ?? 0) : 0,
+        backoffDelayMs(attempt - 1, settings.backoffBaseMs, settings.backoffCapMs, deps.random),
+      );
+      if (request.budget.fits(delayMs + settings.minRequestTimeoutMs, settings.commitReserveMs)) {
+        await clock.sleep(delayMs);
+        continue;
+      }
+    }
+    throw codeExchangeFailure(outcome);
+  }
+}
+
+function codeExchangeFailure(outcome: Exclude<TokenEndpointOutcome, { kind: 'tokens' }>): ConnectFailure {
+  if (outcome.kind === 'oauth_error' && outcome.error === 'invalid_grant') {
+    const described = outcome.description ? ` (${outcome.description})` : '';
+    return new ConnectFailure(
+      'reauth_required',
+      `the provider rejected the authorization code: invalid_grant${described}; it expired or was used ` +
+        'already, or the redirect URI or PKCE verifier did not match; run connect again',
+    );
+  }
+  const classified = classifyFailure(outcome);
+  return new ConnectFailure(classified.failureClass, `the code exchange failed: ${classified.message}`);
+}
+
+async function encrypt(deps: ConnectDeps, secretName: string, refreshToken: string): Promise<Ciphertext> {
+  return deps.keys.encrypt(refreshToken, refreshTokenContext(secretName));
+}
+
+/** One new version (or the secret itself), with the deterministic token; retried briefly. */
+async function commit(
+  deps: ConnectDeps,
+  secretName: string,
+  current: SecretVersion | undefined,
+  value: string,
+): Promise<string> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt += 1) {
+    try {
+      if (current) {
+        const token = clientRequestTokenFor(secretName, current.versionId);
+        return (await deps.store.putVersion(secretName, value, token)).versionId;
+      }
+      const token = clientRequestTokenFor(secretName, 'created-by-connect');
+      return (await deps.secretCreator!.createSecret(secretName, value, token)).versionId;
+    } catch (error) {
+      lastError = error;
+      // Another writer won, or the secret went away: retrying cannot help.
+      if (error instanceof VersionConflictError || error instanceof SecretNotFoundError) break;
+    }
+    if (attempt + 1 < COMMIT_ATTEMPTS) {
+      await deps.clock.sleep(
+        backoffDelayMs(attempt, deps.settings.backoffBaseMs, deps.settings.backoffCapMs, deps.random),
+      );
+    }
+  }
+  throw new ConnectFailure(
+    'commit_failed',
+    `the new connection record could not be written (${describeError(lastError)}); nothing was changed: ` +
+      'run connect again',
+  );
+}
+
+async function release(
+  deps: ConnectDeps,
+  connection: string,
+  owner: string,
+  outcome: LeaseOutcome,
+  clearRescue: boolean,
+): Promise<void> {
+  try {
+    await deps.leases.release(connection, owner, outcome, { clearRescue });
+  } catch (error) {
+    deps.logger.warn('the lease could not be released', { connection, error: describeError(error) });
+  }
+}
+
+async function writeHint(
+  deps: ConnectDeps,
+  connection: string,
+  versionId: string,
+  record: ConnectionRecord,
+): Promise<void> {
+  try {
+    await deps.store.setHint(deps.settings.prefix + connection, encodeHint(versionId, record));
+  } catch (error) {
+    deps.logger.warn('the scheduling hint could not be written; the next run reads the record instead', {
+      connection,
+      error: describeError(error),
+    });
+  }
+}
+
+function failed(
+  deps: ConnectDeps,
+  connection: string,
+  failureClass: FailureClass,
+  message: string,
+): ConnectResult {
+  deps.logger.error('connect failed', { connection, failureClass, reason: message });
+  return { connection, status: 'failed', failureClass, message };
+}

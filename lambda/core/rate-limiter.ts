@@ -1,0 +1,63 @@
+import type { Clock, SecretStore } from './ports.js';
+
+/**
+ * A token bucket on the injected clock: at most `perSecond` acquisitions a second on
+ * average, with bursts up to `burst`. Callers wait their turn in order.
+ */
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly perSecond: number,
+    private readonly burst = Math.max(1, Math.floor(perSecond / 5)),
+  ) {
+    if (!(perSecond > 0)) throw new RangeError('perSecond must be positive');
+    this.tokens = this.burst;
+    this.last = clock.now();
+  }
+
+  /** Resolves when the caller may proceed. */
+  acquire(): Promise<void> {
+    const turn = this.queue.then(() => this.take());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async take(): Promise<void> {
+    for (;;) {
+      const now = this.clock.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await this.clock.sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000));
+    }
+  }
+}
+
+/**
+ * Keeps the engine's Secrets Manager writes under a ceiling, so other writers in the
+ * account keep headroom under the shared 50 requests/s quotas (PutSecretValue and
+ * TagResource are limited separately, so each gets its own bucket).
+ */
+export function rateLimitedStore(store: SecretStore, clock: Clock, writesPerSecond: number): SecretStore {
+  const puts = new RateLimiter(clock, writesPerSecond);
+  const tags = new RateLimiter(clock, writesPerSecond);
+  return {
+    list: (prefix) => store.list(prefix),
+    getCurrent: (secretId) => store.getCurrent(secretId),
+    putVersion: async (secretId, value, token) => {
+      await puts.acquire();
+      return store.putVersion(secretId, value, token);
+    },
+    setHint: async (secretId, hint) => {
+      await tags.acquire();
+      return store.setHint(secretId, hint);
+    },
+  };
+}

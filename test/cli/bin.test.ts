@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { headlessAuthorize } from '../support/headless-browser.js';
+import { CliSandbox } from './support.js';
+
+const BIN = fileURLToPath(new URL('../../cli/token-refresher.mjs', import.meta.url));
+
+interface Spawned {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real bin (package.json `bin`) as a child process, as an operator would. */
+function runBin(argv: string[], onStderr?: (text: string) => void): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...argv], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      onStderr?.(stderr);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the token-refresher bin (a child process)', () => {
+  let auth: AuthServer;
+  let sandbox: CliSandbox;
+
+  beforeAll(async () => {
+    auth = await startAuthServer({ autoApprove: true });
+    sandbox = await new CliSandbox(auth).setUp({ alarms: { HeartbeatMissing: 'OK' } });
+  });
+
+  afterAll(async () => {
+    await auth?.stop();
+  });
+
+  it('connects with --no-browser (the URL followed by a headless browser), then reports status --json', async () => {
+    const client = auth.client('client_secret_basic');
+    let browsing: Promise<unknown> | undefined;
+    const connected = await runBin(
+      ['--stack', sandbox.stackName, 'connect', 'spawned', ...sandbox.connectArgs(client, ['--no-browser'])],
+      (stderr) => {
+        const url = /^ {2}(http\S+)$/m.exec(stderr)?.[1];
+        if (url && !browsing) browsing = headlessAuthorize(url);
+      },
+    );
+    await browsing;
+    expect(connected.stderr).toContain('Open this URL in a browser to authorize:');
+    expect(connected.code, connected.stderr).toBe(0);
+    expect(connected.stdout).toMatch(
+      /^connected "spawned": access token valid for \d+s \(version \w{8}\)\n$/,
+    );
+
+    const status = await runBin(['--stack', sandbox.stackName, 'status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toBe('');
+    const report = JSON.parse(status.stdout);
+    expect(report.connections).toEqual([
+      expect.objectContaining({ connection: 'spawned', status: 'active', refreshes24h: 2 }),
+    ]);
+    expect(report.alarms).toEqual([
+      expect.objectContaining({ name: `${sandbox.stackName}-HeartbeatMissing` }),
+    ]);
+
+    await sandbox.current('spawned');
+    sandbox.allOutput += connected.stdout + connected.stderr + status.stdout + status.stderr;
+    expect(sandbox.leaked()).toEqual([]);
+  });
+
+  it('fails with one line and exit code 1 when the stack does not exist', async () => {
+    const run = await runBin(['--stack', 'NoSuchStack', 'status']);
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'token-refresher: stack "NoSuchStack" not found in us-east-1: deploy it (npx cdk deploy), or pass --stack <name> or --region\n',
+    });
+  });
+
+  it('prints its help', async () => {
+    const run = await runBin(['--help']);
+    expect(run.code).toBe(0);
+    for (const command of ['connect', 'status', 'refresh', 'disable', 'enable', 'remove']) {
+      expect(run.stdout).toContain(`  ${command}`);
+    }
+  });
+});

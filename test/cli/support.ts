@@ -1,0 +1,201 @@
+import { Readable } from 'node:stream';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { main } from '../../cli/index.js';
+import type { LocalInvokerOptions } from '../../cli/invoker.js';
+import type { CliIo } from '../../cli/io.js';
+import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
+import { parseRecord, refreshTokenContext } from '../../lambda/core/record.js';
+import type { AuthServer, AuthServerClient } from '../support/auth-server.js';
+import {
+  createKmsKey,
+  createLeaseTable,
+  createSecret,
+  kmsClient,
+  uniqueName,
+} from '../support/aws-fixtures.js';
+import { headlessAuthorize } from '../support/headless-browser.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * What the CDK stack would create, in moto: two KMS keys, the lease table, a client
+ * credentials secret, alarms named `<stack>-...`, and a CloudFormation stack whose
+ * outputs name them all — so the CLI finds everything by stack name, as in AWS.
+ */
+export class CliSandbox {
+  readonly stackName = uniqueName('TokenRefresherTest');
+  readonly prefix = `${uniqueName('tr-cli')}/`;
+  readonly clientCredentialsPrefix = `${uniqueName('tr-cli-clients')}/`;
+  readonly secretsManager = new SecretsManagerClient({});
+  /** Every token, code and secret seen; asserted absent from all CLI output. */
+  readonly sensitive = new Set<string>();
+  /** Everything every CLI run printed. */
+  allOutput = '';
+  refreshTokenKeyArn!: string;
+  secretsKeyArn!: string;
+  tableName!: string;
+  keys!: KmsKeyService;
+  /** Authorization codes the headless browser carried to the CLI. */
+  readonly codes: string[] = [];
+
+  constructor(readonly auth: AuthServer) {}
+
+  async setUp(options: { alarms?: Record<string, 'OK' | 'ALARM'> } = {}): Promise<this> {
+    const [refreshTokenKey, secretsKey, tableName] = await Promise.all([
+      createKmsKey(),
+      createKmsKey(),
+      createLeaseTable(),
+    ]);
+    this.refreshTokenKeyArn = refreshTokenKey.arn;
+    this.secretsKeyArn = secretsKey.arn;
+    this.tableName = tableName;
+    this.keys = new KmsKeyService(kmsClient(), refreshTokenKey.arn);
+    for (const client of this.auth.clients) {
+      this.sensitive.add(client.clientSecret);
+      await createSecret(
+        this.clientSecretId(client),
+        JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret }),
+      );
+    }
+    const outputs: Record<string, string> = {
+      FunctionName: `${this.stackName}-Refresher`,
+      AlarmTopicArn: `arn:aws:sns:us-east-1:123456789012:${this.stackName}-alarms`,
+      SecretsKeyArn: this.secretsKeyArn,
+      RefreshTokenKeyArn: this.refreshTokenKeyArn,
+      LeaseTableName: this.tableName,
+      ConnectionPrefix: this.prefix,
+      ClientCredentialsPrefix: this.clientCredentialsPrefix,
+      DashboardName: `${this.stackName}-us-east-1`,
+    };
+    await new CloudFormationClient({}).send(
+      new CreateStackCommand({
+        StackName: this.stackName,
+        TemplateBody: JSON.stringify({
+          AWSTemplateFormatVersion: '2010-09-09',
+          Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+          Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+        }),
+      }),
+    );
+    const cloudWatch = new CloudWatchClient({});
+    for (const [name] of Object.entries(options.alarms ?? {})) {
+      await cloudWatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: `${this.stackName}-${name}`,
+          Namespace: 'TokenRefresher',
+          MetricName: 'RunCompleted',
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+        }),
+      );
+    }
+    return this;
+  }
+
+  clientSecretId(client: AuthServerClient): string {
+    return `${this.clientCredentialsPrefix}${client.clientId}`;
+  }
+
+  /** Runs the CLI in-process with `argv`, capturing stdout and stderr. */
+  async run(
+    argv: string[],
+    options: {
+      stdin?: string;
+      stdinIsTTY?: boolean;
+      confirm?: boolean;
+      local?: LocalInvokerOptions;
+      /** With `--no-browser`: a person copies the printed URL into a (headless) browser. */
+      followPrintedUrl?: boolean;
+    } = {},
+  ): Promise<CliRun> {
+    let stdout = '';
+    let stderr = '';
+    const follow = (text: string) => {
+      const url = /^\s+(http\S+)$/m.exec(text)?.[1];
+      if (options.followPrintedUrl && url) void this.browse(url).catch(() => {});
+    };
+    const stdin = Readable.from(
+      options.stdin !== undefined ? [Buffer.from(options.stdin)] : [],
+    ) as Readable & {
+      isTTY?: boolean;
+    };
+    stdin.isTTY = options.stdinIsTTY ?? false;
+    const io: Partial<CliIo> = {
+      stdout: { write: (text: string) => (stdout += text), isTTY: false },
+      stderr: {
+        write: (text: string) => {
+          stderr += text;
+          follow(text);
+          return true;
+        },
+        isTTY: false,
+      },
+      stdin,
+      openBrowser: (url) => this.browse(url),
+      confirm: async () => options.confirm ?? false,
+      readHidden: async () => options.stdin ?? '',
+    };
+    const code = await main(['--stack', this.stackName, ...argv], { io, local: options.local });
+    this.allOutput += stdout + stderr;
+    return { code, stdout, stderr };
+  }
+
+  /** The headless browser: follows the flow to the CLI's loopback redirect. */
+  async browse(url: string): Promise<void> {
+    const result = await headlessAuthorize(url);
+    const code = new URL(result.finalUrl).searchParams.get('code');
+    if (code) {
+      this.codes.push(code);
+      this.sensitive.add(code);
+    }
+  }
+
+  /** Common `connect` flags for the fixture's provider. */
+  connectArgs(client: AuthServerClient, extra: string[] = []): string[] {
+    return [
+      '--issuer',
+      this.auth.issuer,
+      '--client-id',
+      client.clientId,
+      '--client-auth',
+      client.authMethod,
+      '--client-credentials-secret',
+      this.clientSecretId(client),
+      '--scope',
+      'openid offline_access api:read',
+      '--allow-insecure-localhost',
+      ...extra,
+    ];
+  }
+
+  /** The AWSCURRENT record and its decrypted refresh token (for assertions; added to `sensitive`). */
+  async current(name: string) {
+    const secretName = this.prefix + name;
+    const result = await this.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: secretName, VersionStage: 'AWSCURRENT' }),
+    );
+    const record = parseRecord(name, result.SecretString!);
+    const refreshToken = record.refreshToken
+      ? await this.keys.decrypt(record.refreshToken, refreshTokenContext(secretName))
+      : undefined;
+    if (refreshToken) this.sensitive.add(refreshToken);
+    if (record.accessToken) this.sensitive.add(record.accessToken);
+    return { versionId: result.VersionId!, record, refreshToken };
+  }
+
+  /** Sensitive values found in any CLI output so far. */
+  leaked(): string[] {
+    for (const presentation of this.auth.presentedRefreshTokens())
+      this.sensitive.add(presentation.refreshToken);
+    return [...this.sensitive].filter((value) => value.length >= 8 && this.allOutput.includes(value));
+  }
+}
