@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { type Budget, backoffDelayMs } from './budget.js';
 import { classifyFailure } from './classify.js';
 import type { EngineDeps } from './engine.js';
 import {
   describeError,
   type FailureClass,
-  InvalidClientCredentialsError,
-  isTransientAwsError,
+  failureClassOf,
   SecretNotFoundError,
   TokenRefresherError,
   VersionConflictError,
@@ -31,6 +29,7 @@ import {
   serializeRecord,
 } from './record.js';
 import { refreshConnection } from './refresh-connection.js';
+import { takeLease } from './take-lease.js';
 import { clientRequestTokenFor } from './version-token.js';
 
 /**
@@ -158,25 +157,13 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
   if (!request.budget.fits(settings.minRequestTimeoutMs, settings.commitReserveMs)) {
     return failed(deps, connection, 'no_time', 'not enough invocation time left to connect');
   }
-  const owner = `${deps.invocationId}/connect/${randomUUID()}`;
-  let acquired: Awaited<ReturnType<typeof deps.leases.acquire>>;
-  try {
-    acquired = await deps.leases.acquire(connection, {
-      owner,
-      leaseUntil: request.budget.deadline + settings.leaseMarginMs,
-    });
-  } catch (error) {
-    return failed(
-      deps,
-      connection,
-      'transient',
-      `the connection's lease could not be taken: ${describeError(error)}`,
-    );
-  }
-  if (!acquired.acquired) {
+  const lease = await takeLease(deps, connection, request.budget, 'connect');
+  if (!lease.taken && !lease.held) return failed(deps, connection, 'transient', lease.message);
+  if (!lease.taken) {
     logger.info('connection is being refreshed by another invocation; connect not attempted', { connection });
     return { connection, status: 'in_progress' };
   }
+  const { owner } = lease;
 
   let outcome: LeaseOutcome = 'not_sent';
   let clearRescue = false;
@@ -187,14 +174,7 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
     // The new grant supersedes any token set a failed commit left behind.
     clearRescue = true;
   } catch (error) {
-    const failureClass: FailureClass =
-      error instanceof ConnectFailure
-        ? error.failureClass
-        : error instanceof InvalidClientCredentialsError || error instanceof SecretNotFoundError
-          ? 'configuration'
-          : isTransientAwsError(error)
-            ? 'transient'
-            : 'internal';
+    const failureClass = error instanceof ConnectFailure ? error.failureClass : failureClassOf(error);
     const message = error instanceof ConnectFailure ? error.message : describeError(error);
     await release(deps, connection, owner, outcome, clearRescue);
     return failed(deps, connection, failureClass, message);

@@ -110,3 +110,12 @@ export function isTransientAwsError(error: unknown): boolean {
   }
   return false;
 }
+
+/** The failure class of an unexpected error thrown inside a transaction. */
+export function failureClassOf(error: unknown): FailureClass {
+  if (error instanceof InvalidRecordError) return 'invalid_record';
+  if (error instanceof InvalidClientCredentialsError || error instanceof SecretNotFoundError)
+    return 'configuration';
+  if (isTransientAwsError(error)) return 'transient';
+  return 'internal';
+}

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type Budget, backoffDelayMs } from './budget.js';
 import { type Classified, classifyFailure } from './classify.js';
 import { decideDue } from './due.js';
@@ -6,9 +5,8 @@ import { type EngineDeps, emit, emitFailure } from './engine.js';
 import {
   describeError,
   type FailureClass,
-  InvalidClientCredentialsError,
+  failureClassOf,
   InvalidRecordError,
-  isTransientAwsError,
   SecretNotFoundError,
 } from './errors.js';
 import { encodeHint } from './hint.js';
@@ -30,6 +28,7 @@ import {
   rescueAccessTokenContext,
   serializeRecord,
 } from './record.js';
+import { takeLease } from './take-lease.js';
 import { clientRequestTokenFor } from './version-token.js';
 
 export interface RefreshRequest {
@@ -82,35 +81,22 @@ export async function refreshConnection(
   request: RefreshRequest,
 ): Promise<ConnectionResult> {
   const { connection, budget } = request;
-  const { settings, leases } = deps;
+  const { settings } = deps;
 
   if (!budget.fits(settings.minRequestTimeoutMs, settings.commitReserveMs)) {
     return { connection, status: 'skipped', reason: 'no_time' };
   }
 
-  const owner = `${deps.invocationId}/${randomUUID()}`;
-  let acquired: Awaited<ReturnType<typeof leases.acquire>>;
-  try {
-    acquired = await leases.acquire(connection, {
-      owner,
-      leaseUntil: budget.deadline + settings.leaseMarginMs,
-    });
-  } catch (error) {
-    return fail(
-      deps,
-      connection,
-      'transient',
-      `the connection's lease could not be taken: ${describeError(error)}`,
-    );
-  }
-  if (!acquired.acquired) {
+  const lease = await takeLease(deps, connection, budget);
+  if (!lease.taken && !lease.held) return fail(deps, connection, 'transient', lease.message);
+  if (!lease.taken) {
     // Single flight: another invocation is refreshing this connection right now.
     emit(deps, MetricName.LeaseContended, 'Count', 1);
     deps.logger.info('connection is being refreshed by another invocation; skipped', { connection });
     return { connection, status: 'skipped', reason: 'in_progress' };
   }
 
-  const transaction = new Transaction(deps, request, owner, acquired.previous);
+  const transaction = new Transaction(deps, request, lease.owner, lease.previous);
   return transaction.run();
 }
 
@@ -141,15 +127,7 @@ class Transaction {
     try {
       return await this.attempt();
     } catch (error) {
-      const failureClass: FailureClass =
-        error instanceof InvalidRecordError
-          ? 'invalid_record'
-          : error instanceof InvalidClientCredentialsError || error instanceof SecretNotFoundError
-            ? 'configuration'
-            : isTransientAwsError(error)
-              ? 'transient'
-              : 'internal';
-      return this.finishFailed(failureClass, describeError(error));
+      return this.finishFailed(failureClassOf(error), describeError(error));
     } finally {
       if (!this.released) {
         await this.release(this.tokenSpent ? 'unsaved' : this.tokenMaybeConsumed ? 'ambiguous' : 'not_sent');
