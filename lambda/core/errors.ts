@@ -89,7 +89,6 @@ const TRANSIENT_AWS_ERRORS = new Set([
   'ThrottlingException',
   'TooManyRequestsException',
   'RequestLimitExceeded',
-  'LimitExceededException',
   'ProvisionedThroughputExceededException',
   'ServiceUnavailable',
   'ServiceUnavailableException',

@@ -340,7 +340,7 @@ class Transaction {
       );
       return this.finishFailed('commit_failed', 'the new refresh token could not be encrypted');
     }
-    return this.rescue(current, tokens, encryptedRefreshToken, expiresAt, committed.error);
+    return this.rescue(current, tokens, encryptedRefreshToken, expiresAt, refreshedAt, committed.error);
   }
 
   /** Stores a token set whose commit failed where the next run restores it from. */
@@ -349,12 +349,15 @@ class Transaction {
     tokens: IssuedTokens,
     refreshToken: Ciphertext,
     expiresAt: number,
+    refreshedAt: string,
     commitError: string,
   ): Promise<ConnectionResult> {
     const { deps } = this;
     const rescue: RescuedTokenSet = {
       fromVersionId: current.versionId,
-      issuedAt: new Date(deps.clock.now()).toISOString(),
+      // The very `refreshedAt` of the record the commit tried to write: if that commit landed
+      // after all (its answer lost), the next run sees the record is not older and discards this.
+      issuedAt: refreshedAt,
       expiresAt: new Date(expiresAt).toISOString(),
       tokenType: tokens.tokenType,
       expiresIn: tokens.expiresIn,
@@ -561,8 +564,8 @@ class Transaction {
         return { ok: true, versionId: await commit() };
       } catch (error) {
         lastError = describeError(error);
-        // A version conflict will not resolve by retrying: another writer won.
-        if ((error as Error).name === 'VersionConflictError') break;
+        // Retrying cannot help: another writer won, or the secret is at its version quota.
+        if (isPermanentCommitError(error)) break;
       }
       const delayMs = backoffDelayMs(
         attempt,
@@ -654,4 +657,13 @@ function fail(
   if (!opts.alreadyLogged)
     deps.logger.error('connection refresh failed', { connection, failureClass, reason: message });
   return { connection, status: 'failed', failureClass, message, versionId, expiresAt };
+}
+
+/** Commit errors that retrying cannot fix: go straight to the rescue. */
+function isPermanentCommitError(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (current.name === 'VersionConflictError' || current.name === 'LimitExceededException') return true;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return false;
 }

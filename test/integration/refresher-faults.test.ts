@@ -3,6 +3,7 @@ import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import {
   GetSecretValueCommand,
   InternalServiceError,
+  LimitExceededException,
   PutSecretValueCommand,
   type PutSecretValueCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
@@ -313,6 +314,29 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     expect(next.results[0]).toMatchObject({ connection: name, status: 'restored' });
     const restored = await h.current(name);
     expect((await auth.introspect(restored.refreshToken)).active).toBe(true);
+    expectInvariants(h);
+  });
+
+  it('a secret at its version quota is not retried: the token set is rescued at once', async () => {
+    const h = await harness();
+    const name = 'at-quota';
+    await h.createConnection(name, { client: auth.client('client_secret_basic') });
+    const stub = intercept(h.secretsManager, (command) =>
+      command instanceof PutSecretValueCommand
+        ? Promise.reject(
+            new LimitExceededException({ message: 'too many versions of this secret', $metadata: {} }),
+          )
+        : undefined,
+    );
+    const clock = fastClock();
+    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 12_000 });
+    stub.restore();
+    expect(first.results[0]).toMatchObject({ status: 'failed', failureClass: 'commit_failed' });
+    expect(putCalls(stub)).toHaveLength(1); // no retry storm against a quota
+    expect(h.metricTotal('CommitFailed')).toBe(1);
+    expect((await leases(h).get(name))?.rescue).toBeDefined();
+    const next = await h.invoke();
+    expect(next.results[0]).toMatchObject({ status: 'restored' });
     expectInvariants(h);
   });
 

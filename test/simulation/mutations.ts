@@ -1,0 +1,139 @@
+import type { LeaseStore, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
+import type { Mutation } from './simulation.js';
+
+/**
+ * Deliberate bugs, each a wrapper around one invocation's ports, that prove the simulator
+ * catches what it claims to (test/simulation/simulation.test.ts, `npm run simulate -- --mutate`).
+ * They live here, in test code: nothing in `lambda/` is changed.
+ */
+export const MUTATIONS = {
+  /**
+   * After a successful answer, the token request is sent once more with the same refresh
+   * token (a naive "confirm" retry): a token whose answer the engine received is re-sent
+   * before the new set is committed. Expected: invariant 1.
+   */
+  'resend-after-answer': {
+    name: 'resend-after-answer',
+    wrap: (ports) => {
+      const inner = ports.tokenEndpoint;
+      const tokenEndpoint: TokenEndpoint = {
+        refresh: async (request) => {
+          const outcome = await inner.refresh(request);
+          if (outcome.kind === 'tokens') await inner.refresh(request);
+          return outcome;
+        },
+      };
+      return { ...ports, tokenEndpoint };
+    },
+  },
+
+  /**
+   * The lease's conditional write is lost: `acquire` always succeeds and the "sending"
+   * mark never refuses, so overlapping invocations refresh one connection at once.
+   * Expected: invariant 1 (two refreshes in flight, or a re-sent answered token).
+   */
+  'no-lease-condition': {
+    name: 'no-lease-condition',
+    wrap: (ports) => {
+      const inner = ports.leases;
+      const leases: LeaseStore = {
+        acquire: async (connection, lease) => {
+          const result = await inner.acquire(connection, lease);
+          return result.acquired ? result : { acquired: true, previous: result.holder };
+        },
+        markSending: async (connection, owner, fromVersionId) => {
+          await inner.markSending(connection, owner, fromVersionId).catch(() => undefined);
+        },
+        release: (...args) => inner.release(...args),
+        storeRescue: (...args) => inner.storeRescue(...args),
+        get: (connection) => inner.get(connection),
+      };
+      return { ...ports, leases };
+    },
+  },
+
+  /**
+   * A random `ClientRequestToken` instead of the one derived from the replaced version: a
+   * stale writer's commit is no longer refused once another writer moved the secret on.
+   * Expected: invariant 5 (a connection marked reauth_required is brought back to life by a
+   * late write of a revoked grant, which is then refreshed again), seen with delayed writes.
+   */
+  'random-client-request-token': {
+    name: 'random-client-request-token',
+    wrap: (ports, { rng }) => {
+      const inner = ports.store;
+      const store: SecretStore = {
+        list: (prefix) => inner.list(prefix),
+        getCurrent: (secretId) => inner.getCurrent(secretId),
+        putVersion: (secretId, value) => {
+          const h = rng.hex(32);
+          const token = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+          return inner.putVersion(secretId, value, token);
+        },
+        setHint: (secretId, hint) => inner.setHint(secretId, hint),
+      };
+      return { ...ports, store };
+    },
+  },
+
+  /**
+   * The rescue write is acknowledged but not stored (a lease store that swallows the
+   * write). A token set whose commit failed is then nowhere. Expected: invariant 3.
+   */
+  'rescue-not-stored': {
+    name: 'rescue-not-stored',
+    wrap: (ports) => ({ ...ports, leases: { ...bind(ports.leases), storeRescue: async () => undefined } }),
+  },
+
+  /**
+   * The token endpoint adapter logs the access token it received, before the engine has
+   * registered it with the logger's scrubber. Expected: invariant 6.
+   */
+  'log-issued-access-token': {
+    name: 'log-issued-access-token',
+    wrap: (ports) => {
+      const inner = ports.tokenEndpoint;
+      const tokenEndpoint: TokenEndpoint = {
+        refresh: async (request) => {
+          const outcome = await inner.refresh(request);
+          if (outcome.kind === 'tokens') {
+            ports.logger.debug('token response received', { accessToken: outcome.tokens.accessToken });
+          }
+          return outcome;
+        },
+      };
+      return { ...ports, tokenEndpoint };
+    },
+  },
+
+  /**
+   * The adapter reads `expires_in` one minute too long (e.g. adds a margin the wrong way):
+   * records claim an expiry after the provider's. Expected: invariant 2.
+   */
+  'expires-in-plus-a-minute': {
+    name: 'expires-in-plus-a-minute',
+    wrap: (ports) => {
+      const inner = ports.tokenEndpoint;
+      const tokenEndpoint: TokenEndpoint = {
+        refresh: async (request) => {
+          const outcome = await inner.refresh(request);
+          if (outcome.kind !== 'tokens') return outcome;
+          return { ...outcome, tokens: { ...outcome.tokens, expiresIn: outcome.tokens.expiresIn + 60 } };
+        },
+      };
+      return { ...ports, tokenEndpoint };
+    },
+  },
+} satisfies Record<string, Mutation>;
+
+export type MutationName = keyof typeof MUTATIONS;
+
+function bind(leases: LeaseStore): LeaseStore {
+  return {
+    acquire: (...args) => leases.acquire(...args),
+    markSending: (...args) => leases.markSending(...args),
+    release: (...args) => leases.release(...args),
+    storeRescue: (...args) => leases.storeRescue(...args),
+    get: (...args) => leases.get(...args),
+  };
+}

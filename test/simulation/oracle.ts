@@ -1,0 +1,756 @@
+import type { LeaseState, RescuedTokenSet, TokenEndpointOutcome } from '../../lambda/core/ports.js';
+import type { AwsObserver, SimKms } from './aws.js';
+import { VERSION_QUOTA } from './aws.js';
+import type { Faults } from './faults.js';
+import { hashString } from './prng.js';
+import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } from './provider.js';
+import type { Invocation } from './runtime.js';
+
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6;
+
+export const INVARIANTS: Record<InvariantId, string> = {
+  1: 'no refresh token is presented again once the engine received its successful answer',
+  2: 'while the provider is healthy, no consumer read returns an expired access token (or fails)',
+  3: 'every token set the provider issued is committed or preserved for restore, never dropped',
+  4: 'steady state: ≤ 1 refresh per token lifetime; < 100 versions per connection per rolling 24 h',
+  5: 'a connection in reauth_required gets no refresh attempt until it is reconnected',
+  6: 'no token or client secret in any log line, metric, or on-demand response',
+};
+
+export interface Violation {
+  invariant: InvariantId;
+  at: number;
+  connection?: string;
+  message: string;
+}
+
+/** How long after anything that affected a connection it counts as unhealthy (invariants 2, 4). */
+export const HEALTH_WINDOW_MS = 30 * 60_000;
+/** Slack on the minimum gap between steady-state refreshes: the request leg (send → provider). */
+const GAP_SLACK_MS = 2_000;
+
+interface Presentation {
+  handle: number;
+  token: string;
+  connection?: string;
+  inv: Invocation;
+  sentAt: number;
+  processedAt?: number;
+  result?: ProcessResult;
+  settled: boolean;
+  /** The engine saw an ambiguous outcome (sent, answer unknown). */
+  ambiguous: boolean;
+}
+
+type Durable = 'committed' | 'rescued' | 'logged';
+
+interface SetState {
+  set: IssuedSet;
+  delivered?: { inv: Invocation; at: number };
+  durable?: Durable;
+  lost?: string;
+  announced?: boolean;
+}
+
+interface ConnectionInfo {
+  provider: string;
+  lifetimeMs: number;
+  rotating: boolean;
+}
+
+/** Checks the six invariants continuously and keeps the counts the report prints. */
+export class Oracle implements AwsObserver, ProviderObserver {
+  readonly violations: Violation[] = [];
+  readonly counts = new Map<string, number>();
+  digest = 0x811c9dc5;
+
+  private readonly presentations = new Map<number, Presentation>();
+  private handles = 0;
+  /** Refresh tokens with an earlier presentation whose outcome the engine could not know. */
+  private readonly ambiguousTokens = new Set<string>();
+  /** Refresh token → when the engine received a successful answer to it. */
+  private readonly answeredAt = new Map<string, { at: number; inv: Invocation }>();
+  /** Refresh token → why the successful answer to it was lost. */
+  private readonly lostAnswer = new Map<string, string>();
+  private readonly activeByConnection = new Map<string, Presentation[]>();
+  private readonly sets = new Map<number, SetState>();
+  private readonly setByRefreshToken = new Map<string, SetState>();
+  private readonly pendingByInv = new Map<Invocation, Set<SetState>>();
+  private readonly reauthSince = new Map<string, number>();
+  private readonly lastReconnect = new Map<string, number>();
+  private readonly versionTimes = new Map<string, number[]>();
+  private readonly maxVersions24h = new Map<string, number>();
+  private readonly quotaFlagged = new Set<string>();
+  private readonly lastIssue = new Map<string, SetState>();
+  /** `${invocation id}|${connection}` → the lease state its acquire replaced. */
+  private readonly acquiredFrom = new Map<string, LeaseState | undefined>();
+  private readonly criticalAt = new Map<string, number>();
+  readonly consumerErrors = new Map<string, number>();
+  readonly reauthCommitted: { connection: string; at: number }[] = [];
+  private readonly minGapByLifetime = new Map<number, number>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly prefix: string,
+    private readonly connections: Map<string, ConnectionInfo>,
+    private readonly server: AuthorizationServer,
+    private readonly kms: SimKms,
+    private readonly faults: Faults,
+    private readonly settings: {
+      refreshWindowMs: number;
+      minIntervalMs: number;
+      /** The engine's hard floor between refreshes, even of expired tokens (0 when it has none). */
+      versionFloorMs: number;
+      /** The schedule period. */
+      periodMs: number;
+    },
+    private readonly onViolation?: (violation: Violation) => void,
+  ) {}
+
+  count(name: string, by = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + by);
+  }
+
+  get(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+
+  private trace(text: string): void {
+    this.digest = hashString(text, this.digest);
+  }
+
+  /** Debugging aid: SIM_TRACE=<connection> prints everything about one connection to stderr. */
+  readonly watch = process.env.SIM_TRACE;
+
+  debug(connection: string | undefined, text: string): void {
+    if (
+      this.watch &&
+      (connection === this.watch ||
+        this.watch === '*' ||
+        (connection === undefined && this.watch.endsWith('+')) ||
+        connection === this.watch.slice(0, -1))
+    ) {
+      process.stderr.write(`${new Date(this.now()).toISOString()} ${connection} ${text}\n`);
+    }
+  }
+
+  violate(invariant: InvariantId, message: string, connection?: string): void {
+    const violation: Violation = { invariant, at: this.now(), connection, message };
+    this.violations.push(violation);
+    this.count(`violation.${invariant}`);
+    this.onViolation?.(violation);
+  }
+
+  /**
+   * The earliest legitimate refresh after an issue, for lifetime L, refresh window W,
+   * minimum interval M and version floor F: a valid token is refreshed once it is within W
+   * of expiry and M has passed; an expired one once F has passed:
+   * `min(max(L − W, M), max(L, F))`.
+   */
+  minGapMs(lifetimeMs: number): number {
+    let gap = this.minGapByLifetime.get(lifetimeMs);
+    if (gap === undefined) {
+      const { refreshWindowMs: w, minIntervalMs: m, versionFloorMs: f } = this.settings;
+      gap = Math.min(Math.max(lifetimeMs - w, m), Math.max(lifetimeMs, f));
+      this.minGapByLifetime.set(lifetimeMs, gap);
+    }
+    return gap;
+  }
+
+  /**
+   * Whether the schedule can keep a token of lifetime L valid at all times: either it is
+   * refreshed inside its window (L − W ≥ M, with W longer than a period), or the next run
+   * after the minimum interval comes before expiry (L > M + period + 1 min of jitter). Shorter
+   * lifetimes are stale part of every cycle by design (the version quota).
+   */
+  servable(lifetimeMs: number): boolean {
+    const { refreshWindowMs: w, minIntervalMs: m, periodMs } = this.settings;
+    return lifetimeMs - w >= m || lifetimeMs > m + periodMs + 60_000;
+  }
+
+  // ----- health -----
+
+  /** No fault touched this connection, its provider or everything in [t − 30 min, t]; active, live grant. */
+  healthy(connection: string, t: number, from = t - HEALTH_WINDOW_MS): boolean {
+    const info = this.connections.get(connection);
+    if (!info) return false;
+    return this.quietSince(connection, info.provider, Math.min(from, t - HEALTH_WINDOW_MS), t);
+  }
+
+  private quietSince(connection: string, provider: string, from: number, to: number): boolean {
+    if (this.faults.lastAffecting(connection, provider) >= from) return false;
+    for (const episode of this.faults.episodes) {
+      if (episode.start > to || episode.end < from) continue;
+      if (episode.provider === undefined || episode.provider === provider) return false;
+    }
+    if (this.reauthSince.has(connection)) return false;
+    if ((this.lastReconnect.get(connection) ?? Number.NEGATIVE_INFINITY) >= from) return false;
+    if (this.server.familyRevoked(connection)) return false;
+    return true;
+  }
+
+  // ----- provider -----
+
+  presented(token: string, connection: string | undefined, inv: Invocation, at: number): number {
+    const p: Presentation = {
+      handle: this.handles++,
+      token,
+      connection,
+      inv,
+      sentAt: at,
+      settled: false,
+      ambiguous: false,
+    };
+    this.presentations.set(p.handle, p);
+    this.count('presentations');
+    this.trace(`P${at}|${connection}|${inv.id}`);
+    if (this.watch) this.debug(connection, `${inv.id} PRESENTS ${token.slice(0, 40)} (h${p.handle})`);
+    const name = connection ?? '(unknown token)';
+    const info = connection ? this.connections.get(connection) : undefined;
+
+    if (connection && this.reauthSince.has(connection)) {
+      this.violate(
+        5,
+        `${name} received a refresh attempt from ${inv.id} while in reauth_required (since ${iso(this.reauthSince.get(connection)!)})`,
+        connection,
+      );
+    }
+    if (info?.rotating) {
+      const answered = this.answeredAt.get(token);
+      const receiverDied =
+        answered?.inv.death !== undefined &&
+        !this.setOf(token)?.durable &&
+        answered.inv.death.at >= answered.at;
+      if (answered && receiverDied) {
+        // The process that received the answer died before anything durable: by design
+        // indistinguishable from an answer lost in transit (docs/refresh-transaction.md).
+        this.count(
+          `represented.after_lost_answer.receiver ${answered.inv.death!.kind === 'crash' ? 'crashed' : 'timed out'}`,
+        );
+      } else if (answered) {
+        if (this.documentedDoubleFault(token, answered, inv, connection!)) {
+          this.count('represented.documented_double_fault');
+        } else {
+          this.violate(
+            1,
+            `${name}: ${inv.id} presented a refresh token whose successful answer ${answered.inv.id} received at ${iso(answered.at)}`,
+            connection,
+          );
+        }
+      } else {
+        const lost = this.lostAnswer.get(token);
+        if (lost) this.count(`represented.after_lost_answer.${lost}`);
+      }
+    }
+    if (connection) {
+      // In flight: not yet processed by the provider, or processed but its live sender still waits.
+      const active = (this.activeByConnection.get(connection) ?? []).filter(
+        (other) => other.processedAt === undefined || (!other.settled && other.inv.alive),
+      );
+      const other = active.find((q) => q.inv !== inv);
+      if (other) {
+        this.violate(
+          1,
+          `${name}: two refreshes in flight at once (${other.inv.id} sent at ${iso(other.sentAt)}, ${inv.id} now)`,
+          connection,
+        );
+      }
+      active.push(p);
+      this.activeByConnection.set(connection, active);
+    }
+    return p.handle;
+  }
+
+  /**
+   * The one documented path to a re-send after a received answer: the commit, the rescue
+   * and the release all failed, and the token set went to a CRITICAL log entry.
+   */
+  private documentedDoubleFault(
+    token: string,
+    answered: { at: number; inv: Invocation },
+    inv: Invocation,
+    connection: string,
+  ): boolean {
+    const critical = this.criticalAt.get(`${answered.inv.id}|${connection}`);
+    if (critical === undefined || critical < answered.at) return false;
+    const previous = this.acquiredFrom.get(`${inv.id}|${connection}`);
+    void token;
+    return previous !== undefined && previous.outcome === undefined;
+  }
+
+  processed(handle: number, result: ProcessResult, at: number): void {
+    const p = this.presentations.get(handle);
+    if (!p) return;
+    p.processedAt = at;
+    p.result = result;
+    if (this.watch)
+      this.debug(
+        p.connection,
+        `provider processed h${handle}: ${result.kind}${'why' in result ? ` ${result.why}` : ''}${result.kind === 'tokens' ? ` → ${result.set.refreshToken?.slice(0, 40)}` : ''}`,
+      );
+    this.trace(`R${handle}|${result.kind}`);
+    if (result.kind === 'tokens') {
+      this.count('issued');
+      const state = this.track(result.set);
+      if (result.set.refreshToken) this.setByRefreshToken.set(result.set.refreshToken, state);
+      this.checkRefreshRate(state);
+      // An earlier presentation of this token whose outcome the engine could not know.
+      if (this.ambiguousTokens.delete(p.token)) this.count('recovered.ambiguous_retry_succeeded');
+    } else if (result.kind === 'invalid_grant') {
+      this.count(`invalid_grant.${result.why}`);
+    }
+    this.retire(p);
+  }
+
+  answered(handle: number, outcome: TokenEndpointOutcome, set: IssuedSet | undefined, at: number): void {
+    const p = this.presentations.get(handle);
+    if (!p) return;
+    if (this.watch)
+      this.debug(p.connection, `${p.inv.id} receives h${handle}: ${outcome.kind}${set ? ' (tokens)' : ''}`);
+    if (p.settled) return;
+    p.settled = true;
+    if ((outcome.kind === 'network' && outcome.requestSent) || outcome.kind === 'invalid_response') {
+      p.ambiguous = true;
+      this.ambiguousTokens.add(p.token);
+    }
+    this.retire(p);
+    if (set && outcome.kind === 'tokens') {
+      const state = this.track(set);
+      state.delivered = { inv: p.inv, at };
+      this.answeredAt.set(p.token, { at, inv: p.inv });
+      let pending = this.pendingByInv.get(p.inv);
+      if (!pending) {
+        pending = new Set();
+        this.pendingByInv.set(p.inv, pending);
+      }
+      if (!state.durable) pending.add(state);
+      this.count('delivered');
+    }
+  }
+
+  unanswered(handle: number, why: string, set: IssuedSet | undefined, at: number): void {
+    const p = this.presentations.get(handle);
+    if (!p) return;
+    if (this.watch)
+      this.debug(p.connection, `h${handle} unanswered: ${why}${set ? ' (tokens were issued)' : ''}`);
+    if (!p.settled) {
+      p.settled = true;
+      p.ambiguous = true;
+      this.ambiguousTokens.add(p.token);
+    }
+    this.retire(p);
+    if (!set) return;
+    const state = this.track(set);
+    if (state.lost || state.delivered) return;
+    const reason =
+      why === 'sender dead' || why === 'sender died as the answer arrived'
+        ? p.inv.death?.kind === 'timeout'
+          ? 'sender timed out'
+          : 'sender crashed'
+        : why;
+    state.lost = reason;
+    this.lostAnswer.set(p.token, reason);
+    this.count(`lost_answer.${reason}`);
+    void at;
+  }
+
+  familyRevoked(_connection: string, _family: number, reason: 'reuse' | 'user', _at: number): void {
+    this.count(`revoked.${reason}`);
+  }
+
+  /** Forgets a presentation once it can no longer overlap another. */
+  private retire(p: Presentation): void {
+    if (p.settled && p.processedAt !== undefined) this.presentations.delete(p.handle);
+  }
+
+  private setOf(refreshTokenPresented: string): SetState | undefined {
+    const consumed = this.server.consumedSet(refreshTokenPresented);
+    return consumed ? this.sets.get(consumed.id) : undefined;
+  }
+
+  private track(set: IssuedSet): SetState {
+    let state = this.sets.get(set.id);
+    if (!state) {
+      state = { set };
+      this.sets.set(set.id, state);
+    }
+    return state;
+  }
+
+  private checkRefreshRate(state: SetState): void {
+    const { set } = state;
+    const info = this.connections.get(set.connection);
+    if (!info) return;
+    const previous = this.lastIssue.get(set.connection);
+    this.lastIssue.set(set.connection, state);
+    if (!previous || previous.set.family !== set.family || previous.durable !== 'committed') return;
+    const gap = set.issuedAt - previous.set.issuedAt;
+    const steady = this.quietSince(
+      set.connection,
+      info.provider,
+      previous.set.issuedAt - HEALTH_WINDOW_MS,
+      set.issuedAt,
+    );
+    if (!steady) return;
+    this.count('steady_refreshes');
+    const minGap = this.minGapMs(info.lifetimeMs);
+    if (gap < minGap - GAP_SLACK_MS) {
+      this.violate(
+        4,
+        `${set.connection} (lifetime ${Math.round(info.lifetimeMs / 60_000)} min) refreshed ${fmtGap(gap)} after the previous refresh in steady state (earliest legitimate: ${fmtGap(minGap)})`,
+        set.connection,
+      );
+    }
+  }
+
+  // ----- AWS -----
+
+  versionCreated(secretName: string, versionId: string, value: string, at: number): void {
+    if (!secretName.startsWith(this.prefix)) return;
+    const connection = secretName.slice(this.prefix.length);
+    this.count('versions');
+    if (this.watch)
+      this.debug(
+        connection,
+        `VERSION ${versionId} ${value.slice(0, 0)}${/"status":"(\w+)"/.exec(value)?.[1]} rt=${(this.kms.peek(/"ciphertext":"([^"]+)"/.exec(value)?.[1] ?? '') ?? '').slice(0, 40)}`,
+      );
+    this.trace(`V${at}|${connection}`);
+    const times = this.versionTimes.get(connection) ?? [];
+    times.push(at);
+    while (times.length > 0 && times[0]! <= at - 86_400_000) times.shift();
+    this.versionTimes.set(connection, times);
+    if (times.length > (this.maxVersions24h.get(connection) ?? 0))
+      this.maxVersions24h.set(connection, times.length);
+    if (times.length >= VERSION_QUOTA && !this.quotaFlagged.has(connection)) {
+      this.quotaFlagged.add(connection);
+      const info = this.connections.get(connection);
+      this.violate(
+        4,
+        `${connection} (lifetime ${info ? Math.round(info.lifetimeMs / 60_000) : '?'} min) created ${times.length} versions in 24 h (quota ${VERSION_QUOTA})`,
+        connection,
+      );
+    }
+    // Fields read without a full parse (hot path); the record is JSON the engine serialized.
+    const record = {
+      status: jsonField(value, 'status'),
+      accessToken: jsonField(value, 'accessToken'),
+      ciphertext: jsonField(value, 'ciphertext'),
+    };
+    if (record.accessToken) {
+      const set = this.server.accessTokenSet(record.accessToken);
+      if (set) this.markDurable(this.track(set), 'committed');
+    }
+    const refreshToken = record.ciphertext ? this.kms.peek(record.ciphertext) : undefined;
+    if (refreshToken) {
+      const state = this.setByRefreshToken.get(refreshToken);
+      if (state) this.markDurable(state, 'committed');
+    }
+    if (record.status === 'reauth_required' && !this.reauthSince.has(connection)) {
+      this.reauthSince.set(connection, at);
+      this.reauthCommitted.push({ connection, at });
+      this.count('reauth_required');
+    }
+    void versionId;
+  }
+
+  versionQuotaReached(secretName: string, _at: number): void {
+    const connection = secretName.slice(this.prefix.length);
+    this.count('version_quota_reached');
+    if (!this.quotaFlagged.has(connection)) {
+      this.quotaFlagged.add(connection);
+      this.violate(4, `${connection}: PutSecretValue refused, version quota reached`, connection);
+    }
+  }
+
+  rescueStored(connection: string, rescue: RescuedTokenSet, _at: number): void {
+    this.count('rescues_stored');
+    const state = this.rescueSet(rescue);
+    if (state) this.markDurable(state, 'rescued');
+    else this.count('rescue_of_unknown_set');
+    void connection;
+  }
+
+  rescueRemoved(connection: string, rescue: RescuedTokenSet, why: 'cleared' | 'replaced', _at: number): void {
+    const state = this.rescueSet(rescue);
+    if (!state) return;
+    if (state.durable === 'committed') {
+      this.count('rescue_removed.after_commit');
+      return;
+    }
+    const reconnected = this.lastReconnect.get(connection);
+    if (reconnected !== undefined && reconnected >= state.set.issuedAt) {
+      this.count('rescue_removed.by_reconnect');
+      return;
+    }
+    this.violate(
+      3,
+      `${connection}: a rescued token set (issued ${iso(state.set.issuedAt)}) was ${why} in the lease table without ever being committed`,
+      connection,
+    );
+  }
+
+  leaseAcquired(connection: string, owner: string, previous: LeaseState | undefined, _at: number): void {
+    const invId = owner.split('/')[0]!;
+    if (this.watch)
+      this.debug(
+        connection,
+        `${invId} ACQUIRES lease; previous ${JSON.stringify(previous ? { owner: previous.owner.split('/')[0], sent: previous.sentFromVersionId, outcome: previous.outcome, rescue: Boolean(previous.rescue) } : null)}`,
+      );
+    this.acquiredFrom.set(`${invId}|${connection}`, previous);
+    if (previous && previous.outcome === undefined && previous.sentFromVersionId !== undefined) {
+      this.count('lease.taken_over_interrupted');
+    }
+  }
+
+  private rescueSet(rescue: RescuedTokenSet): SetState | undefined {
+    const token = this.kms.peek(rescue.refreshToken.ciphertext);
+    return token ? this.setByRefreshToken.get(token) : undefined;
+  }
+
+  private markDurable(state: SetState, how: Durable): void {
+    const rank: Record<Durable, number> = { logged: 1, rescued: 2, committed: 3 };
+    if (!state.durable || rank[how] > rank[state.durable]) state.durable = how;
+    if (state.delivered) this.pendingByInv.get(state.delivered.inv)?.delete(state);
+  }
+
+  // ----- operator -----
+
+  reconnected(connection: string, at: number): void {
+    this.reauthSince.delete(connection);
+    this.lastReconnect.set(connection, at);
+    this.count('reconnects');
+  }
+
+  // ----- logs, metrics, responses -----
+
+  /** Checks one emitted line (after the logger's scrubbing) and tracks CRITICAL entries. */
+  logLine(inv: Invocation, level: string, message: string, fields: Record<string, unknown>): void {
+    this.count(`log.${level}`);
+    if (this.watch) {
+      this.debug(
+        typeof fields.connection === 'string' ? fields.connection : undefined,
+        `${inv.id} LOG ${level} ${`${message} ${JSON.stringify(fields)}`.slice(0, 300)}`,
+      );
+    }
+    if (mentionsSecret(message) || mentionsSecret(fields)) {
+      this.checkText(`${message} ${JSON.stringify(fields)}`, `a ${level} log line of ${inv.id}`);
+    }
+    if (!message.startsWith('CRITICAL')) return;
+    this.count('log.critical');
+    const connection = typeof fields.connection === 'string' ? fields.connection : undefined;
+    if (!connection) return;
+    this.criticalAt.set(`${inv.id}|${connection}`, this.now());
+    const rescue = fields.rescue as RescuedTokenSet | undefined;
+    if (rescue?.refreshToken?.ciphertext) {
+      const state = this.rescueSet(rescue);
+      if (state) this.markDurable(state, 'logged');
+    }
+    if (message.includes('could not be encrypted')) {
+      for (const state of this.pendingByInv.get(inv) ?? []) {
+        if (state.set.connection === connection) state.announced = true;
+      }
+    }
+  }
+
+  /** A value handed to the logger before scrubbing: the engine must never pass one. */
+  rawLogArgument(inv: Invocation, message: string, fields: unknown): void {
+    if (mentionsSecret(message) || mentionsSecret(fields)) {
+      this.violate(
+        6,
+        `${inv.id} handed a token or secret value to the logger (the engine must never pass one; the scrubber is a second line)`,
+      );
+    }
+  }
+
+  checkText(text: string, where: string): void {
+    if (text.includes('SIMTOKEN') || text.includes('SIMSECRET')) {
+      const match = /SIM(TOKEN|SECRET)-[A-Za-z0-9-]*/.exec(text)?.[0] ?? '';
+      this.violate(6, `${where} contains a token or secret value (${match.slice(0, 14)}…)`);
+    }
+  }
+
+  // ----- invocations -----
+
+  invocationDied(inv: Invocation): void {
+    this.count(`invocations.died.${inv.death?.kind}`);
+  }
+
+  invocationFinished(inv: Invocation): void {
+    const pending = this.pendingByInv.get(inv);
+    this.pendingByInv.delete(inv);
+    for (const state of pending ?? []) {
+      if (state.durable) continue;
+      if (!state.set.rotating) {
+        this.count('fate.non_rotating_access_token_not_committed');
+        state.lost = 'non-rotating, not committed';
+        continue;
+      }
+      if (state.announced) {
+        this.count('fate.announced_loss');
+        state.lost = 'announced';
+        continue;
+      }
+      state.lost = 'dropped';
+      this.violate(
+        3,
+        `${state.set.connection}: ${inv.id} received a new token set and finished without committing, rescuing or logging it`,
+        state.set.connection,
+      );
+    }
+  }
+
+  // ----- consumers -----
+
+  consumerGot(
+    connection: string,
+    token: { accessToken: string; expiresAt: Date },
+    startedAt: number,
+    at: number,
+    context: string,
+  ): void {
+    this.count('consumer.reads_ok');
+    const set = this.server.accessTokenSet(token.accessToken);
+    if (!set || set.connection !== connection) {
+      this.violate(
+        2,
+        `${connection}: a consumer got an access token the provider never issued for it`,
+        connection,
+      );
+      return;
+    }
+    // The window that matters: since the token was issued (a clock fault then shows in its
+    // expiry), and the health window before the read.
+    const healthy = this.healthy(connection, at, Math.min(startedAt, set.issuedAt - 60_000));
+    if (healthy) this.count('consumer.reads_checked_healthy');
+    if (set.expiresAt <= at) {
+      if (healthy) {
+        this.violate(
+          2,
+          `${connection}: a consumer read (${context}) returned an access token that expired at ${iso(set.expiresAt)}`,
+          connection,
+        );
+      } else this.count('consumer.expired_under_faults');
+    }
+    if (token.expiresAt.getTime() > set.expiresAt) {
+      if (healthy) {
+        this.violate(
+          2,
+          `${connection}: the record claims expiry ${token.expiresAt.toISOString()}, after the provider's ${iso(set.expiresAt)}`,
+          connection,
+        );
+      } else this.count('consumer.expiry_later_than_provider_under_faults');
+    }
+  }
+
+  consumerFailed(connection: string, error: unknown, startedAt: number, at: number, context: string): void {
+    const name = (error as Error)?.name ?? 'Error';
+    this.consumerErrors.set(name, (this.consumerErrors.get(name) ?? 0) + 1);
+    this.count('consumer.reads_failed');
+    const message = (error as Error)?.message ?? String(error);
+    this.checkText(message, 'a consumer error message');
+    if (this.healthy(connection, at, startedAt)) {
+      const info = this.connections.get(connection);
+      if (info && !this.servable(info.lifetimeMs)) {
+        this.count('consumer.stale_by_design');
+        return;
+      }
+      this.violate(
+        2,
+        `${connection}: a consumer read (${context}) failed while healthy: ${name}: ${message}`,
+        connection,
+      );
+    }
+  }
+
+  // ----- end of run -----
+
+  /** Classifies every issued token set's fate (invariant 3) and returns the tally. */
+  finish(endAt: number): Map<string, number> {
+    const fates = new Map<string, number>();
+    const add = (fate: string) => fates.set(fate, (fates.get(fate) ?? 0) + 1);
+    for (const state of this.sets.values()) {
+      if (state.set.from === undefined) continue; // initial code exchanges
+      if (state.durable) {
+        add(
+          state.durable === 'committed'
+            ? 'committed'
+            : state.durable === 'rescued'
+              ? 'rescued (pending restore)'
+              : 'logged (CRITICAL, for an operator)',
+        );
+        continue;
+      }
+      if (!state.delivered) {
+        add(state.lost ? `answer lost: ${state.lost}` : 'answer lost: unknown');
+        continue;
+      }
+      const inv = state.delivered.inv;
+      if (state.lost) {
+        add(state.lost === 'dropped' ? 'DROPPED (violation)' : state.lost);
+        continue;
+      }
+      if (inv.alive && !inv.finished) {
+        add('in flight at the end');
+        continue;
+      }
+      if (!state.set.rotating) {
+        add('non-rotating, not committed');
+        continue;
+      }
+      if (inv.death?.kind === 'crash') {
+        add('answer lost by crash (before the next durable write)');
+        continue;
+      }
+      if (inv.death?.kind === 'timeout' && (inv.death.hung || inv.clockFault)) {
+        add('lost: Lambda timeout after an injected hung write or clock jump');
+        continue;
+      }
+      if (inv.death?.kind === 'timeout') {
+        add('killed by the Lambda timeout before a durable write');
+        this.violate(
+          3,
+          `${state.set.connection}: ${inv.id} was killed by its Lambda timeout (${inv.death.where}) holding a token set it had not committed, rescued or logged`,
+          state.set.connection,
+        );
+        continue;
+      }
+      add('unaccounted');
+    }
+    void endAt;
+    return fates;
+  }
+
+  versionStats(): { connection: string; max: number }[] {
+    return [...this.maxVersions24h.entries()].map(([connection, max]) => ({ connection, max }));
+  }
+}
+
+/** Whether any string in `value` (recursively; errors by name and message) holds a simulated token or secret. */
+export function mentionsSecret(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('SIMTOKEN') || value.includes('SIMSECRET');
+  if (depth > 8 || value === null || typeof value !== 'object') return false;
+  if (value instanceof Error) return mentionsSecret(`${value.name}: ${value.message}`);
+  if (Array.isArray(value)) return value.some((item) => mentionsSecret(item, depth + 1));
+  for (const key in value) {
+    if (mentionsSecret((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+/** The string value of the first `"name":"..."` in serialized JSON (values without escapes). */
+function jsonField(json: string, name: string): string | undefined {
+  const marker = `"${name}":"`;
+  const start = json.indexOf(marker);
+  if (start < 0) return undefined;
+  const from = start + marker.length;
+  const end = json.indexOf('"', from);
+  return end < 0 ? undefined : json.slice(from, end);
+}
+
+function iso(t: number): string {
+  return new Date(t).toISOString();
+}
+
+function fmtGap(ms: number): string {
+  return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
+}

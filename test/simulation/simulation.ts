@@ -1,0 +1,770 @@
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
+import { RefreshFailedError } from '../../lambda/client/errors.js';
+import type { RefreshRequester } from '../../lambda/client/ports.js';
+import { TokenClient } from '../../lambda/client/token-client.js';
+import type { Metrics, MetricUnit } from '../../lambda/core/ports.js';
+import {
+  type ConnectionRecord,
+  RECORD_SCHEMA_VERSION,
+  refreshTokenContext,
+} from '../../lambda/core/record.js';
+import { type EngineSettings, settingsWith } from '../../lambda/core/settings.js';
+import { clientRequestTokenFor } from '../../lambda/core/version-token.js';
+import type { RefresherConfig } from '../../lambda/refresher/environment.js';
+import type { OnDemandResponse } from '../../lambda/refresher/on-demand.js';
+import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
+import {
+  type AwsObserver,
+  SimKeyService,
+  SimKms,
+  SimLeaseStore,
+  SimLeaseTable,
+  SimSecretStore,
+  SimSecretsManager,
+} from './aws.js';
+import {
+  DEFAULT_RATES,
+  type Episode,
+  type FaultKind,
+  type FaultScope,
+  Faults,
+  scaleRates,
+} from './faults.js';
+import { Oracle, type Violation } from './oracle.js';
+import { Prng } from './prng.js';
+import { AuthorizationServer, type ProviderConfig, SimTokenEndpoint } from './provider.js';
+import {
+  type CrashPolicy,
+  Invocation,
+  type InvocationKind,
+  invocationClock,
+  type Net,
+  trueClock,
+} from './runtime.js';
+import { Scheduler } from './scheduler.js';
+
+export const SIM_START = Date.UTC(2030, 0, 1);
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const PREFIX = 'token-refresher/';
+const CLIENTS_PREFIX = 'token-refresher-clients/';
+/** The deployed stack's minimum interval (lib/settings.ts): 15 minutes. */
+export const DEFAULT_MIN_INTERVAL_MS = 15 * MINUTE;
+
+/** Lifetime mix of access tokens, minutes → weight. The issue asks for 5 min to 24 h. */
+export const DEFAULT_LIFETIMES: readonly (readonly [number, number])[] = [
+  [5, 5],
+  [15, 10],
+  [30, 15],
+  [60, 35],
+  [120, 10],
+  [480, 10],
+  [1440, 15],
+];
+
+/** A deliberate bug, applied to one invocation's ports (test code only, never `lambda/`). */
+export interface Mutation {
+  name: string;
+  wrap(ports: RefresherPorts, context: { inv: Invocation; rng: Prng; sched: Scheduler }): RefresherPorts;
+}
+
+export interface SimulationOptions {
+  seed: number;
+  days: number;
+  connections: number;
+  /** Multiplies every fault rate. @default 1 */
+  faults?: number;
+  lifetimes?: readonly (readonly [number, number])[];
+  /** Consumers per connection. @default 1 */
+  consumers?: number;
+  /** Mean minutes between one consumer's reads. @default 30 */
+  readEveryMinutes?: number;
+  /** Engine settings; default: the deployed stack's (min interval 15 min). */
+  settings?: Partial<Omit<EngineSettings, 'prefix'>>;
+  scheduleMinutes?: number;
+  timeoutSeconds?: number;
+  onDemandTimeoutSeconds?: number;
+  mutations?: Mutation[];
+  /** Stop the run at the first violation (tests). */
+  stopAtFirstViolation?: boolean;
+}
+
+export interface SimulationResult {
+  options: Required<Omit<SimulationOptions, 'mutations' | 'settings' | 'stopAtFirstViolation'>> & {
+    mutations: string[];
+    /** The engine's default version floor (undefined when the engine has none). */
+    defaultVersionFloorMs?: number;
+  };
+  settings: EngineSettings;
+  passed: boolean;
+  violations: Violation[];
+  violationsByInvariant: Map<number, number>;
+  counts: Map<string, number>;
+  faults: Map<FaultKind, number>;
+  fates: Map<string, number>;
+  consumerErrors: Map<string, number>;
+  versions: { lifetimeMinutes: number; connections: number; maxPer24h: number }[];
+  invocations: Map<string, number>;
+  events: number;
+  digest: string;
+  endedAt: number;
+}
+
+interface ConnectionSpec {
+  name: string;
+  provider: ProviderConfig;
+  lifetimeMs: number;
+}
+
+/** Runs one simulation to the end (or the first violation) and returns its result. */
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  const sim = new Simulation(options);
+  return sim.run();
+}
+
+class Simulation {
+  readonly sched = new Scheduler(SIM_START);
+  readonly rng: Prng;
+  private readonly chaos: Prng;
+  private readonly latency: Prng;
+  private readonly engineRandom: Prng;
+  private readonly consumerRng: Prng;
+  private readonly mutationRng: Prng;
+  readonly faults: Faults;
+  readonly net: Net;
+  readonly sm: SimSecretsManager;
+  readonly kms: SimKms;
+  readonly leases: SimLeaseTable;
+  readonly server: AuthorizationServer;
+  readonly oracle: Oracle;
+  readonly settings: EngineSettings;
+  private readonly config: RefresherConfig;
+  private readonly onDemandConfig: RefresherConfig;
+  private readonly providers: ProviderConfig[];
+  private readonly providersByEndpoint = new Map<string, ProviderConfig>();
+  private readonly connections = new Map<string, ConnectionSpec>();
+  private readonly end: number;
+  private readonly periodMs: number;
+  private readonly timeoutMs: number;
+  private readonly onDemandTimeoutMs: number;
+  private readonly invocationCounts = new Map<string, number>();
+  private invocationSeq = 0;
+  private readonly reconnectPending = new Set<string>();
+  private readonly consumerInv: Invocation;
+  private readonly resolved: SimulationResult['options'];
+
+  constructor(private readonly options: SimulationOptions) {
+    this.resolved = {
+      seed: options.seed,
+      days: options.days,
+      connections: options.connections,
+      faults: options.faults ?? 1,
+      lifetimes: options.lifetimes ?? DEFAULT_LIFETIMES,
+      consumers: options.consumers ?? 1,
+      readEveryMinutes: options.readEveryMinutes ?? 30,
+      scheduleMinutes: options.scheduleMinutes ?? 5,
+      timeoutSeconds: options.timeoutSeconds ?? 240,
+      onDemandTimeoutSeconds: options.onDemandTimeoutSeconds ?? 30,
+      mutations: (options.mutations ?? []).map((m) => m.name),
+      defaultVersionFloorMs: (settingsWith(PREFIX) as { versionFloorMs?: number }).versionFloorMs,
+    };
+    this.rng = new Prng(options.seed);
+    this.chaos = this.rng.fork('chaos');
+    this.latency = this.rng.fork('latency');
+    this.engineRandom = this.rng.fork('engine');
+    this.consumerRng = this.rng.fork('consumers');
+    this.mutationRng = this.rng.fork('mutations');
+    const world = this.rng.fork('world');
+    this.end = SIM_START + options.days * DAY;
+    this.periodMs = this.resolved.scheduleMinutes * MINUTE;
+    this.timeoutMs = this.resolved.timeoutSeconds * 1000;
+    this.onDemandTimeoutMs = this.resolved.onDemandTimeoutSeconds * 1000;
+    // The deployed stack's defaults (lib/settings.ts): minimum interval 15 minutes.
+    this.settings = settingsWith(PREFIX, { minIntervalMs: DEFAULT_MIN_INTERVAL_MS, ...options.settings });
+    this.config = {
+      settings: this.settings,
+      leaseTableName: 'sim-leases',
+      refreshTokenKeyId: 'sim-refresh-token-key',
+    };
+    this.onDemandConfig = { ...this.config, onDemandOnly: true };
+
+    this.faults = new Faults(scaleRates(DEFAULT_RATES, this.resolved.faults), this.chaos);
+    const crash: CrashPolicy = { maybeCrash: (inv, where) => this.maybeCrash(inv, where) };
+    this.net = {
+      sched: this.sched,
+      faults: this.faults,
+      crash,
+      latency: this.latency,
+      chaos: this.chaos,
+      note: (kind, scope) => this.faults.note(kind, scope, this.sched.now),
+    };
+
+    this.providers = [
+      provider(world, 'askara', 'json', 'client_secret_post', true),
+      provider(world, 'acme', 'form', 'client_secret_basic', true),
+      provider(world, 'globex', 'form', 'client_secret_post', true),
+      provider(world, 'initech', 'json', 'client_secret_basic', false),
+    ];
+    for (const p of this.providers) this.providersByEndpoint.set(p.tokenEndpoint, p);
+    const providerWeights: [ProviderConfig, number][] = [
+      [this.providers[0]!, 40],
+      [this.providers[1]!, 25],
+      [this.providers[2]!, 20],
+      [this.providers[3]!, 15],
+    ];
+    for (let i = 1; i <= options.connections; i += 1) {
+      const p = world.weighted(providerWeights);
+      const minutes = world.weighted(this.resolved.lifetimes);
+      const name = `${p.id}-${String(i).padStart(3, '0')}`;
+      this.connections.set(name, { name, provider: p, lifetimeMs: minutes * MINUTE });
+    }
+
+    this.server = new AuthorizationServer(this.net, (c) => this.connections.get(c)!.lifetimeMs);
+    this.kms = new SimKms(this.net);
+    const connectionInfo = new Map(
+      [...this.connections.values()].map((c) => [
+        c.name,
+        { provider: c.provider.id, lifetimeMs: c.lifetimeMs, rotating: c.provider.rotating },
+      ]),
+    );
+    this.oracle = new Oracle(
+      () => this.sched.now,
+      PREFIX,
+      connectionInfo,
+      this.server,
+      this.kms,
+      this.faults,
+      {
+        refreshWindowMs: this.settings.refreshWindowMs,
+        minIntervalMs: this.settings.minIntervalMs,
+        versionFloorMs: (this.settings as { versionFloorMs?: number }).versionFloorMs ?? 0,
+        periodMs: this.periodMs,
+      },
+    );
+    this.server.setObserver(this.oracle);
+    const observer: AwsObserver = {
+      versionCreated: (name, id, value, at) => {
+        this.oracle.versionCreated(name, id, value, at);
+        if (value.includes('"status":"reauth_required"')) this.scheduleReconnect(name.slice(PREFIX.length));
+      },
+      versionQuotaReached: (name, at) => this.oracle.versionQuotaReached(name, at),
+      rescueStored: (c, r, at) => this.oracle.rescueStored(c, r, at),
+      rescueRemoved: (c, r, why, at) => this.oracle.rescueRemoved(c, r, why, at),
+      leaseAcquired: (c, o, p, at) => this.oracle.leaseAcquired(c, o, p, at),
+    };
+    this.sm = new SimSecretsManager(this.net, observer, (id) => this.scopeOfSecret(id));
+    this.leases = new SimLeaseTable(this.net, observer);
+    this.consumerInv = new Invocation('consumers', 'consumer', SIM_START, Number.POSITIVE_INFINITY);
+
+    this.setUpWorld(world);
+  }
+
+  async run(): Promise<SimulationResult> {
+    const stop = this.options.stopAtFirstViolation;
+    await this.sched.run(this.end, () => !(stop && this.oracle.violations.length > 0));
+    const fates = this.oracle.finish(this.end);
+    return this.result(fates);
+  }
+
+  // ----- setup -----
+
+  private setUpWorld(world: Prng): void {
+    for (const p of this.providers) {
+      this.sm.create(
+        CLIENTS_PREFIX + p.id,
+        JSON.stringify({ client_id: p.clientId, client_secret: p.clientSecret }),
+        uuid(world),
+      );
+    }
+    for (const c of this.connections.values()) {
+      // Connected some time ago: expiries are spread over one lifetime.
+      const issuedAt = SIM_START - Math.floor(world.next() * c.lifetimeMs);
+      const set = this.server.connect(c.name, c.provider, issuedAt);
+      this.sm.create(PREFIX + c.name, JSON.stringify(this.connectedRecord(c, set)), uuid(world));
+    }
+    // The schedule.
+    this.sched.at(SIM_START, () => this.tick(0));
+    // Episodes: outages, brownouts, throttling storms.
+    const episodeKinds: [Episode['kind'], number, number, number][] = [
+      ['provider_outage', 3, 2, 30],
+      ['provider_brownout', 3, 5, 30],
+      ['provider_rate_limited', 2, 2, 15],
+      ['sm_outage', 1, 1, 10],
+      ['sm_throttle_storm', 2, 1, 10],
+      ['kms_throttle_storm', 1, 1, 5],
+      ['ddb_outage', 1, 1, 5],
+    ];
+    const perDay = this.faults.rates.episodesPerDay;
+    if (perDay > 0) {
+      for (let t = SIM_START + this.chaos.exponential(DAY / perDay); t < this.end; ) {
+        const [kind, , min, max] = this.chaos.weighted(episodeKinds.map((e) => [e, e[1]] as const));
+        const episode: Episode = { kind, start: t, end: t + this.chaos.between(min, max) * MINUTE };
+        if (kind.startsWith('provider_')) episode.provider = this.chaos.pick(this.providers).id;
+        this.faults.episodes.push(episode);
+        this.sched.at(episode.start, () => {
+          this.faults.current.push(episode);
+          this.faults.note(
+            kind,
+            episode.provider ? { provider: episode.provider } : { global: true },
+            this.sched.now,
+          );
+        });
+        this.sched.at(episode.end, () => {
+          this.faults.current.splice(this.faults.current.indexOf(episode), 1);
+        });
+        t += this.chaos.exponential(DAY / perDay);
+      }
+    }
+    // Grant revocations and early access-token revocations, per connection.
+    for (const c of this.connections.values()) {
+      this.poisson(this.faults.rates.grantRevokedPerDay, (at) =>
+        this.sched.at(at, () => {
+          if (this.server.revokeGrant(c.name, this.sched.now))
+            this.note('grant_revoked', { connection: c.name });
+        }),
+      );
+      this.poisson(this.faults.rates.accessTokenRevokedPerDay, (at) =>
+        this.sched.at(at, () => {
+          const current = this.sm.current(PREFIX + c.name);
+          const token = current ? (JSON.parse(current.value) as ConnectionRecord).accessToken : undefined;
+          if (!token) return;
+          this.server.revokeAccessToken(token, this.sched.now);
+          this.note('access_token_revoked', { connection: c.name });
+        }),
+      );
+    }
+    // Consumers.
+    const mean = this.resolved.readEveryMinutes * MINUTE;
+    for (const c of this.connections.values()) {
+      for (let i = 0; i < this.resolved.consumers; i += 1) {
+        const consumer = new SimConsumer(this, c, this.consumerRng, mean);
+        this.sched.at(SIM_START + this.consumerRng.next() * mean, () => void consumer.read());
+      }
+    }
+  }
+
+  private poisson(perDay: number, at: (time: number) => void): void {
+    if (perDay <= 0) return;
+    for (let t = SIM_START + this.chaos.exponential(DAY / perDay); t < this.end; ) {
+      at(t);
+      t += this.chaos.exponential(DAY / perDay);
+    }
+  }
+
+  connectedRecord(
+    c: ConnectionSpec,
+    set: { accessToken: string; refreshToken?: string; issuedAt: number; expiresAt: number },
+  ): ConnectionRecord {
+    const secretName = PREFIX + c.name;
+    return {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      connection: c.name,
+      provider: {
+        tokenEndpoint: c.provider.tokenEndpoint,
+        dialect: c.provider.dialect,
+        clientAuth: c.provider.clientAuth,
+        clientCredentialsSecretId: CLIENTS_PREFIX + c.provider.id,
+      },
+      status: 'active',
+      accessToken: set.accessToken,
+      tokenType: 'Bearer',
+      expiresAt: new Date(set.expiresAt).toISOString(),
+      refreshToken: this.kms.encryptNow(set.refreshToken!, refreshTokenContext(secretName)),
+      refreshedAt: new Date(set.issuedAt).toISOString(),
+      tokenLifetimeSeconds: Math.round(c.lifetimeMs / 1000),
+      lastError: null,
+    };
+  }
+
+  // ----- the schedule -----
+
+  private tick(k: number): void {
+    const next = SIM_START + (k + 1) * this.periodMs;
+    if (next < this.end) this.sched.at(next, () => this.tick(k + 1));
+    const { rates } = this.faults;
+    if (this.chaos.chance(rates.scheduleDrop)) {
+      this.note('schedule_dropped', { global: true });
+      return;
+    }
+    let delay = this.latency.between(0, 3_000);
+    if (this.chaos.chance(rates.scheduleDelay)) {
+      delay += this.chaos.between(60_000, 240_000);
+      this.note('schedule_delay', { global: true });
+    }
+    this.sched.after(delay, () => this.startRun('scheduled'));
+    if (this.chaos.chance(rates.duplicateDelivery)) {
+      this.note('duplicate_delivery', { benign: true });
+      this.sched.after(delay + this.chaos.between(0, 60_000), () => this.startRun('duplicate'));
+    }
+    if (this.chaos.chance(rates.operatorRun)) {
+      this.note('operator_run', { benign: true });
+      this.sched.after(this.chaos.between(0, this.periodMs), () => this.startRun('operator'));
+    }
+  }
+
+  private startRun(kind: InvocationKind): void {
+    const { promise } = this.startInvocation(kind, { action: 'run' }, this.config, this.timeoutMs);
+    promise.catch(() => undefined);
+  }
+
+  /** Starts one Lambda invocation of the real handler on simulated ports. */
+  startInvocation(
+    kind: InvocationKind,
+    event: unknown,
+    config: RefresherConfig,
+    timeoutMs: number,
+  ): { inv: Invocation; promise: Promise<unknown> } {
+    this.invocationSeq += 1;
+    const now = this.sched.now;
+    const about =
+      typeof event === 'object' && event !== null && 'connection' in event
+        ? String((event as { connection: unknown }).connection)
+        : undefined;
+    const inv = new Invocation(`${kind}-${this.invocationSeq}`, kind, now, now + timeoutMs, about);
+    this.invocationCounts.set(kind, (this.invocationCounts.get(kind) ?? 0) + 1);
+    const { rates } = this.faults;
+    if (this.chaos.chance(rates.clockSkew)) {
+      inv.skewMs = (this.chaos.chance(0.5) ? 1 : -1) * this.chaos.between(1_000, 20_000);
+      inv.clockFault = true;
+      // Counted here; it affects the connections this invocation then touches.
+      this.note('clock_skew', { benign: true });
+    }
+    if (this.chaos.chance(rates.clockJump)) {
+      const jump = (this.chaos.chance(0.5) ? 1 : -1) * this.chaos.between(1_000, 20_000);
+      this.sched.after(this.chaos.between(0, timeoutMs), () => {
+        if (!inv.alive || inv.finished) return;
+        // Bounded by ±25 s in total: below the lease margin (30 s), as the design assumes.
+        inv.skewMs = Math.max(-25_000, Math.min(25_000, inv.skewMs + jump));
+        inv.clockFault = true;
+        this.note('clock_jump', { benign: true });
+      });
+    }
+    this.sched.at(inv.deadline, () => {
+      if (!inv.alive || inv.finished) return;
+      const held = this.heldBy(inv);
+      inv.kill('timeout', this.sched.now, `deadline, ${inv.steps} steps`);
+      this.note('lambda_timeout', held.length > 0 ? { connection: held[0]! } : { benign: true });
+      for (const c of held.slice(1)) this.faults.touch({ connection: c }, this.sched.now);
+    });
+    inv.onDeath(() => this.oracle.invocationDied(inv));
+
+    const base: RefresherPorts = {
+      store: new SimSecretStore(this.net, this.sm, inv, (id) => this.scopeOfSecret(id)),
+      keys: new SimKeyService(this.net, this.kms, inv, (context) =>
+        this.scopeOfSecret(context['token-refresher:secret'] ?? ''),
+      ),
+      leases: new SimLeaseStore(this.net, this.leases, inv),
+      tokenEndpoint: new SimTokenEndpoint(this.net, this.server, this.providersByEndpoint, this.oracle, inv),
+      metrics: new SimMetrics(this.oracle),
+      logger: new SimLogger(this.oracle, inv),
+      clock: invocationClock(this.sched, inv),
+      random: () => this.engineRandom.next(),
+    };
+    let ports = base;
+    for (const mutation of this.options.mutations ?? []) {
+      ports = mutation.wrap(ports, { inv, rng: this.mutationRng, sched: this.sched });
+    }
+    const promise = handleInvocation(ports, config, event, {
+      awsRequestId: inv.id,
+      getRemainingTimeInMillis: () => inv.deadline - this.sched.now,
+    }).then(
+      (response) => {
+        inv.finished = true;
+        this.oracle.invocationFinished(inv);
+        return response;
+      },
+      (error: unknown) => {
+        inv.finished = true;
+        this.oracle.invocationFinished(inv);
+        this.oracle.count(`invocations.failed.${kind}`);
+        this.oracle.checkText(String((error as Error)?.message), `the error of ${inv.id}`);
+        throw error;
+      },
+    );
+    return { inv, promise };
+  }
+
+  // ----- crashes -----
+
+  private maybeCrash(inv: Invocation, where: string): boolean {
+    if (inv.kind === 'consumer' || !inv.alive) return false;
+    if (!this.chaos.chance(this.faults.rates.crashPerBoundary)) return false;
+    const held = this.heldBy(inv);
+    inv.kill('crash', this.sched.now, `${where} (step ${inv.steps})`);
+    this.note('crash', held.length > 0 ? { connection: held[0]! } : { benign: true });
+    for (const c of held.slice(1)) this.faults.touch({ connection: c }, this.sched.now);
+    return true;
+  }
+
+  /** Connections whose lease `inv` holds (acquired, not released). */
+  private heldBy(inv: Invocation): string[] {
+    const prefix = `${inv.id}/`;
+    const held: string[] = inv.about ? [inv.about] : [];
+    for (const item of this.leases.items.values()) {
+      if (item.connection === inv.about) continue;
+      if (item.owner.startsWith(prefix) && item.outcome === undefined) held.push(item.connection);
+    }
+    return held;
+  }
+
+  note(kind: FaultKind, scope: FaultScope): void {
+    this.faults.note(kind, scope, this.sched.now);
+  }
+
+  private scopeOfSecret(secretId: string): FaultScope {
+    if (secretId.startsWith(PREFIX)) return { connection: secretId.slice(PREFIX.length) };
+    if (secretId.startsWith(CLIENTS_PREFIX)) return { provider: secretId.slice(CLIENTS_PREFIX.length) };
+    return { global: true };
+  }
+
+  // ----- the operator -----
+
+  private scheduleReconnect(connection: string): void {
+    if (this.reconnectPending.has(connection) || !this.connections.has(connection)) return;
+    this.reconnectPending.add(connection);
+    this.sched.after(15 * MINUTE + this.chaos.exponential(2 * 60 * MINUTE), () => this.reconnect(connection));
+  }
+
+  /** `token-refresher connect`: a new grant, written under the lease; discards any rescue. */
+  private reconnect(connection: string): void {
+    const c = this.connections.get(connection)!;
+    const now = this.sched.now;
+    const owner = `operator-${this.invocationSeq}/connect`;
+    const result = this.leases.serveAcquire(connection, owner, now + MINUTE, now);
+    if (!result.acquired) {
+      this.sched.after(MINUTE, () => this.reconnect(connection));
+      return;
+    }
+    const secretName = PREFIX + connection;
+    const current = this.sm.current(secretName)!;
+    const set = this.server.connect(connection, c.provider, now);
+    this.oracle.reconnected(connection, now);
+    this.reconnectPending.delete(connection);
+    this.sm.servePut(
+      secretName,
+      JSON.stringify(this.connectedRecord(c, set)),
+      clientRequestTokenFor(secretName, current.versionId),
+    );
+    this.leases.serveRelease(connection, owner, 'committed', true);
+  }
+
+  // ----- result -----
+
+  private result(fates: Map<string, number>): SimulationResult {
+    const byInvariant = new Map<number, number>();
+    for (const v of this.oracle.violations)
+      byInvariant.set(v.invariant, (byInvariant.get(v.invariant) ?? 0) + 1);
+    const versionGroups = new Map<number, { connections: number; maxPer24h: number }>();
+    const stats = new Map(this.oracle.versionStats().map((s) => [s.connection, s.max]));
+    for (const c of this.connections.values()) {
+      const minutes = c.lifetimeMs / MINUTE;
+      const group = versionGroups.get(minutes) ?? { connections: 0, maxPer24h: 0 };
+      group.connections += 1;
+      group.maxPer24h = Math.max(group.maxPer24h, stats.get(c.name) ?? 0);
+      versionGroups.set(minutes, group);
+    }
+    return {
+      options: this.resolved,
+      settings: this.settings,
+      passed: this.oracle.violations.length === 0,
+      violations: this.oracle.violations,
+      violationsByInvariant: byInvariant,
+      counts: this.oracle.counts,
+      faults: this.faults.counts,
+      fates,
+      consumerErrors: this.oracle.consumerErrors,
+      versions: [...versionGroups.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([lifetimeMinutes, g]) => ({ lifetimeMinutes, ...g })),
+      invocations: this.invocationCounts,
+      events: this.sched.events,
+      digest: (this.oracle.digest >>> 0).toString(16).padStart(8, '0'),
+      endedAt: this.sched.now,
+    };
+  }
+
+  // ----- for consumers -----
+
+  consumerStore(): SimSecretStore {
+    return new SimSecretStore(this.net, this.sm, this.consumerInv, (id) => this.scopeOfSecret(id));
+  }
+
+  get onDemand(): RefresherConfig {
+    return this.onDemandConfig;
+  }
+
+  get onDemandTimeout(): number {
+    return this.onDemandTimeoutMs;
+  }
+
+  get prefix(): string {
+    return PREFIX;
+  }
+}
+
+function provider(
+  world: Prng,
+  id: string,
+  dialect: ProviderConfig['dialect'],
+  clientAuth: ProviderConfig['clientAuth'],
+  rotating: boolean,
+): ProviderConfig {
+  return {
+    id,
+    tokenEndpoint: `https://auth.${id}.example/oauth2/token`,
+    dialect,
+    clientAuth,
+    clientId: `client-${id}`,
+    clientSecret: `SIMSECRET-${id}-${world.hex(24)}`,
+    rotating,
+  };
+}
+
+function uuid(rng: Prng): string {
+  const h = rng.hex(32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A consumer Lambda: the real `TokenClient`, reading the simulated secret, asking the simulated refresher. */
+class SimConsumer {
+  private readonly client: TokenClient;
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly connection: ConnectionSpec,
+    private readonly rng: Prng,
+    private readonly meanMs: number,
+  ) {
+    const store = sim.consumerStore();
+    const requester: RefreshRequester = {
+      requestRefresh: (name, ifVersion) => this.requestRefresh(name, ifVersion),
+    };
+    this.client = new TokenClient({
+      prefix: sim.prefix,
+      secrets: { getCurrent: (id) => store.getCurrent(id) },
+      requester,
+      clock: trueClock(sim.sched),
+    });
+  }
+
+  async read(): Promise<void> {
+    const { sim } = this;
+    const name = this.connection.name;
+    const started = sim.sched.now;
+    try {
+      const token = await this.client.getAccessToken(name);
+      sim.oracle.consumerGot(name, token, started, sim.sched.now, 'getAccessToken');
+      // The API call: the resource server checks the bearer token.
+      if (sim.server.validate(token.accessToken, sim.sched.now) !== 'ok') {
+        sim.oracle.count('consumer.api_401');
+        const again = sim.sched.now;
+        try {
+          const renewed = await this.client.refreshAfterUnauthorized(name, token);
+          sim.oracle.consumerGot(name, renewed, again, sim.sched.now, 'refreshAfterUnauthorized');
+        } catch (error) {
+          sim.oracle.consumerFailed(name, error, again, sim.sched.now, 'refreshAfterUnauthorized');
+        }
+      }
+    } catch (error) {
+      sim.oracle.consumerFailed(name, error, started, sim.sched.now, 'getAccessToken');
+    }
+    sim.sched.after(this.rng.exponential(this.meanMs), () => void this.read());
+  }
+
+  /** A synchronous Lambda invoke of the on-demand function. */
+  private requestRefresh(connection: string, ifVersion: string): Promise<OnDemandResponse> {
+    const { sim } = this;
+    sim.oracle.count('consumer.on_demand_requests');
+    return new Promise((resolve, reject) => {
+      sim.sched.after(sim.net.latency.between(10, 40), () => {
+        const { inv, promise } = sim.startInvocation(
+          'on_demand',
+          { action: 'refresh', connection, ifVersion },
+          sim.onDemand,
+          sim.onDemandTimeout,
+        );
+        inv.onDeath(() =>
+          reject(
+            new RefreshFailedError(
+              connection,
+              'internal',
+              `the refresher function failed (${inv.death?.kind === 'timeout' ? 'Sandbox.Timedout' : 'Runtime.ExitError'})`,
+            ),
+          ),
+        );
+        promise.then(
+          (response) => {
+            sim.oracle.checkText(JSON.stringify(response), 'an on-demand response');
+            sim.oracle.debug(connection, `${inv.id} answers ${JSON.stringify(response)}`);
+            sim.sched.after(sim.net.latency.between(5, 20), () => resolve(response as OnDemandResponse));
+          },
+          () =>
+            reject(new RefreshFailedError(connection, 'internal', 'the refresher function failed (Error)')),
+        );
+      });
+    });
+  }
+}
+
+/** Counts metrics (sums of Count metrics by name and failure class); checks dimension values. */
+class SimMetrics implements Metrics {
+  constructor(private readonly oracle: Oracle) {}
+
+  add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void {
+    if (unit === 'Count') {
+      this.oracle.count(`metric.${name}`, value);
+      const failureClass = dimensions?.FailureClass;
+      if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
+    }
+    if (dimensions) {
+      for (const dimension of Object.values(dimensions)) this.oracle.checkText(dimension, `metric ${name}`);
+    }
+  }
+
+  flush(): void {}
+}
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * The real `StructuredLogger` (with its scrubbing) over a sink that hands every emitted
+ * line to the oracle; the arguments the engine passes are checked before scrubbing too.
+ */
+class SimLogger extends StructuredLogger {
+  constructor(
+    private readonly oracle: Oracle,
+    private readonly inv: Invocation,
+  ) {
+    const line =
+      (level: Level) =>
+      (message: string, fields: Record<string, unknown> = {}) =>
+        oracle.logLine(inv, level, message, fields);
+    const sink = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+    super(sink as unknown as PowertoolsLogger);
+  }
+
+  private raw(message: string, fields?: Record<string, unknown>): void {
+    this.oracle.rawLogArgument(this.inv, message, fields);
+  }
+
+  override debug(message: string, fields?: Record<string, unknown>): void {
+    this.raw(message, fields);
+    super.debug(message, fields);
+  }
+
+  override info(message: string, fields?: Record<string, unknown>): void {
+    this.raw(message, fields);
+    super.info(message, fields);
+  }
+
+  override warn(message: string, fields?: Record<string, unknown>): void {
+    this.raw(message, fields);
+    super.warn(message, fields);
+  }
+
+  override error(message: string, fields?: Record<string, unknown>): void {
+    this.raw(message, fields);
+    super.error(message, fields);
+  }
+}
