@@ -6,7 +6,8 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
+import * as z from 'zod';
 import { describeError, LeaseHeldError, TokenRefresherError } from '../core/errors.js';
 import type {
   AcquireResult,

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
+import * as z from 'zod';
 import { InvalidRecordError } from './errors.js';
 
 /**

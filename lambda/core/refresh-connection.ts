@@ -64,6 +64,8 @@ export type ConnectionResult =
 
 /** Time kept back, within the commit reserve, for rescuing a token set whose commit failed. */
 const RESCUE_RESERVE_MS = 3_000;
+/** Time the steps before the token request (lease, read, credentials, decrypt) may take. */
+const PRE_REQUEST_RESERVE_MS = 2_000;
 /** A hint no run can use, so the next run reads the record (and restores the rescue). */
 const RESCUE_PENDING_HINT = 'rescue-pending';
 /** KMS Encrypt accepts at most 4 KiB of plaintext. */
@@ -83,7 +85,8 @@ export async function refreshConnection(
   const { connection, budget } = request;
   const { settings } = deps;
 
-  if (!budget.fits(settings.minRequestTimeoutMs, settings.commitReserveMs)) {
+  // Room for the lease, the read and the decrypt too, so a started refresh reaches its request.
+  if (!budget.fits(settings.minRequestTimeoutMs + PRE_REQUEST_RESERVE_MS, settings.commitReserveMs)) {
     return { connection, status: 'skipped', reason: 'no_time' };
   }
 

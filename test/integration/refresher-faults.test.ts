@@ -213,7 +213,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
         : undefined,
     );
     const clock = fastClock();
-    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 12_000 });
+    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
     stub.restore();
 
     expect(first.results).toEqual([
@@ -303,7 +303,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     const clock = fastClock();
     const forced = await h.invoke(
       { action: 'run', force: true },
-      { ports: h.ports(clock), clock, remainingMs: 12_000 },
+      { ports: h.ports(clock), clock, remainingMs: 14_000 },
     );
     stub.restore();
     expect(forced.results[0]).toMatchObject({ status: 'failed', failureClass: 'commit_failed' });
@@ -329,7 +329,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
         : undefined,
     );
     const clock = fastClock();
-    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 12_000 });
+    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
     stub.restore();
     expect(first.results[0]).toMatchObject({ status: 'failed', failureClass: 'commit_failed' });
     expect(putCalls(stub)).toHaveLength(1); // no retry storm against a quota
@@ -428,7 +428,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     });
     const clock = fastClock();
 
-    const summary = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 12_000 });
+    const summary = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
     sm.restore();
     ddb.restore();
 
@@ -479,7 +479,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
         : undefined,
     );
     const clock = fastClock();
-    await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 12_000 });
+    await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
     sm.restore();
     ddb.restore();
     const entry = h.output
@@ -514,7 +514,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
         : undefined,
     );
     const clock = fastClock();
-    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 12_000 });
+    const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
     kms.restore();
     expect(first.results).toEqual([
       expect.objectContaining({ connection: name, status: 'failed', failureClass: 'commit_failed' }),

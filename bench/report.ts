@@ -1,0 +1,731 @@
+import type { AuthStats } from './auth-peer.js';
+import { type BundleResult, type ColdStartResult, LAMBDA_BUNDLING_CLI } from './cold-start.js';
+import { type ConsumerResult, POWERTOOLS_MAX_AGE_SECONDS } from './consumer.js';
+import { type DueResult, type DueRunResult, LIFTED } from './due.js';
+import type { IdleRow } from './idle.js';
+import type { MachineInfo } from './machine.js';
+import type { MotoCallCost } from './moto-baseline.js';
+import { duration, kb, ms, num, percent, ratio, seconds, signed } from './stats.js';
+import { markdownTable, type Table, textTable } from './table.js';
+
+export interface BenchResults {
+  machine: MachineInfo;
+  full: boolean;
+  command: string;
+  totalMs?: number;
+  cold?: ColdStartResult;
+  motoBaseline?: MotoCallCost[];
+  consumer?: ConsumerResult;
+  idle?: IdleRow[];
+  due?: DueResult;
+  authStats?: AuthStats;
+}
+
+/** The cold-start figures the issue measured for the naive bundle. */
+const ISSUE_NAIVE = { bytes: 556 * 1024, importMs: 88 };
+const IDLE_TARGET_MS = 5_000;
+const DEFAULT_CEILING = 25;
+
+const MET = '**met**';
+const MISSED = '**missed**';
+const verdict = (ok: boolean) => (ok ? MET : MISSED);
+
+/** Why each AWS call of a refresh is made (docs/refresh-transaction.md). */
+const CALL_REASONS: Record<string, string> = {
+  ListSecrets:
+    'Discovery: one page names up to 100 connections with their scheduling hints (tags), so connections that are not due cost nothing more.',
+  UpdateItem:
+    'The lease, three conditional writes: take it (one refresh per connection at a time, across invocations), mark the refresh token as being sent (after a crash the next run knows the token may be spent and never re-sends it blindly), release it with the outcome.',
+  GetSecretValue:
+    'The record (AWSCURRENT), the source of truth: the hint only says a connection may be due. Plus one read per client-credentials secret per run (memoised: 2 secrets here, whatever N).',
+  Decrypt: 'The stored refresh token, encrypted under its own KMS key that consumers cannot use.',
+  Encrypt: 'The rotated refresh token, before it is stored.',
+  PutSecretValue:
+    'The commit: one new version holding the new access and refresh tokens together (the rate-limited write).',
+  TagResource:
+    'The new hint, so that the next runs skip this connection without reading it (rate-limited too).',
+};
+
+const OPERATION_ORDER = Object.keys(CALL_REASONS);
+
+function sortedOperations(calls: Record<string, number>): string[] {
+  return Object.keys(calls).sort((a, b) => {
+    const ia = OPERATION_ORDER.indexOf(a);
+    const ib = OPERATION_ORDER.indexOf(b);
+    return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib) || a.localeCompare(b);
+  });
+}
+
+function callsText(calls: Record<string, number>, per = 1): string {
+  return sortedOperations(calls)
+    .map((op) => `${op} ${num(calls[op]! / per)}`)
+    .join(', ');
+}
+
+// ---------------------------------------------------------------------------------------
+// Derived figures
+
+interface Derived {
+  idle?: {
+    rows: (IdleRow & { pages: number; callsOk: boolean })[];
+    callsOk: boolean;
+    largest: IdleRow;
+    fastEnough: boolean;
+  };
+  due?: {
+    runs: DueResult['runs'];
+    main: DueRunResult;
+    lifted: DueRunResult;
+    check: DueRunResult;
+    puts: number;
+    refreshed: number;
+    oneWritePerRefresh: boolean;
+    sustained: number;
+    motoMsPerRefresh?: number;
+    cpuMsPerRefresh: { self: number; moto: number; auth: number; total: number };
+  };
+  cold?: {
+    sizeRatio: number;
+    importRatio: number;
+  };
+}
+
+function byLabel(due: DueResult, n: number, label: string): DueRunResult | undefined {
+  return due.runs.find((r) => r.result.n === n && r.label === label)?.result;
+}
+
+function derive(results: BenchResults): Derived {
+  const derived: Derived = {};
+  if (results.idle) {
+    const rows = results.idle.map((row) => {
+      const pages = Math.ceil(row.n / 100);
+      return {
+        ...row,
+        pages,
+        callsOk: row.totalCalls === pages && row.calls.ListSecrets === pages && row.read === 0,
+      };
+    });
+    const largest = rows.reduce((a, b) => (b.n > a.n ? b : a));
+    derived.idle = {
+      rows,
+      callsOk: rows.every((r) => r.callsOk),
+      largest,
+      fastEnough: largest.wallMs < IDLE_TARGET_MS,
+    };
+  }
+  if (results.due) {
+    const due = results.due;
+    const main = byLabel(due, 1000, 'default');
+    const lifted = byLabel(due, 1000, 'ceiling lifted');
+    const check = due.runs.find(
+      (r) => r.label.startsWith('ceiling ') && r.label !== 'ceiling lifted',
+    )?.result;
+    if (main && lifted && check) {
+      const puts = due.runs.reduce((a, r) => a + (r.result.calls.PutSecretValue ?? 0), 0);
+      const refreshed = due.runs.reduce((a, r) => a + r.result.refreshed, 0);
+      const oneWritePerRefresh = due.runs.every(
+        (r) => (r.result.calls.PutSecretValue ?? 0) === r.result.refreshed,
+      );
+      const costs = new Map((results.motoBaseline ?? []).map((c) => [c.operation, c.motoCpuMs]));
+      let motoMsPerRefresh: number | undefined = 0;
+      for (const [op, count] of Object.entries(main.calls)) {
+        const cost = costs.get(op);
+        if (cost === undefined) {
+          if (op !== 'ListSecrets') motoMsPerRefresh = undefined;
+          continue;
+        }
+        if (motoMsPerRefresh !== undefined) motoMsPerRefresh += (cost * count) / main.refreshed;
+      }
+      const per = (value: number) => value / main.refreshed;
+      derived.due = {
+        runs: due.runs,
+        main,
+        lifted,
+        check,
+        puts,
+        refreshed,
+        oneWritePerRefresh,
+        sustained: main.putsPerSecondSteady / main.ceiling,
+        motoMsPerRefresh,
+        cpuMsPerRefresh: {
+          self: per(main.cpu.selfMs),
+          moto: per(main.cpu.motoMs),
+          auth: per(main.cpu.authMs),
+          total: per(main.cpu.selfMs + main.cpu.motoMs + main.cpu.authMs),
+        },
+      };
+    }
+  }
+  if (results.cold) {
+    derived.cold = {
+      sizeRatio: results.cold.refresher.bytes / results.cold.naive.bytes,
+      importRatio: results.cold.refresher.importMs / results.cold.naive.importMs,
+    };
+  }
+  return derived;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tables
+
+function targetsTable(results: BenchResults, d: Derived): Table {
+  const rows: string[][] = [];
+  if (d.idle) {
+    const sizes = d.idle.rows.map((r) => num(r.n)).join(' / ');
+    rows.push([
+      '1',
+      'Idle run: AWS calls grow like N/100 (list pages), not N',
+      `${d.idle.rows.map((r) => num(r.totalCalls)).join(' / ')} calls at N = ${sizes} (all ListSecrets), ${d.idle.rows.map((r) => r.read).join(' / ')} secrets read`,
+      `${sizes} GetSecretValue for a refresher that reads every secret (computed)`,
+      `calls ÷ (N/100) = ${d.idle.rows.map((r) => num(r.totalCalls / r.pages)).join(' / ')}`,
+      verdict(d.idle.callsOk),
+    ]);
+    const l = d.idle.largest;
+    rows.push([
+      '1',
+      `Idle run: ${num(l.n)} connections in under 5 s`,
+      `${seconds(l.wallMs)} (the engine's own time: ${seconds(l.engineMs)})`,
+      `the same ListSecrets pages alone: ${seconds(l.listOnlyMs)}`,
+      ratio(l.wallMs, l.listOnlyMs),
+      `${verdict(d.idle.fastEnough)}${d.idle.fastEnough ? '' : ": moto's listing alone takes longer (§1)"}`,
+    ]);
+  }
+  if (d.due) {
+    const { main, check } = d.due;
+    rows.push([
+      '2',
+      'Due run: Secrets Manager writes rate-limited; configurable ceiling, default below the 50/s quota',
+      `default ${DEFAULT_CEILING}/s (\`writesPerSecond\`); at a ${num(check.ceiling)}/s ceiling: ${num(check.putsPerSecondSteady)} PutSecretValue/s`,
+      `ceiling ${num(check.ceiling)}/s`,
+      percent(check.putsPerSecondSteady / check.ceiling),
+      verdict(DEFAULT_CEILING < 50 && check.putsPerSecondSteady / check.ceiling >= 0.9),
+    ]);
+    rows.push([
+      '2',
+      'Due run: at N = 1,000, at least 90% of the ceiling',
+      `${num(main.putsPerSecondSteady)} PutSecretValue/s (${num(main.refreshesPerSecond)} refreshes/s)`,
+      `ceiling ${num(main.ceiling)}/s`,
+      percent(d.due.sustained),
+      `${verdict(d.due.sustained >= 0.9)}${d.due.sustained >= 0.9 ? '' : ': the local peers cannot serve 25 refreshes/s on this machine (§2)'}`,
+    ]);
+    rows.push([
+      '2',
+      'Due run: exactly one PutSecretValue per refresh',
+      `${num(d.due.puts)} PutSecretValue for ${num(d.due.refreshed)} refreshes, in every run`,
+      '1 per refresh',
+      ratio(d.due.puts, d.due.refreshed),
+      verdict(d.due.oneWritePerRefresh),
+    ]);
+  }
+  if (results.consumer) {
+    const [token, powertools, raw] = results.consumer.rows;
+    if (token && powertools && raw) {
+      rows.push([
+        '3',
+        'Consumer: warm getAccessToken() (no target; for comparison)',
+        `${num(token.warmOpsPerSecond)} reads/s`,
+        `Powertools getSecret ${num(powertools.warmOpsPerSecond)}/s; raw GetSecretValue ${num(raw.warmOpsPerSecond)}/s`,
+        `${ratio(token.warmOpsPerSecond, powertools.warmOpsPerSecond)} / ${ratio(token.warmOpsPerSecond, raw.warmOpsPerSecond)}`,
+        '–',
+      ]);
+    }
+  }
+  if (results.cold && d.cold) {
+    const { refresher, naive } = results.cold;
+    rows.push([
+      '4',
+      'Refresher bundle: half the naive bundle or less',
+      kb(refresher.bytes),
+      `naive ${kb(naive.bytes)} (issue: ${kb(ISSUE_NAIVE.bytes)})`,
+      `${ratio(refresher.bytes, naive.bytes)} (${ratio(refresher.bytes, ISSUE_NAIVE.bytes)})`,
+      `${verdict(d.cold.sizeRatio <= 0.5)}${d.cold.sizeRatio <= 0.5 ? '' : ': zod and the SDK (§4)'}`,
+    ]);
+    rows.push([
+      '4',
+      'Refresher cold import: half the naive bundle’s or less',
+      `${ms(refresher.importMs)} above bare node`,
+      `naive ${ms(naive.importMs)} (issue: ~${ms(ISSUE_NAIVE.importMs)})`,
+      `${ratio(refresher.importMs, naive.importMs)} (${ratio(refresher.importMs, ISSUE_NAIVE.importMs)})`,
+      `${verdict(d.cold.importRatio <= 0.5)}${d.cold.importRatio <= 0.5 ? '' : ': as above (§4)'}`,
+    ]);
+  }
+  return { head: ['§', 'Target', 'Measured', 'Baseline (same run)', 'Ratio', 'Verdict'], rows };
+}
+
+function idleTable(d: NonNullable<Derived['idle']>): Table {
+  return {
+    head: [
+      'N',
+      'Runs',
+      'Wall (median)',
+      'Baseline: ListSecrets alone',
+      'Ratio',
+      "Engine's own time",
+      'AWS calls by operation',
+      'Calls ÷ (N/100)',
+      'Secrets read',
+      'Refresher CPU',
+      'Log/EMF lines',
+    ],
+    right: [0, 1, 2, 3, 4, 5, 7, 8, 9, 10],
+    rows: d.rows.map((r) => [
+      num(r.n),
+      String(r.runs),
+      ms(r.wallMs),
+      ms(r.listOnlyMs),
+      ratio(r.wallMs, r.listOnlyMs),
+      ms(r.engineMs),
+      callsText(r.calls),
+      num(r.totalCalls / r.pages),
+      String(r.read),
+      ms(r.engineCpuMs),
+      num(r.outputLines),
+    ]),
+  };
+}
+
+function ceilingText(ceiling: number): string {
+  return ceiling >= LIFTED ? 'lifted' : `${num(ceiling)}/s`;
+}
+
+function dueTable(due: DueResult): Table {
+  return {
+    head: [
+      'N',
+      'Run',
+      'Concurrency',
+      'Write ceiling',
+      'Wall',
+      'Refreshed',
+      'Refreshes/s',
+      '÷ concurrency 1',
+      'PutSecretValue/s (steady)',
+      '÷ ceiling',
+      'AWS calls / refresh',
+      'CPU ms / refresh: refresher · moto · auth server',
+      'Load avg',
+    ],
+    right: [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12],
+    rows: due.runs.map(({ label, result: r }) => {
+      const single = byLabel(due, r.n, 'concurrency 1');
+      const failed = Object.entries(r.failures)
+        .map(([cls, count]) => `${count} ${cls}`)
+        .join(', ');
+      const boxed =
+        r.budgetMs < 15 * 60_000 ? ` (${num(r.budgetMs / 1000)}-s budget, ${num(r.skipped)} left)` : '';
+      return [
+        num(r.n),
+        label,
+        String(r.concurrency),
+        ceilingText(r.ceiling),
+        ms(r.ms),
+        `${num(r.refreshed)}${failed ? ` (+${failed})` : ''}${boxed}`,
+        num(r.refreshesPerSecond),
+        label === 'concurrency 1'
+          ? '1×'
+          : !single || (r.ceiling !== single.ceiling && r.ceiling < LIFTED)
+            ? '–'
+            : ratio(r.refreshesPerSecond, single.refreshesPerSecond),
+        `${num(r.putsPerSecond)} (${num(r.putsPerSecondSteady)})`,
+        r.ceiling >= LIFTED ? '–' : percent(r.putsPerSecondSteady / r.ceiling),
+        num(r.totalCalls / Math.max(1, r.refreshed)),
+        [r.cpu.selfMs, r.cpu.motoMs, r.cpu.authMs].map((v) => num(v / Math.max(1, r.refreshed))).join(' · '),
+        num(r.loadAverage),
+      ];
+    }),
+  };
+}
+
+function callsPerRefreshTable(main: DueRunResult): Table {
+  return {
+    head: ['Operation', 'Calls', 'Per refresh', 'Why'],
+    right: [1, 2],
+    rows: [
+      ...sortedOperations(main.calls).map((op) => [
+        op,
+        num(main.calls[op]!),
+        num(main.calls[op]! / main.refreshed),
+        CALL_REASONS[op] ?? '',
+      ]),
+      ['**Total**', num(main.totalCalls), num(main.totalCalls / main.refreshed), ''],
+    ],
+  };
+}
+
+function motoTable(costs: MotoCallCost[]): Table {
+  return {
+    head: [
+      'Operation',
+      'Wall per call (median, one at a time)',
+      'moto CPU per call',
+      'Client (SDK) CPU per call',
+    ],
+    right: [1, 2, 3],
+    rows: costs.map((c) => [c.operation, ms(c.wallMs), ms(c.motoCpuMs), ms(c.clientCpuMs)]),
+  };
+}
+
+function consumerTable(consumer: ConsumerResult, cold?: ColdStartResult): Table {
+  const [token] = consumer.rows;
+  const bundles: Record<string, BundleResult | undefined> = {
+    'token-client': cold?.consumer.client,
+    powertools: cold?.consumer.powertools,
+    raw: cold?.consumer.raw,
+  };
+  const tokenBundle = bundles['token-client'];
+  return {
+    head: [
+      'Read',
+      'Warm reads/s (median)',
+      'getAccessToken ÷ this',
+      'AWS calls per warm read',
+      'Cold first read (median)',
+      'getAccessToken ÷ this',
+      'Module cold import (above bare node)',
+      'getAccessToken ÷ this',
+      'Bundle',
+    ],
+    right: [1, 2, 3, 4, 5, 6, 7, 8],
+    rows: consumer.rows.map((row) => {
+      const bundle = bundles[row.id];
+      return [
+        row.label,
+        num(row.warmOpsPerSecond),
+        token ? ratio(token.warmOpsPerSecond, row.warmOpsPerSecond) : '–',
+        num(row.warmCallsPerOp),
+        ms(row.coldMs),
+        token ? ratio(token.coldMs, row.coldMs) : '–',
+        bundle ? ms(bundle.importMs) : '–',
+        bundle && tokenBundle ? ratio(tokenBundle.importMs, bundle.importMs) : '–',
+        bundle ? kb(bundle.bytes) : '–',
+      ];
+    }),
+  };
+}
+
+function coldTable(cold: ColdStartResult): Table {
+  const { refresher, naive } = cold;
+  const row = (b: BundleResult, baseline: boolean) => [
+    `${b.label} (\`${b.entry}\`)`,
+    kb(b.bytes),
+    baseline ? '1×' : ratio(b.bytes, naive.bytes),
+    ms(b.importMs),
+    baseline ? '1×' : ratio(b.importMs, naive.importMs),
+    b.importMsWithSourceMaps === undefined ? '–' : ms(b.importMsWithSourceMaps),
+    kb(b.mapBytes),
+  ];
+  return {
+    head: [
+      'Bundle',
+      'Minified size',
+      '÷ naive',
+      'Cold import above bare node (median)',
+      '÷ naive',
+      'With --enable-source-maps (deployed)',
+      'Source map (not counted)',
+    ],
+    right: [1, 2, 3, 4, 5, 6],
+    rows: [row(refresher, false), row(naive, true)],
+  };
+}
+
+function contributorsTable(cold: ColdStartResult): Table {
+  const total = cold.refresher.bytes;
+  return {
+    head: ['Contributor', 'Bytes in the refresher bundle', 'Share', 'In the naive bundle'],
+    right: [1, 2, 3],
+    rows: cold.refresherContributors.slice(0, 12).map((c) => {
+      const naive = cold.naiveContributors.find((n) => n.name === c.name);
+      return [
+        c.name,
+        kb(c.bytes),
+        percent(c.bytes / total),
+        naive && naive.bytes >= 1024 ? kb(naive.bytes) : '–',
+      ];
+    }),
+  };
+}
+
+function whatIfTable(cold: ColdStartResult): Table {
+  const { refresher, naive } = cold;
+  const short = (name: string) =>
+    name.replace('@aws-sdk/', '').replace('@aws-lambda-powertools/', 'powertools/');
+  const rows = cold.whatIfs.map((w) => [
+    `refresher: ${w.label}`,
+    w.stubs.length ? w.stubs.map(short).join(', ') : `${w.external.join(', ')} (external)`,
+    kb(w.bytes),
+    signed(w.bytes - refresher.bytes, kb),
+    ratio(w.bytes, naive.bytes),
+    ms(w.importMs),
+    signed(w.importMs - refresher.importMs, ms),
+    ratio(w.importMs, naive.importMs),
+  ]);
+  for (const extra of [cold.zodMini, cold.sigv4]) {
+    rows.push([
+      `replacement: ${extra.label}`,
+      `(${extra.entry})`,
+      kb(extra.bytes),
+      '–',
+      '–',
+      ms(extra.importMs),
+      '–',
+      '–',
+    ]);
+  }
+  return {
+    head: ['What if', 'Stubbed out', 'Size', 'Δ size', '÷ naive', 'Import', 'Δ import', '÷ naive'],
+    right: [2, 3, 4, 5, 6, 7],
+    rows,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown
+
+function machineLines(results: BenchResults): string[] {
+  const m = results.machine;
+  const versions = Object.entries(m.versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  return [
+    `- **Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.`,
+    `- **Date:** ${m.date.replace('T', ' ').slice(0, 16)} UTC; commit \`${m.commit}\`${m.dirty ? ' (with uncommitted changes in the work tree)' : ''}.`,
+    `- **Load:** 1-minute load average ${num(m.loadAverageStart)} at the start, ${num(m.loadAverageEnd ?? Number.NaN)} at the end, on ${m.cores} cores: the machine is shared and noisy, so compare the ratios and medians, not single times.`,
+    `- **Versions:** ${versions}.`,
+    `- **Duration:** ${results.totalMs === undefined ? '–' : duration(results.totalMs)} for \`${results.command}\`${results.full ? '' : ' (without `--full`)'}.`,
+  ];
+}
+
+function idleNotes(d: NonNullable<Derived['idle']>): string[] {
+  const first = d.rows[0]!;
+  const l = d.largest;
+  const perPage = (r: IdleRow) => r.listOnlyMs / Math.ceil(r.n / 100);
+  const lines = [
+    `Every connection carries a current scheduling hint and a token valid for another 50 minutes (outside the 10-minute refresh window), so nothing is due. A run is one scheduled invocation of the real handler code (\`handleInvocation\`, in-process) with the default settings; the baseline is the bare pagination of the same secrets (\`ListSecrets\`, 100 per page, the same name filter), the floor any run pays. "Engine's own time" is the wall time minus the time spent waiting for \`ListSecrets\` answers (pages are fetched one after another).`,
+    '',
+    `- **Calls:** ${d.rows.map((r) => `${num(r.totalCalls)} at N = ${num(r.n)}`).join(', ')}: one \`ListSecrets\` page per 100 connections and nothing else, no secret read. A refresher without hints would read every secret: N \`GetSecretValue\` calls per run.`,
+    `- **Time:** the run costs ${ratio(l.wallMs, l.listOnlyMs)} the bare listing at N = ${num(l.n)} (${ratio(first.wallMs, first.listOnlyMs)} at N = ${num(first.n)}, where fixed costs such as the EMF flush weigh more). The engine's own time is ${ms(l.engineMs)} for ${num(l.n)} connections (${num((l.engineMs / l.n) * 1000)} µs each), including the ${num(l.outputLines)} log and EMF lines it writes (a \`SecondsToExpiry\` metric per connection).`,
+  ];
+  if (!d.fastEnough) {
+    lines.push(
+      `- **Why ${num(l.n)} idle connections take more than 5 s here:** moto's listing alone takes ${seconds(l.listOnlyMs)}. moto 5's \`ListSecrets\` serialises every secret that matches the filter for every page it returns, then slices one page out, so a page costs O(N) and a full listing O(N²): ${ms(perPage(first))} per page at N = ${num(first.n)}, ${ms(perPage(l))} per page at N = ${num(l.n)}. Secrets Manager's pages do not grow with N. The engine already makes the minimum number of calls, and its own part (${seconds(l.engineMs)}) is well under 5 s. What would close it: nothing in the engine; against Secrets Manager the run costs 100 page round trips plus ${seconds(l.engineMs)}; locally, a moto whose \`list_secrets\` paginated before serialising.`,
+    );
+  }
+  return lines;
+}
+
+function dueNotes(results: BenchResults, d: NonNullable<Derived['due']>, due: DueResult): string[] {
+  const { main, lifted, check, cpuMsPerRefresh: cpu } = d;
+  const cores = results.machine.cores;
+  const engineCap = 1000 / cpu.self;
+  const single1000 = byLabel(due, 1000, 'concurrency 1');
+  const callsPerRefresh = main.totalCalls / main.refreshed;
+  const perRefresh = (op: string) => (main.calls[op] ?? 0) / main.refreshed;
+  const neededCalls = DEFAULT_CEILING * callsPerRefresh;
+  const callsPerSecond = main.totalCalls / (main.ms / 1000);
+  const motoCpuPerCall = main.cpu.motoMs / main.totalCalls;
+  const baselineMotoPerCall =
+    d.motoMsPerRefresh === undefined ? undefined : d.motoMsPerRefresh / callsPerRefresh;
+  const baseline = results.motoBaseline ?? [];
+  const clientCpuPerCall = baseline.length
+    ? baseline.reduce((a, c) => a + c.clientCpuMs, 0) / baseline.length
+    : undefined;
+  const lines = [
+    `Every connection is connected at the authorization server (its own refresh token, minted there, KMS-encrypted under the refresh-token key) and due. The authorization server is the tests' oidc-provider fixture (rotating single-use refresh tokens, reuse detection) in its own process, with ${due.tokenDelayMs} ms added to every token response. Runs use the default settings except \`minIntervalMs: 0\`, so that a connection refreshed by an earlier run (its access tokens live 5 minutes, inside the 10-minute refresh window) is due again; each N has its own N connections (${num(due.connections)} in all, ${seconds(due.provisionMs)} to provision, untimed). "Steady" PutSecretValue/s is measured from the first write to the last, i.e. after the limiter's initial burst of ${DEFAULT_CEILING / 5}; at N = 10 the burst dominates it. CPU is per refresh: the refresher's process, moto's process, and the auth server's process. N = 10 rows are the median of 3 runs; N = 100 and 1,000 rows are single runs, each a rate over 100 to 1,000 refreshes.`,
+    '',
+    `- **Correctness:** ${num(d.refreshed)} refreshes, ${results.authStats ? `${num(results.authStats.presented)} refresh tokens presented to the provider, ${num(results.authStats.reused)} reused` : 'no provider statistics'}; ${d.oneWritePerRefresh ? 'exactly one `PutSecretValue` per refresh in every run' : '**not** one `PutSecretValue` per refresh in every run'}.`,
+    `- **Concurrency:** the default concurrency (8) refreshes ${ratio(main.refreshesPerSecond, single1000?.refreshesPerSecond ?? Number.NaN)} as fast as concurrency 1 at N = 1,000 (${num(main.refreshesPerSecond)} vs ${num(single1000?.refreshesPerSecond ?? Number.NaN)} refreshes/s). With concurrency 1, a refresh is a chain of 8 moto calls and the ${due.tokenDelayMs}-ms token request; with 8 in flight, moto serving one request at a time is the bottleneck.`,
+    `- **The limiter holds its ceiling when the peers keep up:** at a ${num(check.ceiling)}/s ceiling (N = ${num(check.n)}), ${num(check.putsPerSecondSteady)} PutSecretValue/s, ${percent(check.putsPerSecondSteady / check.ceiling)} of it.`,
+    `- **At N = 1,000 with the default ceiling:** ${num(main.putsPerSecondSteady)} PutSecretValue/s, ${percent(d.sustained)} of ${DEFAULT_CEILING}/s. The ceiling-lifted run is no faster (${num(lifted.refreshesPerSecond)} refreshes/s${lifted.budgetMs < 15 * 60_000 ? `, measured over a ${num(lifted.budgetMs / 1000)}-s invocation budget` : ''}), so the limiter is not what binds here: the local peers are.`,
+  ];
+  if (d.sustained < 0.9) {
+    lines.push(
+      `- **Why it is missed, with numbers:** moto serves one request at a time. A refresh makes ${num(callsPerRefresh)} AWS calls, so ${DEFAULT_CEILING} refreshes/s need ${num(neededCalls)} calls/s, one every ${ms(1000 / neededCalls)}. In the N = 1,000 run moto answered ${num(callsPerSecond)} calls/s (one every ${ms(1000 / callsPerSecond)}) and spent ${ms(motoCpuPerCall)} of CPU on each${baselineMotoPerCall === undefined ? '' : ` (${ms(baselineMotoPerCall)} one at a time on a quiet moto, table below)`}; for the rest of each cycle it is not computing (a serial server also waits for each new connection to be accepted and its request read). At ${ms(motoCpuPerCall)} per call, ${num(neededCalls)} calls/s would need ${num((neededCalls * motoCpuPerCall) / 1000)} cores of moto, and one Python process gets at most one. Together the three local processes used ${ms(cpu.total)} of CPU per refresh (refresher ${ms(cpu.self)}, moto ${ms(cpu.moto)}, auth server ${ms(cpu.auth)}): ${DEFAULT_CEILING} refreshes/s would take ${num((DEFAULT_CEILING * cpu.total) / 1000)} of this machine's ${cores} cores, before its other work (load average ${num(main.loadAverage)} at the end of that run).`,
+      `- **The engine's own limit:** the refresher's process used ${ms(cpu.self)} of CPU per refresh (its event loop was busy ${percent(main.cpu.eventLoopUtilization)} of the run): one core would carry about ${num(engineCap)} refreshes/s, ${percent(engineCap / DEFAULT_CEILING)} of the ceiling.${clientCpuPerCall === undefined ? '' : ` That is about what ${num(callsPerRefresh)} AWS SDK calls cost on the client side (${ms(clientCpuPerCall)} each in the baseline, ${ms(clientCpuPerCall * callsPerRefresh)} per refresh).`}`,
+      `- **What would close it:** peers that serve ${num(neededCalls)} calls/s. Secrets Manager, KMS and DynamoDB do (the engine then holds the ceiling it is given, as the ${num(check.ceiling)}/s run shows). Locally: one moto per service (per refresh, Secrets Manager gets ${num(perRefresh('GetSecretValue') + perRefresh('PutSecretValue') + perRefresh('TagResource'))} calls, DynamoDB ${num(perRefresh('UpdateItem'))}, KMS ${num(perRefresh('Encrypt') + perRefresh('Decrypt'))}: at most ${num(DEFAULT_CEILING * 3)} calls/s each at the ceiling) on a machine with at least 4 cores. moto's per-request overhead is its largest cost: profiled with cProfile, about half of a moto 5 call goes to finding the service backend for the request's host (\`moto.backends.list_of_moto_modules\` lists and stats moto's service folders on every request).`,
+    );
+  }
+  if (!results.full) {
+    lines.push(
+      `- **Budgeted runs:** without \`--full\`, the N = 1,000 runs with concurrency 1 and with the ceiling lifted get a ${num((single1000?.budgetMs ?? 30_000) / 1000)}-s invocation budget, as a Lambda timeout would: the engine starts no refresh it cannot finish (it keeps 10 s for the token request and the commit) and leaves the rest due for the next run. Their refreshes/s are rates over the refreshes made; a refresh that passed the start check just before the cut-off can end as a \`no_time\` failure (shown in the Refreshed column): taking the lease, reading and decrypting took it below the reserve before its token request, so nothing was sent. \`npm run bench -- --full\` runs them over all 1,000 connections (2 to 3 more minutes).`,
+    );
+  }
+  return lines;
+}
+
+function consumerNotes(consumer: ConsumerResult, cold?: ColdStartResult): string[] {
+  const [token, powertools, raw] = consumer.rows;
+  if (!token || !powertools || !raw) return [];
+  const lambdaClient = cold?.clientContributors.find((c) => c.name === '@aws-sdk/client-lambda');
+  return [
+    `One connection whose record holds a JWT-sized access token valid for an hour. Warm: reads in a loop on one client, ${num(consumer.warmOpsPerBatch)} reads per batch (${num(consumer.rawOpsPerBatch)} for the raw read), median of ${consumer.batches} interleaved batches. Cold: the first read in a fresh client (a new \`TokenClient\`, a new Powertools default provider, a new \`SecretsManagerClient\`, as in a new Lambda container, module already loaded), median of ${consumer.coldRuns}, interleaved. Powertools \`getSecret\` is given \`maxAge: ${POWERTOOLS_MAX_AGE_SECONDS}\` (its default is 5 s); \`getAccessToken()\` caches a token until 60 s before it expires. Module cold import: each bundled like the Lambda (ESM, minified, platform node) and imported by a fresh \`node\`, median of ${cold?.runs ?? '–'} paired runs against bare node.`,
+    '',
+    `- **Warm:** \`getAccessToken()\` is a map lookup and an expiry check: ${ratio(token.warmOpsPerSecond, powertools.warmOpsPerSecond)} Powertools' cached \`getSecret\` and ${ratio(token.warmOpsPerSecond, raw.warmOpsPerSecond)} a raw \`GetSecretValue\`, which costs a Secrets Manager call every time (${ms(1000 / raw.warmOpsPerSecond)} against moto here).`,
+    `- **Cold:** all three make one \`GetSecretValue\`, so the first read costs the same within noise (${ms(token.coldMs)}, ${ms(powertools.coldMs)}, ${ms(raw.coldMs)}).`,
+    cold
+      ? `- **Import:** the client module imports in ${ms(cold.consumer.client.importMs)} (${ratio(cold.consumer.client.importMs, cold.consumer.powertools.importMs)} Powertools', ${ratio(cold.consumer.client.importMs, cold.consumer.raw.importMs)} the raw client's). Its bundle is larger (${kb(cold.consumer.client.bytes)}) because, bundled into one file, it includes the Lambda client${lambdaClient ? ` (${kb(lambdaClient.bytes)})` : ''} that asks the refresher for a refresh after a 401: it is imported dynamically and not evaluated until then, but a single-file bundle still carries it. A consumer bundling with code splitting (\`--splitting\`, as \`npm run build:client\` does) keeps it out of the first chunk.`
+      : '',
+  ].filter((line, i) => i < 2 || line !== '');
+}
+
+function coldNotes(cold: ColdStartResult, d: NonNullable<Derived['cold']>, node: string): string[] {
+  const { refresher, naive } = cold;
+  const whatIf = (id: string) => cold.whatIfs.find((w) => w.id === id);
+  const zod = cold.refresherContributors
+    .filter((c) => c.name.startsWith('zod'))
+    .reduce((a, c) => a + c.bytes, 0);
+  const locales = cold.refresherContributors.find((c) => c.name === 'zod (locales)')?.bytes ?? 0;
+  const sdkShared = cold.refresherContributors
+    .filter((c) => c.name.startsWith('@smithy') || c.name.startsWith('@aws-sdk/* shared'))
+    .reduce((a, c) => a + c.bytes, 0);
+  const clients = cold.refresherContributors
+    .filter((c) => c.name.startsWith('@aws-sdk/client-'))
+    .reduce((a, c) => a + c.bytes, 0);
+  const noZod = whatIf('no-zod');
+  const lazy = whatIf('lazy-clients');
+  const noPowertools = whatIf('no-powertools');
+  const floor = whatIf('floor');
+  const engine = whatIf('engine-only');
+  const external = whatIf('sdk-external');
+  const rawSdk = cold.consumer.raw;
+  const lines = [
+    `Both bundles are built with the options of \`lib/token-refresher.ts\` (\`${LAMBDA_BUNDLING_CLI}\`); sizes are the \`.mjs\` without its source map. Cold import: a fresh \`node\` imports the bundle (the refresher with the environment \`readConfig\` needs; its module scope reads the configuration and builds the clients, as in Lambda), minus bare \`node -e ''\` (${ms(cold.bareMs)}) in the same round, median of ${cold.runs} rounds. The naive baseline (\`bench/entries/naive-sdk.ts\`) imports the Secrets Manager, KMS and CloudWatch clients and constructs one of each. The issue measured that naive bundle at ${kb(ISSUE_NAIVE.bytes)} and ~${ms(ISSUE_NAIVE.importMs)}; built here from this lockfile it is ${kb(naive.bytes)} and ${ms(naive.importMs)}, and the ratios use this run's figures. Node here is ${node}, not Lambda's 24.`,
+    '',
+    `- **Verdict:** the refresher bundle is ${ratio(refresher.bytes, naive.bytes)} the naive one's size and takes ${ratio(refresher.importMs, naive.importMs)} its import time; the target is 0.5× for both: ${d.sizeRatio <= 0.5 && d.importRatio <= 0.5 ? 'met' : 'missed'}.`,
+    `- **Where the bytes are:** zod is ${kb(zod)} (${percent(zod / refresher.bytes)} of the bundle), ${kb(locales)} of it the error messages of every locale zod ships: the classic \`import { z } from 'zod'\` namespace keeps them all. The AWS SDK's shared runtime (\`@smithy/*\` and shared \`@aws-sdk/*\`) is ${kb(sdkShared)}, paid once by any SDK v3 client; the three clients themselves add ${kb(clients)}. The refresher's own code is ${kb(cold.refresherContributors.find((c) => c.name === 'token-refresher code')?.bytes ?? 0)}.`,
+  ];
+  if (noZod && lazy && noPowertools && floor && engine && external) {
+    lines.push(
+      '- **What would close the gap** (each measured above by building the refresher with the module replaced by an empty stand-in):',
+      `  1. **zod → \`zod/mini\`** (or hand-written checks, as the consumer library does): without zod the bundle is ${kb(noZod.bytes)} (${signed(noZod.bytes - refresher.bytes, kb)}) and imports ${ms(refresher.importMs - noZod.importMs)} faster; the same schemas in \`zod/mini\` cost ${kb(cold.zodMini.bytes)} and ${ms(cold.zodMini.importMs)}. The largest single step.`,
+      `  2. **Load the KMS and DynamoDB clients lazily** (a dynamic \`import()\` when the first connection is due, bundled with code splitting): ${signed(lazy.bytes - refresher.bytes, kb)} and ${signed(lazy.importMs - refresher.importMs, ms)} at import, and an idle run (the usual one) never loads them.`,
+      `  3. **Replace Powertools Logger and Metrics** by a small JSON/EMF writer (the engine only needs structured lines): ${signed(noPowertools.bytes - refresher.bytes, kb)}, ${signed(noPowertools.importMs - refresher.importMs, ms)} at import${Math.abs(noPowertools.importMs - refresher.importMs) < 5 ? ' (no measurable change)' : ''}.`,
+      `  With all three the refresher would be ${kb(floor.bytes)} and ${ms(floor.importMs)}: ${ratio(floor.bytes, naive.bytes)} and ${ratio(floor.importMs, naive.importMs)} the naive bundle, i.e. level with it, still not half.`,
+      `  4. **Half needs no AWS SDK v3 client in the bundle.** One client alone is ${kb(rawSdk.bytes)} and ${ms(rawSdk.importMs)} (a bare \`SecretsManagerClient\`), more than half the naive bundle. The engine without any SDK client, Powertools or zod is ${kb(engine.bytes)} and ${ms(engine.importMs)}. Secrets Manager, KMS and DynamoDB all speak JSON over HTTPS with SigV4, so a minimal client for the refresher's 8 operations over \`fetch\` needs a signer (${kb(cold.sigv4.bytes)} for \`@smithy/signature-v4\`) and credentials from the Lambda environment: engine, \`zod/mini\` schemas and signer add up to ${kb(engine.bytes + cold.zodMini.bytes + cold.sigv4.bytes)} (${ratio(engine.bytes + cold.zodMini.bytes + cold.sigv4.bytes, naive.bytes)} the naive bundle) before the small JSON client itself. The cost is owning retries, error mapping and credential refresh that the SDK provides.`,
+      `  Leaving the SDK out of the bundle to use the Lambda runtime's copy is not a fix: the bundle shrinks to ${kb(external.bytes)} but the import takes ${ms(external.importMs)} (${ratio(external.importMs, refresher.importMs)} the bundled refresher), loading the SDK's many unbundled files.`,
+    );
+  }
+  if (refresher.importMsWithSourceMaps !== undefined && naive.importMsWithSourceMaps !== undefined) {
+    lines.push(
+      `- **Source maps:** the function runs with \`NODE_OPTIONS=--enable-source-maps\` and a ${kb(refresher.mapBytes)} map: ${ms(refresher.importMsWithSourceMaps)} with it vs ${ms(refresher.importMs)} without (${signed(refresher.importMsWithSourceMaps - refresher.importMs, ms)}; naive, ${kb(naive.mapBytes)} map: ${ms(naive.importMsWithSourceMaps)} vs ${ms(naive.importMs)}).`,
+    );
+  }
+  return lines;
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const d = derive(results);
+  const out: string[] = [
+    '# Benchmarks',
+    '',
+    'What keeping many tokens fresh costs the refresher, and what a token read costs a consumer, measured against real local peers, each next to a baseline measured in the same run. Written by `npm run bench` (`bench/`): regenerate it rather than editing it.',
+    '',
+    ...machineLines(results),
+    '',
+    '## Commands',
+    '',
+    '```sh',
+    'npm ci',
+    'npm run bench               # node --no-warnings --import tsx bench/index.ts',
+    'npm run bench -- --full     # also runs the budgeted N = 1,000 due runs over all 1,000 connections',
+    '```',
+    '',
+    "Like `npm test`, it needs Python 3 with `moto[server]`. It starts its own peers on loopback ports: moto through `bench/moto_bench_server.py` (the tests' serial launcher, one request at a time, plus a route that seeds many secrets at once for provisioning, never timed) and the tests' oidc-provider authorization server (`test/support/auth-server.ts`) in a child process. AWS calls are counted by operation with SDK middleware on the clients the adapters use: real calls to moto, nothing mocked. Other options: `--only cold,consumer,idle,due`, `--json <file>` (save the raw results), `--from-json <file>` (render them again).",
+    '',
+    '## Targets',
+    '',
+    markdownTable(targetsTable(results, d)),
+    '',
+  ];
+  if (d.idle) {
+    out.push(
+      '## 1. Idle run (nothing due), against moto',
+      '',
+      markdownTable(idleTable(d.idle)),
+      '',
+      ...idleNotes(d.idle),
+      '',
+    );
+  }
+  if (results.due && d.due) {
+    out.push(
+      '## 2. Due run (every connection due), against moto and the authorization server',
+      '',
+      markdownTable(dueTable(results.due)),
+      '',
+      ...dueNotes(results, d.due, results.due),
+      '',
+      `### AWS calls per refresh (N = 1,000, default settings)`,
+      '',
+      markdownTable(callsPerRefreshTable(d.due.main)),
+      '',
+    );
+  }
+  if (results.motoBaseline) {
+    out.push(
+      "### Baseline: moto's own cost per call",
+      '',
+      "Each operation of a refresh, 50 calls one at a time with payloads like the refresher's. moto serves one request at a time, so its CPU per call is its service time.",
+      '',
+      markdownTable(motoTable(results.motoBaseline)),
+      '',
+    );
+  }
+  if (results.consumer) {
+    out.push(
+      '## 3. Consumer reads',
+      '',
+      markdownTable(consumerTable(results.consumer, results.cold)),
+      '',
+      ...consumerNotes(results.consumer, results.cold),
+      '',
+    );
+  }
+  if (results.cold && d.cold) {
+    out.push(
+      '## 4. Refresher cold start',
+      '',
+      markdownTable(coldTable(results.cold)),
+      '',
+      ...coldNotes(results.cold, d.cold, results.machine.node),
+      '',
+      '### Top contributors to the refresher bundle (esbuild metafile)',
+      '',
+      markdownTable(contributorsTable(results.cold)),
+      '',
+      '### What-if bundles',
+      '',
+      "The refresher bundled the same way with modules replaced by empty stand-ins (or left external), to size what dropping, replacing or lazy-loading them would save; plus the replacements' own cost.",
+      '',
+      markdownTable(whatIfTable(results.cold)),
+      '',
+    );
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+export function renderConsole(results: BenchResults): string {
+  const d = derive(results);
+  const parts = ['', 'token-refresher benchmarks', '', textTable(targetsTable(results, d))];
+  if (d.idle) parts.push('', '1. Idle run', textTable(idleTable(d.idle)));
+  if (results.due) parts.push('', '2. Due run', textTable(dueTable(results.due)));
+  if (d.due)
+    parts.push(
+      '',
+      '   AWS calls per refresh (N = 1,000)',
+      textTable({
+        ...callsPerRefreshTable(d.due.main),
+        head: ['Operation', 'Calls', 'Per refresh', ''],
+        rows: callsPerRefreshTable(d.due.main).rows.map((r) => r.slice(0, 3).concat([''])),
+      }),
+    );
+  if (results.motoBaseline)
+    parts.push('', "   moto's own cost per call", textTable(motoTable(results.motoBaseline)));
+  if (results.consumer)
+    parts.push('', '3. Consumer reads', textTable(consumerTable(results.consumer, results.cold)));
+  if (results.cold) {
+    parts.push('', '4. Refresher cold start', textTable(coldTable(results.cold)));
+    parts.push('', '   What-if bundles', textTable(whatIfTable(results.cold)));
+  }
+  return parts.join('\n');
+}
