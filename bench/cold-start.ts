@@ -60,7 +60,11 @@ export const STUBS: Record<string, string> = {
   '@aws-lambda-powertools/logger': 'export class Logger {}',
   '@aws-lambda-powertools/metrics': 'export class Metrics {}',
   // Schemas are built at import: a chainable stand-in accepts any builder call.
-  zod: 'const z = new Proxy(function () {}, { get: () => z, apply: () => z }); export { z }; export default z;',
+  // The refresher imports zod as a namespace (`import * as z`), so the stub exports every name it uses.
+  zod:
+    'const z = new Proxy(function () {}, { get: () => z, apply: () => z }); export default z; ' +
+    'export { z, z as array, z as boolean, z as coerce, z as enum, z as iso, z as literal, z as number, ' +
+    'z as object, z as record, z as string, z as union, z as unknown, z as url };',
 };
 
 function stubPlugin(stubbed: readonly string[]): esbuild.Plugin {

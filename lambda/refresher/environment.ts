@@ -19,6 +19,7 @@ const environmentSchema = z.object({
   MAX_AGE_SECONDS: seconds(DEFAULT_SETTINGS.maxAgeMs),
   REQUEST_TIMEOUT_SECONDS: seconds(DEFAULT_SETTINGS.requestTimeoutMs),
   CONCURRENCY: z.coerce.number().int().positive().max(64).default(DEFAULT_SETTINGS.concurrency),
+  WRITES_PER_SECOND: z.coerce.number().positive().max(50).default(DEFAULT_SETTINGS.writesPerSecond),
   /** `true` on the function consumers may invoke: on-demand requests only, never `force`. */
   ON_DEMAND_ONLY: z.enum(['true', 'false']).default('false'),
 });
@@ -51,6 +52,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
       maxAgeMs: e.MAX_AGE_SECONDS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS,
       concurrency: e.CONCURRENCY,
+      writesPerSecond: e.WRITES_PER_SECOND,
     },
   };
 }

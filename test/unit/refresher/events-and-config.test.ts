@@ -36,6 +36,7 @@ describe('readConfig', () => {
       maxAgeMs: 86_400_000,
       requestTimeoutMs: 10_000,
       concurrency: 8,
+      writesPerSecond: 25,
     });
   });
 
