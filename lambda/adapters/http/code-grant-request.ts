@@ -1,4 +1,5 @@
 import type { CodeGrantRequest } from '../../core/connect-connection.js';
+import { encodeGrant } from './grant-request.js';
 
 /**
  * The body of an authorization code grant with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5),
@@ -12,13 +13,5 @@ export function codeGrantBody(request: CodeGrantRequest): string {
     ['redirect_uri', request.redirectUri],
     ['code_verifier', request.codeVerifier],
   ];
-  if (request.clientAuth === 'client_secret_post') {
-    fields.push(
-      ['client_id', request.credentials.clientId],
-      ['client_secret', request.credentials.clientSecret],
-    );
-  }
-  return request.dialect === 'json'
-    ? JSON.stringify(Object.fromEntries(fields))
-    : new URLSearchParams(fields).toString();
+  return encodeGrant(fields, request);
 }

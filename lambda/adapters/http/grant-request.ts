@@ -24,15 +24,27 @@ export function grantBody(request: RefreshGrantRequest): string {
     ['refresh_token', request.refreshToken],
   ];
   if (request.scope !== undefined) fields.push(['scope', request.scope]);
+  return encodeGrant(fields, request);
+}
+
+/**
+ * Encodes a token request body of any grant: its own fields, then the client's
+ * credentials for `client_secret_post`, as a form (RFC 6749) or JSON (the `json` dialect).
+ */
+export function encodeGrant(
+  fields: [string, string][],
+  request: Pick<RefreshGrantRequest, 'dialect' | 'clientAuth' | 'credentials'>,
+): string {
+  const all = [...fields];
   if (request.clientAuth === 'client_secret_post') {
-    fields.push(
+    all.push(
       ['client_id', request.credentials.clientId],
       ['client_secret', request.credentials.clientSecret],
     );
   }
   return request.dialect === 'json'
-    ? JSON.stringify(Object.fromEntries(fields))
-    : new URLSearchParams(fields).toString();
+    ? JSON.stringify(Object.fromEntries(all))
+    : new URLSearchParams(all).toString();
 }
 
 /** The base64 `client_id:client_secret` of Basic auth; each part form-encoded first (RFC 6749 §2.3.1). */
