@@ -136,6 +136,26 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     return d;
   }
 
+  /**
+   * Freezes the first `Command` sent through `client` (a process dying mid-call); every later
+   * command goes through. `thaw()` lets the frozen call reach moto after all, as a late write would.
+   */
+  function freezeFirst(
+    client: { send: (...args: never[]) => Promise<unknown> },
+    Command: new (...args: never[]) => object,
+  ): { reached: Promise<void>; thaw: () => void } {
+    const reachedCall = deferred<void>();
+    const frozen = hang();
+    let frozenCall: (() => Promise<unknown>) | undefined;
+    intercept(client, (command, callThrough) => {
+      if (frozenCall || !(command instanceof Command)) return undefined;
+      frozenCall = callThrough;
+      reachedCall.resolve();
+      return frozen.promise;
+    });
+    return { reached: reachedCall.promise, thaw: () => frozen.resolve(frozenCall!()) };
+  }
+
   /** Runs an invocation that is abandoned, as if its process died; awaited in afterEach. */
   function abandon(invocation: Promise<RunSummary>): Promise<RunSummary | undefined> {
     const settled = invocation.catch(() => undefined);
@@ -541,20 +561,9 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
       client: auth.client('client_secret_basic'),
     });
     const before = await h.current(name);
-    let crashed = true;
-    const reachedCommit = deferred<void>();
-    const frozen = hang();
-    let frozenCommand: (() => Promise<unknown>) | undefined;
-    intercept(h.secretsManager, (command, callThrough) => {
-      if (!crashed || !(command instanceof PutSecretValueCommand)) return undefined;
-      frozenCommand = callThrough;
-      reachedCommit.resolve();
-      return frozen.promise;
-    });
-
+    const freeze = freezeFirst(h.secretsManager, PutSecretValueCommand);
     const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
-    await reached(reachedCommit.promise, zombie);
-    crashed = false;
+    await reached(freeze.reached, zombie);
     expect(presentationsOf(original)).toEqual([expect.objectContaining({ status: 200, forwarded: true })]);
     const interrupted = await leases(h).get(name);
     expect(interrupted).toMatchObject({ sentFromVersionId: before.versionId });
@@ -580,7 +589,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
 
     // Were the dead process to resume, its commit from the same version is refused by the
     // deterministic ClientRequestToken, and its rescue by the lease it no longer holds.
-    frozen.resolve(frozenCommand!());
+    freeze.thaw();
     const late = await zombie;
     expect(late?.results[0]).toMatchObject({
       status: 'failed',
@@ -599,20 +608,9 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     const { refreshToken: original } = await h.createConnection(name, {
       client: auth.client('client_secret_post'),
     });
-    let crashed = true;
-    const reachedDecrypt = deferred<void>();
-    const frozen = hang();
-    let frozenCommand: (() => Promise<unknown>) | undefined;
-    intercept(h.kms, (command, callThrough) => {
-      if (!crashed || !(command instanceof DecryptCommand)) return undefined;
-      frozenCommand = callThrough;
-      reachedDecrypt.resolve();
-      return frozen.promise;
-    });
-
+    const freeze = freezeFirst(h.kms, DecryptCommand);
     const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
-    await reached(reachedDecrypt.promise, zombie);
-    crashed = false;
+    await reached(freeze.reached, zombie);
     const abandoned = await leases(h).get(name);
     expect(abandoned?.sentFromVersionId).toBeUndefined();
     expect(abandoned?.outcome).toBeUndefined();
@@ -628,7 +626,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     expect(presentationsOf(original)).toEqual([expect.objectContaining({ status: 200, forwarded: true })]);
 
     // Were the dead process to resume with the decrypted token, it may not send it: the lease is gone.
-    frozen.resolve(frozenCommand!());
+    freeze.thaw();
     const late = await zombie;
     expect(late?.results[0]).toMatchObject({
       status: 'failed',
