@@ -184,7 +184,7 @@ export function relativeToRepo(path: string): string {
   return relative(REPO_ROOT, path);
 }
 
-/** The refresher's environment, as the CDK construct sets it (readConfig needs the first four). */
+/** The refresher's environment, as the CDK construct sets it (decodeRefresherEnvironment needs the first four). */
 export const REFRESHER_ENV: Record<string, string> = {
   AWS_REGION: 'us-east-1',
   CONNECTION_PREFIX: 'token-refresher/',

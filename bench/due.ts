@@ -3,11 +3,11 @@ import { loadavg } from 'node:os';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import pLimit from 'p-limit';
 import { KmsKeyService } from '../lambda/adapters/kms-key-service.js';
-import { HINT_TAG_KEY } from '../lambda/adapters/secrets-manager-store.js';
+import { connectionSecretName, HINT_TAG_KEY } from '../lambda/contract/names.js';
+import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
 import { encodeHint } from '../lambda/core/hint.js';
 import { type ConnectionRecord, RECORD_SCHEMA_VERSION, refreshTokenContext } from '../lambda/core/record.js';
 import type { RunSummary } from '../lambda/core/run-refresh.js';
-import type { RefresherConfig } from '../lambda/refresher/environment.js';
 import type { RefresherPorts } from '../lambda/refresher/refresher.js';
 import type { AuthPeer } from './auth-peer.js';
 import type { CallLog, LocalClients } from './aws.js';
@@ -63,7 +63,7 @@ export async function provisionDue(
         const client = auth.clients[which]!;
         const refreshToken = minted[which]![Math.floor(index / auth.clients.length)]!;
         const connection = `c-${String(i).padStart(4, '0')}`;
-        const secretName = prefix + connection;
+        const secretName = connectionSecretName(prefix, connection);
         const record: ConnectionRecord = {
           schemaVersion: RECORD_SCHEMA_VERSION,
           connection,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ListSecretsCommand, type ListSecretsCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { HINT_TAG_KEY } from '../lambda/adapters/secrets-manager-store.js';
+import { HINT_TAG_KEY } from '../lambda/contract/names.js';
 import { encodeHint } from '../lambda/core/hint.js';
 import { type ConnectionRecord, RECORD_SCHEMA_VERSION } from '../lambda/core/record.js';
 import type { CallLog, LocalClients } from './aws.js';

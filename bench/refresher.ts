@@ -7,9 +7,9 @@ import { KmsKeyService } from '../lambda/adapters/kms-key-service.js';
 import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
 import { systemClock } from '../lambda/adapters/system-clock.js';
+import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
+import { type EngineSettings, settingsWith } from '../lambda/contract/settings.js';
 import type { RunSummary } from '../lambda/core/run-refresh.js';
-import { type EngineSettings, settingsWith } from '../lambda/core/settings.js';
-import type { RefresherConfig } from '../lambda/refresher/environment.js';
 import { handleInvocation, type RefresherPorts } from '../lambda/refresher/refresher.js';
 import type { LocalClients } from './aws.js';
 

@@ -1,14 +1,18 @@
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { HINT_TAG_KEY } from '../lambda/adapters/secrets-manager-store.js';
-import { CONNECTION_NAME_PATTERN } from '../lambda/core/connect-connection.js';
+import {
+  CONNECTION_NAME_RULE,
+  connectionSecretName,
+  HINT_TAG_KEY,
+  isConnectionName,
+} from '../lambda/contract/names.js';
 import { currentHint, type Hint } from '../lambda/core/hint.js';
 import type { Deployment } from './deployment.js';
 import { CliError } from './errors.js';
 
 /** Refuses a connection name the stack could not grant (one line, before any call). */
 export function checkConnectionName(name: string): void {
-  if (!CONNECTION_NAME_PATTERN.test(name)) {
-    throw new CliError(`invalid connection name "${name}": use 1 to 128 of A-Z a-z 0-9 _ + = . @ -`);
+  if (!isConnectionName(name)) {
+    throw new CliError(`invalid connection name "${name}": use ${CONNECTION_NAME_RULE}`);
   }
 }
 
@@ -26,7 +30,7 @@ export async function describeConnection(
   deployment: Deployment,
   name: string,
 ): Promise<SecretInfo | undefined> {
-  const secretName = (await deployment.value('ConnectionPrefix')) + name;
+  const secretName = connectionSecretName(await deployment.value('ConnectionPrefix'), name);
   try {
     const described = await deployment.clients.secretsManager.send(
       new DescribeSecretCommand({ SecretId: secretName }),

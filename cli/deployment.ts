@@ -8,23 +8,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { StackOutputKey } from '../lambda/contract/stack-outputs.js';
 import { CliError, toCliError } from './errors.js';
 
 /** The stack name looked up when `--stack` is not given (the CDK app's default). */
 export const DEFAULT_STACK_NAME = 'TokenRefresher';
 
-/** The stack outputs the CLI reads (lib/token-refresher-stack.ts writes them). */
-export const OUTPUT_KEYS = [
-  'FunctionName',
-  'AlarmTopicArn',
-  'SecretsKeyArn',
-  'RefreshTokenKeyArn',
-  'LeaseTableName',
-  'ConnectionPrefix',
-  'ClientCredentialsPrefix',
-  'DashboardName',
-] as const;
-export type OutputKey = (typeof OUTPUT_KEYS)[number];
+/** A stack output the CLI reads (lambda/contract/stack-outputs.ts). */
+export type OutputKey = StackOutputKey;
 
 /** Global options shared by every command. */
 export interface GlobalOptions {

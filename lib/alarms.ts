@@ -5,8 +5,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lambda/adapters/emf-metrics.js';
-import { MetricName } from '../lambda/core/metric-names.js';
+import { MetricName } from '../lambda/contract/metric-names.js';
+import { METRICS_NAMESPACE } from '../lambda/contract/names.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** Every alarm, in runbook order. Each has a section `## <id>` in docs/runbook.md. */

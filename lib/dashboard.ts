@@ -3,8 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lambda/adapters/emf-metrics.js';
-import { MetricName } from '../lambda/core/metric-names.js';
+import { MetricName } from '../lambda/contract/metric-names.js';
+import { METRICS_NAMESPACE } from '../lambda/contract/names.js';
 import { ALARM_IDS, type AlarmId, engineMetric } from './alarms.js';
 import type { ResolvedSettings } from './settings.js';
 

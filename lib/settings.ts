@@ -1,5 +1,11 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import {
+  CONNECTION_NAME_RULE,
+  DEFAULT_CLIENT_CREDENTIALS_PREFIX,
+  DEFAULT_CONNECTION_PREFIX,
+  isConnectionName,
+} from '../lambda/contract/names.js';
 import type { TokenRefresherProps } from './token-refresher.js';
 
 /**
@@ -7,8 +13,8 @@ import type { TokenRefresherProps } from './token-refresher.js';
  * the app's context parsing and docs/deploy.md agree.
  */
 export const DEFAULTS = {
-  connectionPrefix: 'token-refresher/',
-  clientCredentialsPrefix: 'token-refresher-clients/',
+  connectionPrefix: DEFAULT_CONNECTION_PREFIX,
+  clientCredentialsPrefix: DEFAULT_CLIENT_CREDENTIALS_PREFIX,
   scheduleMinutes: 5,
   refreshWindowSeconds: 600,
   /**
@@ -60,7 +66,6 @@ export interface ResolvedSettings {
 
 /** Characters Secrets Manager allows in a secret name, minus `/` for connection names. */
 const SECRET_NAME_CHARS = /^[A-Za-z0-9/_+=.@-]+$/;
-const CONNECTION_NAME = /^[A-Za-z0-9_+=.@-]{1,128}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
@@ -188,10 +193,8 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
   const seen = new Set<string>();
   for (const name of connections) {
     if (!literal('connections', name, problems)) continue;
-    if (!CONNECTION_NAME.test(name)) {
-      problems.push(
-        `connection name "${name}" must be 1 to 128 letters, digits or _ + = . @ - (no "/", no wildcards)`,
-      );
+    if (!isConnectionName(name)) {
+      problems.push(`connection name "${name}" must be ${CONNECTION_NAME_RULE}`);
     }
     if (seen.has(name)) problems.push(`connection "${name}" is listed twice`);
     seen.add(name);

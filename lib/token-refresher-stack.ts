@@ -2,6 +2,7 @@ import { App, CfnOutput, Duration, Stack, type StackProps, Validations } from 'a
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { StackOutput, type StackOutputKey } from '../lambda/contract/stack-outputs.js';
 import { SettingsError } from './settings.js';
 import { TokenRefresher, type TokenRefresherProps } from './token-refresher.js';
 
@@ -52,43 +53,19 @@ export class TokenRefresherStack extends Stack {
     const refresher = new TokenRefresher(this, 'TokenRefresher', props.refresher);
     this.refresher = refresher;
 
-    const output = (id: string, value: string, description: string) =>
-      new CfnOutput(this, id, { value, description });
-    output('FunctionName', refresher.function.functionName, 'The refresher function (aws lambda invoke ...)');
-    output(
-      'OnDemandFunctionName',
-      refresher.onDemandFunction.functionName,
-      'The function consumers invoke after a 401 (TOKEN_REFRESHER_FUNCTION for the client library)',
-    );
-    output('AlarmTopicArn', refresher.alarmTopic.topicArn, 'SNS topic every alarm notifies');
-    output(
-      'SecretsKeyArn',
-      refresher.secretsKey.keyArn,
-      'KMS key of the connection secrets (KmsKeyId for new ones)',
-    );
-    output(
-      'RefreshTokenKeyArn',
-      refresher.refreshTokenKey.keyArn,
-      'KMS key of the refresh tokens (refresher only)',
-    );
-    output(
-      'LeaseTableName',
-      refresher.leaseTable.tableName,
-      'DynamoDB lease table (leases and rescued token sets)',
-    );
-    output('ConnectionPrefix', refresher.connectionPrefix, 'Secret-name prefix of the connection records');
-    output(
-      'ClientCredentialsPrefix',
-      refresher.clientCredentialsPrefix,
-      'Secret-name prefix of the client-credential secrets',
-    );
-    output('DashboardName', refresher.dashboard.dashboardName, 'CloudWatch dashboard');
-    output(
-      'DeadLetterQueueUrl',
-      refresher.deadLetterQueue.queueUrl,
-      'Dead-letter queue of the schedule and function',
-    );
-    output('ScheduleName', refresher.schedule.scheduleName, 'EventBridge Scheduler schedule (default group)');
+    const output = (id: StackOutputKey, value: string) =>
+      new CfnOutput(this, id, { value, description: StackOutput[id] });
+    output('FunctionName', refresher.function.functionName);
+    output('OnDemandFunctionName', refresher.onDemandFunction.functionName);
+    output('AlarmTopicArn', refresher.alarmTopic.topicArn);
+    output('SecretsKeyArn', refresher.secretsKey.keyArn);
+    output('RefreshTokenKeyArn', refresher.refreshTokenKey.keyArn);
+    output('LeaseTableName', refresher.leaseTable.tableName);
+    output('ConnectionPrefix', refresher.connectionPrefix);
+    output('ClientCredentialsPrefix', refresher.clientCredentialsPrefix);
+    output('DashboardName', refresher.dashboard.dashboardName);
+    output('DeadLetterQueueUrl', refresher.deadLetterQueue.queueUrl);
+    output('ScheduleName', refresher.schedule.scheduleName);
   }
 }
 

@@ -24,9 +24,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LEASE_TABLE_KEY } from '../lambda/adapters/dynamodb-lease-store.js';
-import { METRICS_NAMESPACE } from '../lambda/adapters/emf-metrics.js';
-import { HINT_TAG_KEY } from '../lambda/adapters/secrets-manager-store.js';
+import { HINT_TAG_KEY, LEASE_TABLE_KEY, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/names.js';
+import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
 import { placeholderRecord } from '../lambda/core/record.js';
 import { type AlarmId, createAlarms } from './alarms.js';
 import { createDashboard } from './dashboard.js';
@@ -36,9 +35,6 @@ import {
   SECRET_VERSION_QUOTA,
   worstCaseVersionsPerDay,
 } from './settings.js';
-
-/** The Powertools service name: the `service` dimension of every engine metric. */
-export const SERVICE_NAME = 'token-refresher';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -461,17 +457,21 @@ export class TokenRefresher extends Construct {
       role: this.role,
       logGroup: options.logGroup,
       environment: {
-        CONNECTION_PREFIX: settings.connectionPrefix,
-        LEASE_TABLE_NAME: this.leaseTable.tableName,
-        REFRESH_TOKEN_KEY_ID: this.refreshTokenKey.keyArn,
-        REFRESH_WINDOW_SECONDS: String(settings.refreshWindow.toSeconds()),
-        MIN_INTERVAL_SECONDS: String(settings.minInterval.toSeconds()),
-        MAX_AGE_SECONDS: String(settings.maxAge.toSeconds()),
+        ...encodeRefresherEnvironment({
+          prefix: settings.connectionPrefix,
+          leaseTableName: this.leaseTable.tableName,
+          refreshTokenKeyId: this.refreshTokenKey.keyArn,
+          onDemandOnly: options.onDemandOnly,
+          settings: {
+            refreshWindowMs: settings.refreshWindow.toMilliseconds(),
+            minIntervalMs: settings.minInterval.toMilliseconds(),
+            maxAgeMs: settings.maxAge.toMilliseconds(),
+          },
+        }),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
-        ...(options.onDemandOnly ? { ON_DEMAND_ONLY: 'true' } : {}),
       },
       bundling: {
         // Bundled by the local esbuild (a devDependency): no Docker.

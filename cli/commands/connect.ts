@@ -1,8 +1,8 @@
 import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
 import type { ClientAuthMethod, TokenDialect } from '../../lambda/core/ports.js';
 import { type ProviderSettings, placeholderRecord } from '../../lambda/core/record.js';
 import { clientRequestTokenFor } from '../../lambda/core/version-token.js';
-import type { ConnectResponse } from '../../lambda/refresher/connect.js';
 import { runCodeFlow } from '../code-flow.js';
 import { checkConnectionName, describeConnection } from '../connections.js';
 import type { Deployment } from '../deployment.js';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbLeaseStore, LEASE_TABLE_KEY } from '../../lambda/adapters/dynamodb-lease-store.js';
+import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
 import { systemClock } from '../../lambda/adapters/system-clock.js';
+import { LEASE_TABLE_KEY } from '../../lambda/contract/names.js';
 import { SecretNotFoundError } from '../../lambda/core/errors.js';
 import {
   ConnectionBusyError,

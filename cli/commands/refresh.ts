@@ -1,4 +1,4 @@
-import type { OnDemandResponse } from '../../lambda/refresher/on-demand.js';
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import { describeConnection, requireConnection } from '../connections.js';
 import type { Deployment } from '../deployment.js';
 import { CliError } from '../errors.js';

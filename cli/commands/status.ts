@@ -3,6 +3,7 @@ import { ListSecretVersionIdsCommand, type SecretVersionsListEntry } from '@aws-
 import pLimit from 'p-limit';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
+import { connectionSecretName } from '../../lambda/contract/names.js';
 import { describeError } from '../../lambda/core/errors.js';
 import type { LeaseState } from '../../lambda/core/ports.js';
 import { type ConnectionRecord, parseRecord } from '../../lambda/core/record.js';
@@ -101,7 +102,7 @@ async function connectionRow(
   deployment: Deployment,
   now: number,
 ): Promise<ConnectionStatusRow> {
-  const secretName = prefix + connection;
+  const secretName = connectionSecretName(prefix, connection);
   const [record, lease, versions] = await Promise.all([
     store.getCurrent(secretName).then(
       (current) => {

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
 import * as z from 'zod';
+import { LEASE_TABLE_KEY } from '../contract/names.js';
 import { describeError, LeaseHeldError, TokenRefresherError } from '../core/errors.js';
 import type {
   AcquireResult,
@@ -17,9 +18,6 @@ import type {
   LeaseStore,
   RescuedTokenSet,
 } from '../core/ports.js';
-
-/** The lease table's partition key (type S): the connection name. */
-export const LEASE_TABLE_KEY = 'connection';
 
 /**
  * Item attributes. `leaseUntil` is epoch ms (N); `sentFromVersionId` is present once the

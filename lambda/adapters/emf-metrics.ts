@@ -1,7 +1,6 @@
 import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/names.js';
 import type { Metrics, MetricUnit } from '../core/ports.js';
-
-export const METRICS_NAMESPACE = 'TokenRefresher';
 
 /**
  * Metrics as CloudWatch Embedded Metric Format log lines (Powertools Metrics): no API call,
@@ -12,7 +11,7 @@ export class EmfMetrics implements Metrics {
   constructor(
     private readonly metrics: PowertoolsMetrics = new PowertoolsMetrics({
       namespace: METRICS_NAMESPACE,
-      serviceName: 'token-refresher',
+      serviceName: SERVICE_NAME,
     }),
   ) {}
 

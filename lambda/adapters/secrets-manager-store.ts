@@ -8,6 +8,7 @@ import {
   type SecretsManagerClient,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { HINT_TAG_KEY } from '../contract/names.js';
 import {
   describeError,
   SecretNotFoundError,
@@ -15,9 +16,6 @@ import {
   VersionConflictError,
 } from '../core/errors.js';
 import type { SecretStore, SecretSummary, SecretVersion } from '../core/ports.js';
-
-/** Tag that carries the non-secret scheduling hint on each connection secret. */
-export const HINT_TAG_KEY = 'token-refresher:hint';
 
 const CURRENT_STAGE = 'AWSCURRENT';
 

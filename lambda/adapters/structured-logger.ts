@@ -1,4 +1,5 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME } from '../contract/names.js';
 import type { Logger } from '../core/ports.js';
 
 /** Values shorter than this are not scrubbed (they would match ordinary words). */
@@ -14,7 +15,7 @@ export class StructuredLogger implements Logger {
   private readonly secrets = new Set<string>();
 
   constructor(
-    private readonly logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: 'token-refresher' }),
+    private readonly logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: SERVICE_NAME }),
   ) {}
 
   registerSecret(value: string): void {

@@ -1,5 +1,5 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { OnDemandResponse } from '../refresher/on-demand.js';
+import type { OnDemandRequest, OnDemandResponse } from '../contract/on-demand.js';
 import { RefreshFailedError } from './errors.js';
 import type { RefreshRequester } from './ports.js';
 
@@ -28,12 +28,13 @@ export class LambdaRefreshRequester implements RefreshRequester {
 
   async requestRefresh(connection: string, ifVersion: string): Promise<OnDemandResponse> {
     const { client, InvokeCommand } = await this.load();
+    const request: OnDemandRequest = { action: 'refresh', connection, ifVersion };
     try {
       const result = await client.send(
         new InvokeCommand({
           FunctionName: this.functionName,
           InvocationType: 'RequestResponse',
-          Payload: new TextEncoder().encode(JSON.stringify({ action: 'refresh', connection, ifVersion })),
+          Payload: new TextEncoder().encode(JSON.stringify(request)),
         }),
       );
       const body = result.Payload ? new TextDecoder().decode(result.Payload) : '';

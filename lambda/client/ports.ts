@@ -1,4 +1,4 @@
-import type { OnDemandResponse } from '../refresher/on-demand.js';
+import type { OnDemandResponse } from '../contract/on-demand.js';
 
 /** Reads the AWSCURRENT version of a secret (Secrets Manager in production). */
 export interface SecretReader {

@@ -1,5 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
+import { ConsumerEnvironment, connectionSecretName, DEFAULT_CONNECTION_PREFIX } from '../contract/names.js';
 import { SecretNotFoundError } from '../core/errors.js';
 import { createAuthorizedFetch } from './authorized-fetch.js';
 import { type ConsumerView, readConsumerView } from './consumer-record.js';
@@ -96,11 +97,11 @@ export class TokenClient {
   private readonly renewals = new Map<string, Promise<AccessToken>>();
 
   constructor(options: TokenClientOptions = {}) {
-    this.prefix = options.prefix ?? process.env.TOKEN_REFRESHER_PREFIX ?? 'token-refresher/';
+    this.prefix = options.prefix ?? process.env[ConsumerEnvironment.prefix] ?? DEFAULT_CONNECTION_PREFIX;
     this.skewMs = (options.skewSeconds ?? 60) * 1000;
     this.maxWaitMs = (options.maxWaitSeconds ?? 10) * 1000;
     this.secrets = options.secrets ?? new SecretsManagerStore(new SecretsManagerClient({}));
-    const functionName = options.refresherFunction ?? process.env.TOKEN_REFRESHER_FUNCTION;
+    const functionName = options.refresherFunction ?? process.env[ConsumerEnvironment.refresherFunction];
     this.requester =
       options.requester ?? (functionName ? new LambdaRefreshRequester(functionName) : undefined);
     this.clock = options.clock ?? systemClock;
@@ -217,7 +218,7 @@ export class TokenClient {
   }
 
   private async read(connection: string): Promise<{ versionId: string; view: ConsumerView }> {
-    const secretId = this.prefix + connection;
+    const secretId = connectionSecretName(this.prefix, connection);
     let secret: { versionId: string; value: string };
     try {
       secret = await this.secrets.getCurrent(secretId);

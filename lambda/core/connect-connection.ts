@@ -1,3 +1,4 @@
+import { CONNECTION_NAME_RULE, isConnectionName } from '../contract/names.js';
 import { type Budget, backoffDelayMs } from './budget.js';
 import { classifyFailure } from './classify.js';
 import type { EngineDeps } from './engine.js';
@@ -42,9 +43,6 @@ import { clientRequestTokenFor } from './version-token.js';
  *
  * Nothing here logs or returns the code, the verifier or a token.
  */
-
-/** Connection names: what the CDK stack accepts in secret ARNs (no `/`, no wildcards). */
-export const CONNECTION_NAME_PATTERN = /^[A-Za-z0-9_+=.@-]{1,128}$/;
 
 /** An authorization code grant with PKCE (RFC 6749 §4.1.3, RFC 7636). */
 export interface CodeGrantRequest {
@@ -136,13 +134,8 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
     logger.registerSecret(grant.refreshToken);
   }
 
-  if (!CONNECTION_NAME_PATTERN.test(connection)) {
-    return failed(
-      deps,
-      connection,
-      'configuration',
-      'the connection name must be 1 to 128 of A-Z a-z 0-9 _ + = . @ -',
-    );
+  if (!isConnectionName(connection)) {
+    return failed(deps, connection, 'configuration', `the connection name must be ${CONNECTION_NAME_RULE}`);
   }
   const provider = providerSchema.safeParse(request.provider);
   if (!provider.success) {

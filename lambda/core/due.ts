@@ -1,5 +1,5 @@
+import type { EngineSettings } from '../contract/settings.js';
 import type { ConnectionRecord } from './record.js';
-import type { EngineSettings } from './settings.js';
 
 export type DueDecision =
   | { due: true; reason: 'forced' | 'on_demand' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }

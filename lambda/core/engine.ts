@@ -1,5 +1,6 @@
+import { MetricName } from '../contract/metric-names.js';
+import type { EngineSettings } from '../contract/settings.js';
 import type { FailureClass } from './errors.js';
-import { MetricName } from './metric-names.js';
 import type {
   ClientCredentials,
   Clock,
@@ -11,7 +12,6 @@ import type {
   SecretStore,
   TokenEndpoint,
 } from './ports.js';
-import type { EngineSettings } from './settings.js';
 
 /** Everything the engine works through: the ports, its settings and its identity. */
 export interface EngineDeps {

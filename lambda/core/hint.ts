@@ -1,8 +1,8 @@
+import type { EngineSettings } from '../contract/settings.js';
 import { decideDue } from './due.js';
 import type { SecretSummary } from './ports.js';
 import type { ConnectionRecord, ConnectionStatus } from './record.js';
 import { connectionStatusSchema } from './record.js';
-import type { EngineSettings } from './settings.js';
 
 /**
  * The scheduling hint: a non-secret tag that `ListSecrets` returns with each secret, so

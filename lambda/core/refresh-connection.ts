@@ -1,3 +1,4 @@
+import { MetricName } from '../contract/metric-names.js';
 import { type Budget, backoffDelayMs } from './budget.js';
 import { type Classified, classifyFailure } from './classify.js';
 import { decideDue } from './due.js';
@@ -10,7 +11,6 @@ import {
   SecretNotFoundError,
 } from './errors.js';
 import { encodeHint } from './hint.js';
-import { MetricName } from './metric-names.js';
 import type {
   Ciphertext,
   IssuedTokens,

@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
+import { MetricName } from '../contract/metric-names.js';
 import type { Budget } from './budget.js';
 import { parseClientCredentials } from './client-credentials.js';
 import { type EngineDeps, emit, emitFailure } from './engine.js';
 import { describeError } from './errors.js';
 import { currentHint, mustRead } from './hint.js';
-import { MetricName } from './metric-names.js';
 import type { ClientCredentials, SecretSummary } from './ports.js';
 import { rateLimitedStore } from './rate-limiter.js';
 import { type ConnectionResult, refreshConnection } from './refresh-connection.js';

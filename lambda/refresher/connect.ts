@@ -1,6 +1,8 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
 import * as z from 'zod';
 import { HttpTokenEndpoint } from '../adapters/http-token-endpoint.js';
+import type { ConnectResponse } from '../contract/on-demand.js';
+import type { RefresherConfig } from '../contract/refresher-environment.js';
 import { Budget } from '../core/budget.js';
 import {
   type AuthorizationCodeEndpoint,
@@ -11,8 +13,6 @@ import {
 } from '../core/connect-connection.js';
 import type { ProviderSettings } from '../core/record.js';
 import { clientCredentialsReader } from '../core/run-refresh.js';
-import type { RefresherConfig } from './environment.js';
-import type { OnDemandResponse } from './on-demand.js';
 import type { InvocationContext, RefresherPorts } from './refresher.js';
 
 /**
@@ -42,21 +42,6 @@ export const importRequestSchema = z.object({
 
 export type ConnectRequestEvent = z.output<typeof connectRequestSchema>;
 export type ImportRequestEvent = z.output<typeof importRequestSchema>;
-
-/**
- * The answer to `connect` / `import`. It carries no token. Shaped as an on-demand answer:
- * - `refreshed`: the connection's new record was committed (`versionId`, `expiresAt`);
- * - `in_progress`: the lease is held (a refresh is running); try again shortly;
- * - `failed`: `failureClass` and `message` say why.
- */
-export interface ConnectResponse extends OnDemandResponse {
-  action: 'connect' | 'import';
-  outcome: 'refreshed' | 'in_progress' | 'failed';
-  /** ISO-8601 expiry of the new access token, when there is one. */
-  expiresAt?: string;
-  /** For `import`: whether the follow-up refresh proved the refresh token works. */
-  validated?: boolean;
-}
 
 /** Ports a connect needs besides the refresher's; both optional. */
 export type ConnectPorts = RefresherPorts & {

@@ -1,11 +1,11 @@
 import type { Context } from 'aws-lambda';
+import type { OnDemandResponse } from '../contract/on-demand.js';
+import { decodeRefresherEnvironment } from '../contract/refresher-environment.js';
 import type { RunSummary } from '../core/run-refresh.js';
-import { readConfig } from './environment.js';
-import type { OnDemandResponse } from './on-demand.js';
 import { createPorts, handleInvocation } from './refresher.js';
 
 // Built once per cold start; reused by warm invocations.
-const config = readConfig();
+const config = decodeRefresherEnvironment(process.env);
 const ports = createPorts(config);
 
 /** The refresher's Lambda entry point: scheduled runs, operator runs, on-demand requests. */

@@ -1,25 +1,7 @@
+import type { OnDemandResponse } from '../contract/on-demand.js';
 import type { ConnectionResult } from '../core/refresh-connection.js';
 
-/**
- * The answer to an on-demand refresh request. Consumers rely on `outcome` and
- * `versionId`; it carries no token (the consumer re-reads the secret).
- */
-export interface OnDemandResponse {
-  connection: string;
-  /**
-   * - `refreshed`: a new version was committed (`versionId`).
-   * - `current`: AWSCURRENT is no longer the version asked about; re-read it (`versionId`).
-   * - `in_progress`: another invocation is refreshing this connection now; re-read shortly.
-   * - `declined`: not refreshed (`reason`: `min_interval`, `not_active`, `no_time`); `recordStatus` says why for `not_active`.
-   * - `failed`: the refresh failed (`failureClass`, `message`).
-   */
-  outcome: 'refreshed' | 'current' | 'in_progress' | 'declined' | 'failed';
-  versionId?: string;
-  reason?: string;
-  recordStatus?: string;
-  failureClass?: string;
-  message?: string;
-}
+/** The on-demand answer for one connection's result (lambda/contract/on-demand.ts). */
 
 export function toOnDemandResponse(result: ConnectionResult): OnDemandResponse {
   const { connection } = result;

@@ -8,14 +8,15 @@ import { KmsKeyService } from '../adapters/kms-key-service.js';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../adapters/structured-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
+import type { ConnectResponse, OnDemandResponse } from '../contract/on-demand.js';
+import type { RefresherConfig } from '../contract/refresher-environment.js';
 import { Budget } from '../core/budget.js';
 import type { EngineDeps } from '../core/engine.js';
 import { refreshConnection } from '../core/refresh-connection.js';
 import { clientCredentialsReader, type RunSummary, runRefresh } from '../core/run-refresh.js';
-import { type ConnectResponse, handleConnect } from './connect.js';
-import type { RefresherConfig } from './environment.js';
+import { handleConnect } from './connect.js';
 import { parseEvent } from './events.js';
-import { type OnDemandResponse, toOnDemandResponse } from './on-demand.js';
+import { toOnDemandResponse } from './on-demand.js';
 
 /** The adapters a refresher runs on; built once per cold start, overridable in tests. */
 export type RefresherPorts = Omit<EngineDeps, 'settings' | 'invocationId' | 'credentials' | 'logger'> & {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names.js';
+import { MetricName } from '../../lambda/contract/metric-names.js';
 import { ALARM_IDS, type AlarmId } from '../../lib/alarms.js';
 import { resolve } from './support/policy-evaluator.js';
 import {

@@ -1,6 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../lambda/refresher/environment.js';
+import { decodeRefresherEnvironment } from '../../lambda/contract/refresher-environment.js';
 import { parseEvent } from '../../lambda/refresher/events.js';
 import {
   type CfnResource,
@@ -48,7 +48,7 @@ describe('on-demand refresh function (grantRequestRefresh)', () => {
     expect(env.ON_DEMAND_ONLY).toBe('true');
     expect(envOf(scheduled).ON_DEMAND_ONLY).toBeUndefined();
     // The environment it gets configures the real handler as consumer-facing.
-    const config = readConfig({ ...env, REFRESH_TOKEN_KEY_ID: 'k', LEASE_TABLE_NAME: 't' });
+    const config = decodeRefresherEnvironment({ ...env, REFRESH_TOKEN_KEY_ID: 'k', LEASE_TABLE_NAME: 't' });
     expect(config.onDemandOnly).toBe(true);
     expect(parseEvent({ action: 'refresh', connection: 'askara-prod', ifVersion: 'v1' })).toMatchObject({
       action: 'refresh',

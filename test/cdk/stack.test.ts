@@ -2,7 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { leaseTableDefinition } from '../../lambda/adapters/dynamodb-lease-store.js';
-import { HINT_TAG_KEY } from '../../lambda/adapters/secrets-manager-store.js';
+import { HINT_TAG_KEY } from '../../lambda/contract/names.js';
 import { placeholderRecord } from '../../lambda/core/record.js';
 import { parseEvent } from '../../lambda/refresher/events.js';
 import {

@@ -1,6 +1,6 @@
 import { ListSecretsCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HINT_TAG_KEY } from '../../lambda/adapters/secrets-manager-store.js';
+import { HINT_TAG_KEY } from '../../lambda/contract/names.js';
 import { decodeHint } from '../../lambda/core/hint.js';
 import { type AuthServer, startAuthServer } from '../support/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';

@@ -3,16 +3,16 @@ import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
 import { RefreshFailedError } from '../../lambda/client/errors.js';
 import type { RefreshRequester } from '../../lambda/client/ports.js';
 import { TokenClient } from '../../lambda/client/token-client.js';
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
+import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
+import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
 import type { Metrics, MetricUnit } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
   RECORD_SCHEMA_VERSION,
   refreshTokenContext,
 } from '../../lambda/core/record.js';
-import { type EngineSettings, settingsWith } from '../../lambda/core/settings.js';
 import { clientRequestTokenFor } from '../../lambda/core/version-token.js';
-import type { RefresherConfig } from '../../lambda/refresher/environment.js';
-import type { OnDemandResponse } from '../../lambda/refresher/on-demand.js';
 import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
 import {
   type AwsObserver,

@@ -12,6 +12,9 @@ import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
 import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
 import { systemClock } from '../../lambda/adapters/system-clock.js';
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
+import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
+import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
 import type { Clock } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
@@ -20,9 +23,6 @@ import {
   refreshTokenContext,
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
-import { type EngineSettings, settingsWith } from '../../lambda/core/settings.js';
-import type { RefresherConfig } from '../../lambda/refresher/environment.js';
-import type { OnDemandResponse } from '../../lambda/refresher/on-demand.js';
 import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
 import type { AuthServer, AuthServerClient } from './auth-server.js';
 import { createKmsKey, createLeaseTable, createSecret, uniqueName } from './aws-fixtures.js';

@@ -1,10 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  DynamoDbLeaseStore,
-  LEASE_TABLE_KEY,
-  leaseTableDefinition,
-} from '../../../lambda/adapters/dynamodb-lease-store.js';
+import { DynamoDbLeaseStore, leaseTableDefinition } from '../../../lambda/adapters/dynamodb-lease-store.js';
+import { LEASE_TABLE_KEY } from '../../../lambda/contract/names.js';
 import { LeaseHeldError, TokenRefresherError } from '../../../lambda/core/errors.js';
 import type { Clock, RescuedTokenSet } from '../../../lambda/core/ports.js';
 import { createLeaseTable, dynamoDbClient, uniqueName } from '../../support/aws-fixtures.js';

@@ -7,7 +7,8 @@ import {
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { HINT_TAG_KEY, SecretsManagerStore } from '../../../lambda/adapters/secrets-manager-store.js';
+import { SecretsManagerStore } from '../../../lambda/adapters/secrets-manager-store.js';
+import { HINT_TAG_KEY } from '../../../lambda/contract/names.js';
 import {
   SecretNotFoundError,
   TokenRefresherError,

@@ -6,8 +6,8 @@ import {
   TokenClient,
   TokenExpiredError,
 } from '../../../lambda/client/index.js';
+import type { OnDemandResponse } from '../../../lambda/contract/on-demand.js';
 import { SecretNotFoundError } from '../../../lambda/core/errors.js';
-import type { OnDemandResponse } from '../../../lambda/refresher/on-demand.js';
 
 const T0 = Date.parse('2026-11-26T12:00:00.000Z');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from '../../../lambda/contract/settings.js';
 import { decideDue } from '../../../lambda/core/due.js';
-import { DEFAULT_SETTINGS } from '../../../lambda/core/settings.js';
 
 const minute = 60_000;
 const now = Date.parse('2026-11-26T12:00:00.000Z');

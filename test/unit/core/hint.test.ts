@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { settingsWith } from '../../../lambda/contract/settings.js';
 import { decodeHint, encodeHint, mustRead } from '../../../lambda/core/hint.js';
 import type { ConnectionRecord } from '../../../lambda/core/record.js';
-import { settingsWith } from '../../../lambda/core/settings.js';
 
 const now = Date.parse('2026-11-26T12:00:00.000Z');
 const settings = settingsWith('p/');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../../lambda/refresher/environment.js';
+import { decodeRefresherEnvironment } from '../../../lambda/contract/refresher-environment.js';
 import { parseEvent } from '../../../lambda/refresher/events.js';
 
 describe('parseEvent', () => {
@@ -24,11 +24,11 @@ describe('parseEvent', () => {
   });
 });
 
-describe('readConfig', () => {
+describe('decodeRefresherEnvironment', () => {
   const base = { CONNECTION_PREFIX: 'token-refresher/', LEASE_TABLE_NAME: 't', REFRESH_TOKEN_KEY_ID: 'k' };
 
   it('applies the documented defaults', () => {
-    const config = readConfig(base);
+    const config = decodeRefresherEnvironment(base);
     expect(config.settings).toMatchObject({
       prefix: 'token-refresher/',
       refreshWindowMs: 600_000,
@@ -41,15 +41,17 @@ describe('readConfig', () => {
   });
 
   it('reads overrides in seconds', () => {
-    const config = readConfig({ ...base, REFRESH_WINDOW_SECONDS: '120', CONCURRENCY: '2' });
+    const config = decodeRefresherEnvironment({ ...base, REFRESH_WINDOW_SECONDS: '120', CONCURRENCY: '2' });
     expect(config.settings.refreshWindowMs).toBe(120_000);
     expect(config.settings.concurrency).toBe(2);
   });
 
   it('names every missing or invalid variable', () => {
-    expect(() => readConfig({ CONCURRENCY: 'many' })).toThrow(
+    expect(() => decodeRefresherEnvironment({ CONCURRENCY: 'many' })).toThrow(
       /CONNECTION_PREFIX.*LEASE_TABLE_NAME.*REFRESH_TOKEN_KEY_ID.*CONCURRENCY/,
     );
-    expect(() => readConfig({ ...base, MIN_INTERVAL_SECONDS: '-5' })).toThrow(/MIN_INTERVAL_SECONDS/);
+    expect(() => decodeRefresherEnvironment({ ...base, MIN_INTERVAL_SECONDS: '-5' })).toThrow(
+      /MIN_INTERVAL_SECONDS/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Engine settings, each with its default. The handler reads them from the
- * environment (see `lambda/refresher/environment.ts`); the CDK construct sets them.
+ * Engine settings, each with its default: the one defaults table. The CDK construct
+ * encodes them into the function's environment and the handler decodes them
+ * (`refresher-environment.ts`).
  */
 export interface EngineSettings {
   /** Secret-name prefix of connection records, e.g. `token-refresher/`. */

@@ -1,0 +1,20 @@
+/**
+ * The outputs of the deployable stack. The stack writes them (lib/token-refresher-stack.ts);
+ * the operator CLI reads them (cli/deployment.ts); docs/deploy.md lists them.
+ */
+export const StackOutput = {
+  FunctionName: 'The refresher function (aws lambda invoke ...)',
+  OnDemandFunctionName:
+    'The function consumers invoke after a 401 (TOKEN_REFRESHER_FUNCTION for the client library)',
+  AlarmTopicArn: 'SNS topic every alarm notifies',
+  SecretsKeyArn: 'KMS key of the connection secrets (KmsKeyId for new ones)',
+  RefreshTokenKeyArn: 'KMS key of the refresh tokens (refresher only)',
+  LeaseTableName: 'DynamoDB lease table (leases, spent-token markers and rescued token sets)',
+  ConnectionPrefix: 'Secret-name prefix of the connection records',
+  ClientCredentialsPrefix: 'Secret-name prefix of the client-credential secrets',
+  DashboardName: 'CloudWatch dashboard',
+  DeadLetterQueueUrl: 'Dead-letter queue of the schedule and function',
+  ScheduleName: 'EventBridge Scheduler schedule (default group)',
+} as const;
+
+export type StackOutputKey = keyof typeof StackOutput;
