@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDbLeaseStore } from '../lambda/adapters/dynamodb-lease-store.js';
-import { HttpTokenEndpoint } from '../lambda/adapters/http-token-endpoint.js';
-import { KmsKeyService } from '../lambda/adapters/kms-key-service.js';
-import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
-import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
-import { systemClock } from '../lambda/adapters/system-clock.js';
 import type { ConnectResponse, OnDemandResponse } from '../lambda/contract/on-demand.js';
 import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
-import { type EngineSettings, settingsWith } from '../lambda/contract/settings.js';
-import type { Clock, Metrics } from '../lambda/core/ports.js';
 import type { RunSummary } from '../lambda/core/run-refresh.js';
 import { handleInvocation, type RefresherPorts } from '../lambda/refresher/refresher.js';
 import type { Deployment } from './deployment.js';
 import { CliError } from './errors.js';
 import type { OutputStream } from './io.js';
+import { type DeploymentRefresherOptions, deploymentRefresher, lineLogger } from './refresher-ports.js';
 
 export type RefresherResponse = RunSummary | OnDemandResponse | ConnectResponse;
 
@@ -82,13 +74,9 @@ function functionError(body: string): string {
   }
 }
 
-export interface LocalInvokerOptions {
-  /** Engine settings besides the prefix (the demo shortens the windows). */
-  settings?: Partial<EngineSettings>;
+export interface LocalInvokerOptions extends Omit<DeploymentRefresherOptions, 'logger'> {
   /** Where the refresher's JSON log lines go; nowhere by default. */
   log?: (line: string) => void;
-  metrics?: Metrics;
-  clock?: Clock;
   /** The invocation's time budget, as a Lambda timeout would give. @default 60 s */
   timeoutMs?: number;
 }
@@ -111,28 +99,9 @@ export class LocalInvoker implements RefresherInvoker {
     deployment: Deployment,
     options: LocalInvokerOptions = {},
   ): Promise<LocalInvoker> {
-    const [prefix, tableName, keyId] = await Promise.all([
-      deployment.value('ConnectionPrefix'),
-      deployment.value('LeaseTableName'),
-      deployment.value('RefreshTokenKeyArn'),
-    ]);
-    const { secretsManager, dynamodb, kms } = deployment.clients;
-    const clock = options.clock ?? systemClock;
-    const ports: RefresherPorts = {
-      store: new SecretsManagerStore(secretsManager),
-      keys: new KmsKeyService(kms, keyId),
-      leases: new DynamoDbLeaseStore({ client: dynamodb, tableName, clock }),
-      tokenEndpoint: new HttpTokenEndpoint(),
-      metrics: options.metrics ?? { add() {}, flush() {} },
-      logger: lineLogger(options.log),
-      clock,
-    };
-    const config: RefresherConfig = {
-      settings: settingsWith(prefix, options.settings),
-      leaseTableName: tableName,
-      refreshTokenKeyId: keyId,
-    };
-    return new LocalInvoker(ports, config, options.timeoutMs);
+    const { log, timeoutMs, ...rest } = options;
+    const { ports, config } = await deploymentRefresher(deployment, { ...rest, logger: lineLogger(log) });
+    return new LocalInvoker(ports, config, timeoutMs);
   }
 
   async invoke(event: Record<string, unknown>): Promise<RefresherResponse> {
@@ -143,19 +112,6 @@ export class LocalInvoker implements RefresherInvoker {
       getRemainingTimeInMillis: () => deadline - this.ports.clock.now(),
     });
   }
-}
-
-/**
- * The refresher's structured logger writing JSON lines to `log` (or nowhere), keeping its
- * scrubbing of registered secrets. Powertools' Logger would write to stdout, where the
- * CLI's own output goes; the StructuredLogger only calls these four methods.
- */
-export function lineLogger(log?: (line: string) => void): StructuredLogger {
-  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    log?.(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
-  };
-  const sink = { debug: write('DEBUG'), info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
-  return new StructuredLogger(sink as unknown as PowertoolsLogger);
 }
 
 /** The invoker for a deployment: in-process for the sandbox, a Lambda invoke in AWS. */

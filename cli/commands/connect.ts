@@ -1,8 +1,12 @@
-import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { randomUUID } from 'node:crypto';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerCreator } from '../../lambda/adapters/secrets-manager-store.js';
+import { connectionSecretName } from '../../lambda/contract/names.js';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
+import { VersionConflictError } from '../../lambda/core/errors.js';
 import type { ClientAuthMethod, TokenDialect } from '../../lambda/core/ports.js';
 import { type ProviderSettings, placeholderRecord } from '../../lambda/core/record.js';
-import { clientRequestTokenFor } from '../../lambda/core/version-token.js';
+import { createConnectionSecret } from '../../lambda/core/write-protocol.js';
 import { runCodeFlow } from '../code-flow.js';
 import { checkConnectionName, describeConnection } from '../connections.js';
 import type { Deployment } from '../deployment.js';
@@ -251,20 +255,17 @@ async function ensureConnectionSecret(deployment: Deployment, name: string, io: 
     );
   }
   if (existing) return;
-  const secretName = (await deployment.value('ConnectionPrefix')) + name;
+  const secretName = connectionSecretName(await deployment.value('ConnectionPrefix'), name);
+  const creator = new SecretsManagerCreator(
+    deployment.clients.secretsManager,
+    await deployment.value('SecretsKeyArn'),
+    `token-refresher connection "${name}" (record written by the refresher; do not edit by hand)`,
+  );
   try {
-    await deployment.clients.secretsManager.send(
-      new CreateSecretCommand({
-        Name: secretName,
-        KmsKeyId: await deployment.value('SecretsKeyArn'),
-        Description: `token-refresher connection "${name}" (record written by the refresher; do not edit by hand)`,
-        SecretString: JSON.stringify(placeholderRecord(name)),
-        ClientRequestToken: clientRequestTokenFor(secretName, 'placeholder'),
-      }),
-    );
+    await createConnectionSecret(creator, secretName, JSON.stringify(placeholderRecord(name)), randomUUID());
     io.stderr.write(`created the secret ${secretName}\n`);
   } catch (error) {
     // Another operator created it in the meantime: fine, the refresher writes over it.
-    if ((error as Error).name !== 'ResourceExistsException') throw error;
+    if (!(error instanceof VersionConflictError)) throw error;
   }
 }

@@ -1,21 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
-import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
-import { systemClock } from '../../lambda/adapters/system-clock.js';
-import { LEASE_TABLE_KEY } from '../../lambda/contract/names.js';
-import { SecretNotFoundError } from '../../lambda/core/errors.js';
-import {
-  ConnectionBusyError,
-  StatusChangeRefusedError,
-  setConnectionStatus,
-} from '../../lambda/core/set-connection-status.js';
+import { ConnectionBusyError, SecretNotFoundError } from '../../lambda/core/errors.js';
+import { removeConnection } from '../../lambda/core/remove-connection.js';
+import { StatusChangeRefusedError, setConnectionStatus } from '../../lambda/core/set-connection-status.js';
 import { requireConnection } from '../connections.js';
 import type { Deployment } from '../deployment.js';
 import { CliError } from '../errors.js';
 import { shortVersion } from '../format.js';
 import type { CliIo } from '../io.js';
+import { operatorProtocol } from '../refresher-ports.js';
 
 /** `disable` / `enable`: the operator's own write, under the lease (lambda/core/set-connection-status.ts). */
 export async function setStatusCommand(
@@ -26,23 +17,9 @@ export async function setStatusCommand(
 ): Promise<void> {
   await deployment.checkEnvironment();
   await requireConnection(deployment, name);
-  const [prefix, tableName] = await Promise.all([
-    deployment.value('ConnectionPrefix'),
-    deployment.value('LeaseTableName'),
-  ]);
-  const { secretsManager, dynamodb } = deployment.clients;
+  const { deps } = await operatorProtocol(deployment, io.stderr);
   try {
-    const result = await setConnectionStatus(
-      {
-        store: new SecretsManagerStore(secretsManager),
-        leases: new DynamoDbLeaseStore({ client: dynamodb, tableName }),
-        clock: systemClock,
-        prefix,
-        logger: { warn: (message) => io.stderr.write(`warning: ${message}\n`) },
-      },
-      name,
-      status,
-    );
+    const result = await setConnectionStatus(deps, name, status);
     const verb = status === 'disabled' ? 'disabled' : 'enabled';
     io.stdout.write(
       result.changed
@@ -59,8 +36,9 @@ export async function setStatusCommand(
 }
 
 /**
- * `remove`: deletes the connection's secret (with Secrets Manager's recovery window) and
- * its lease item, holding the lease so no refresh is half-way through.
+ * `remove`: schedules the connection's secret for deletion (with Secrets Manager's recovery
+ * window) through the write protocol (lambda/core/remove-connection.ts); the lease item
+ * keeps its spent-token marker and any rescue.
  */
 export async function removeCommand(
   name: string,
@@ -84,33 +62,24 @@ export async function removeCommand(
     );
     if (!confirmed) throw new CliError('not removed');
   }
-  const tableName = await deployment.value('LeaseTableName');
-  const { secretsManager, dynamodb } = deployment.clients;
-  const leases = new DynamoDbLeaseStore({ client: dynamodb, tableName });
-  const owner = `operator/remove/${randomUUID()}`;
-  const acquired = await leases.acquire(name, { owner, leaseUntil: Date.now() + 60_000 });
-  if (!acquired.acquired) throw new CliError(new ConnectionBusyError(name).message);
-  let deletion: Date | undefined;
+  const { deps, remover } = await operatorProtocol(deployment, io.stderr);
+  let removed: Awaited<ReturnType<typeof removeConnection>>;
   try {
-    const deleted = await secretsManager.send(
-      new DeleteSecretCommand({ SecretId: info.secretName, RecoveryWindowInDays: days }),
-    );
-    deletion = deleted.DeletionDate;
+    removed = await removeConnection(deps, remover, name, days);
   } catch (error) {
-    await leases.release(name, owner, 'not_sent').catch(() => {});
+    if (error instanceof ConnectionBusyError) throw new CliError(error.message);
+    if (error instanceof SecretNotFoundError) throw new CliError(`unknown connection "${name}"`);
     throw error;
   }
-  await dynamodb.send(
-    new DeleteItemCommand({
-      TableName: tableName,
-      Key: { [LEASE_TABLE_KEY]: { S: name } },
-      ConditionExpression: '#owner = :owner',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':owner': { S: owner } },
-    }),
-  );
+  const { deletionDate } = removed;
   io.stdout.write(
-    `removed "${name}": secret ${info.secretName} scheduled for deletion${deletion ? ` on ${deletion.toISOString().slice(0, 10)}` : ''} ` +
+    `removed "${name}": secret ${info.secretName} scheduled for deletion${deletionDate ? ` on ${deletionDate.toISOString().slice(0, 10)}` : ''} ` +
       `(undo: aws secretsmanager restore-secret --secret-id ${info.secretName}); revoke the grant at the provider if it is no longer needed\n`,
   );
+  if (removed.rescuePending) {
+    io.stderr.write(
+      `warning: "${name}" had a rescued token set waiting to be restored; it stays in the lease table, and ` +
+        'restoring the secret within its recovery window lets the next run commit it (docs/runbook.md, CommitFailed)\n',
+    );
+  }
 }

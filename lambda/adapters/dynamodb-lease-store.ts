@@ -9,26 +9,37 @@ import {
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
 import * as z from 'zod';
 import { LEASE_TABLE_KEY } from '../contract/names.js';
-import { describeError, LeaseHeldError, TokenRefresherError } from '../core/errors.js';
+import { LeaseHeldError, TokenRefresherError } from '../core/errors.js';
 import type {
   AcquireResult,
   Clock,
   LeaseOutcome,
   LeaseState,
   LeaseStore,
+  ReleaseDetails,
   RescuedTokenSet,
 } from '../core/ports.js';
+import { awsErrorName, dependencyFailure } from './aws-errors.js';
 
 /**
- * Item attributes. `leaseUntil` is epoch ms (N); `sentFromVersionId` is present once the
- * holder marked sending; `outcome` once it released the lease; `rescue` holds the
+ * Item attributes. The lease: `owner`, `leaseUntil` (epoch ms, N) and `outcome` (present
+ * once released). The spent-token marker, kept across leases: `sentFromVersionId` and
+ * `sentBy` (set by markSending), `sentOutcome` (set by the sender's release). The last
+ * commit: `committedFromVersionId`, `committedVersionId`. `rescue` holds the
  * `RescuedTokenSet` as one JSON string (its tokens are KMS ciphertext).
+ *
+ * Items written before the marker outlived leases have no `sentBy`: their `outcome` was
+ * the sender's (acquire used to clear the marker), so it is read as `sentOutcome`.
  */
 const ATTR = {
   owner: 'owner',
   leaseUntil: 'leaseUntil',
-  sentFromVersionId: 'sentFromVersionId',
   outcome: 'outcome',
+  sentFromVersionId: 'sentFromVersionId',
+  sentBy: 'sentBy',
+  sentOutcome: 'sentOutcome',
+  committedFromVersionId: 'committedFromVersionId',
+  committedVersionId: 'committedVersionId',
   rescue: 'rescue',
 } as const;
 
@@ -60,11 +71,6 @@ const rescueSchema = z.object({
   accessToken: ciphertextSchema.optional(),
 });
 
-function awsErrorName(error: unknown): string | undefined {
-  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
-  return typeof name === 'string' ? name : undefined;
-}
-
 function isConditionFailure(error: unknown): boolean {
   return awsErrorName(error) === 'ConditionalCheckFailedException';
 }
@@ -79,6 +85,18 @@ function invalidItem(connection: string, reason: string): TokenRefresherError {
   return new TokenRefresherError(`lease item for connection "${connection}" is invalid: ${reason}`);
 }
 
+function readOutcome(
+  connection: string,
+  item: Record<string, AttributeValue>,
+  attribute: string,
+): LeaseOutcome | undefined {
+  const raw = item[attribute]?.S;
+  if (raw === undefined) return undefined;
+  const outcome = outcomeSchema.safeParse(raw);
+  if (!outcome.success) throw invalidItem(connection, `unknown ${attribute}`);
+  return outcome.data;
+}
+
 /** Reads a lease item. Errors name attributes, never values (a rescue holds ciphertext). */
 export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseState {
   const connection = item[LEASE_TABLE_KEY]?.S;
@@ -89,14 +107,21 @@ export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseS
   const leaseUntil = leaseUntilRaw === undefined ? Number.NaN : Number(leaseUntilRaw);
   if (!Number.isFinite(leaseUntil)) throw invalidItem(connection, `missing or invalid ${ATTR.leaseUntil}`);
   const state: LeaseState = { connection, owner, leaseUntil };
-  const sentFromVersionId = item[ATTR.sentFromVersionId]?.S;
-  if (sentFromVersionId !== undefined) state.sentFromVersionId = sentFromVersionId;
+  const outcome = readOutcome(connection, item, ATTR.outcome);
+  if (outcome !== undefined) state.outcome = outcome;
 
-  const outcomeRaw = item[ATTR.outcome]?.S;
-  if (outcomeRaw !== undefined) {
-    const outcome = outcomeSchema.safeParse(outcomeRaw);
-    if (!outcome.success) throw invalidItem(connection, `unknown ${ATTR.outcome}`);
-    state.outcome = outcome.data;
+  const sentFromVersionId = item[ATTR.sentFromVersionId]?.S;
+  if (sentFromVersionId !== undefined) {
+    state.sentFromVersionId = sentFromVersionId;
+    const legacy = item[ATTR.sentBy]?.S === undefined;
+    const sentOutcome = legacy ? outcome : readOutcome(connection, item, ATTR.sentOutcome);
+    if (sentOutcome !== undefined) state.sentOutcome = sentOutcome;
+  }
+
+  const committedFrom = item[ATTR.committedFromVersionId]?.S;
+  const committedVersion = item[ATTR.committedVersionId]?.S;
+  if (committedFrom !== undefined && committedVersion !== undefined) {
+    state.lastCommit = { fromVersionId: committedFrom, versionId: committedVersion };
   }
 
   const rescueRaw = item[ATTR.rescue]?.S;
@@ -136,8 +161,9 @@ export interface DynamoDbLeaseStoreOptions {
 
 /**
  * `LeaseStore` over one DynamoDB table keyed by connection. Every change is a single
- * conditional `UpdateItem`, so a lease is taken, released or given a rescue atomically,
- * and an existing rescue survives a new lease until a holder clears it on release.
+ * conditional `UpdateItem`, so a lease is taken, released or given a rescue atomically.
+ * Acquiring touches only the lease attributes: the marker, the last commit and any rescue
+ * survive until a holder replaces them.
  */
 export class DynamoDbLeaseStore implements LeaseStore {
   private readonly client: DynamoDBClient;
@@ -155,9 +181,9 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 
   private failed(operation: string, connection: string, error: unknown): TokenRefresherError {
-    return new TokenRefresherError(
-      `DynamoDB ${operation} on lease "${connection}" in table "${this.tableName}" failed: ${describeError(error)}`,
-      { cause: error },
+    return dependencyFailure(
+      `DynamoDB ${operation} on lease "${connection}" in table "${this.tableName}"`,
+      error,
     );
   }
 
@@ -168,15 +194,14 @@ export class DynamoDbLeaseStore implements LeaseStore {
       const input: UpdateItemCommandInput = {
         TableName: this.tableName,
         Key: this.key(connection),
-        // SET the lease, REMOVE the previous attempt's marks; `rescue` is deliberately untouched.
-        UpdateExpression: 'SET #owner = :owner, #until = :until REMOVE #outcome, #sent',
+        // SET the lease and REMOVE the previous lease's outcome; nothing else is touched.
+        UpdateExpression: 'SET #owner = :owner, #until = :until REMOVE #outcome',
         ConditionExpression: 'attribute_not_exists(#key) OR attribute_exists(#outcome) OR #until < :now',
         ExpressionAttributeNames: {
           '#key': LEASE_TABLE_KEY,
           '#owner': ATTR.owner,
           '#until': ATTR.leaseUntil,
           '#outcome': ATTR.outcome,
-          '#sent': ATTR.sentFromVersionId,
         },
         ExpressionAttributeValues: {
           ':owner': { S: lease.owner },
@@ -209,10 +234,11 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 
   /**
-   * Records that the refresh token of `fromVersionId` is about to be sent. Succeeds only
-   * while `owner` holds an unreleased, unexpired lease (by this store's clock): past its
-   * lease another invocation may take over and send the same single-use token. Throws
-   * otherwise (`LeaseHeldError` when another owner holds it), so nothing is sent.
+   * Records that the refresh token of `fromVersionId` is about to be sent, replacing the
+   * marker (and clearing its outcome until this owner releases). Succeeds only while
+   * `owner` holds an unreleased, unexpired lease (by this store's clock): past its lease
+   * another invocation may take over and send the same single-use token. Throws otherwise
+   * (`LeaseHeldError` when another owner holds it), so nothing is sent.
    */
   async markSending(connection: string, owner: string, fromVersionId: string): Promise<void> {
     const now = this.clock.now();
@@ -221,13 +247,15 @@ export class DynamoDbLeaseStore implements LeaseStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connection),
-          UpdateExpression: 'SET #sent = :sent',
+          UpdateExpression: 'SET #sent = :sent, #sentBy = :owner REMOVE #sentOutcome',
           ConditionExpression: '#owner = :owner AND attribute_not_exists(#outcome) AND #until > :now',
           ExpressionAttributeNames: {
             '#owner': ATTR.owner,
             '#outcome': ATTR.outcome,
             '#until': ATTR.leaseUntil,
             '#sent': ATTR.sentFromVersionId,
+            '#sentBy': ATTR.sentBy,
+            '#sentOutcome': ATTR.sentOutcome,
           },
           ExpressionAttributeValues: {
             ':owner': { S: owner },
@@ -281,29 +309,44 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 
   /**
-   * Ends the lease if `owner` still holds it. Returns `false`, changing nothing, when
-   * someone else took the lease over (or there is no lease); never throws for that.
+   * Ends the lease if `owner` still holds it, recording its outcome, the marker's outcome
+   * when this owner sent, and the version it committed. Returns `false`, changing nothing,
+   * when someone else took the lease over (or there is no lease); never throws for that.
    */
   async release(
     connection: string,
     owner: string,
     outcome: LeaseOutcome,
-    opts: { clearRescue?: boolean } = {},
+    details: ReleaseDetails = {},
   ): Promise<boolean> {
+    const set = ['#outcome = :outcome'];
+    const names: Record<string, string> = {
+      '#key': LEASE_TABLE_KEY,
+      '#owner': ATTR.owner,
+      '#outcome': ATTR.outcome,
+    };
+    const values: Record<string, AttributeValue> = { ':owner': { S: owner }, ':outcome': { S: outcome } };
+    if (details.sent) {
+      set.push('#sentOutcome = :outcome');
+      names['#sentOutcome'] = ATTR.sentOutcome;
+    }
+    if (details.committed) {
+      set.push('#committedFrom = :committedFrom', '#committedVersion = :committedVersion');
+      names['#committedFrom'] = ATTR.committedFromVersionId;
+      names['#committedVersion'] = ATTR.committedVersionId;
+      values[':committedFrom'] = { S: details.committed.fromVersionId };
+      values[':committedVersion'] = { S: details.committed.versionId };
+    }
+    if (details.clearRescue) names['#rescue'] = ATTR.rescue;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connection),
-          UpdateExpression: `SET #outcome = :outcome${opts.clearRescue ? ' REMOVE #rescue' : ''}`,
+          UpdateExpression: `SET ${set.join(', ')}${details.clearRescue ? ' REMOVE #rescue' : ''}`,
           ConditionExpression: 'attribute_exists(#key) AND #owner = :owner',
-          ExpressionAttributeNames: {
-            '#key': LEASE_TABLE_KEY,
-            '#owner': ATTR.owner,
-            '#outcome': ATTR.outcome,
-            ...(opts.clearRescue ? { '#rescue': ATTR.rescue } : {}),
-          },
-          ExpressionAttributeValues: { ':owner': { S: owner }, ':outcome': { S: outcome } },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;

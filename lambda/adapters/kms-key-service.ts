@@ -1,6 +1,7 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { TokenRefresherError } from '../core/errors.js';
 import type { Ciphertext, KeyService } from '../core/ports.js';
+import { awsErrorName, dependencyFailure } from './aws-errors.js';
 
 /** KMS `Encrypt` accepts at most 4096 bytes of plaintext. */
 export const KMS_MAX_PLAINTEXT_BYTES = 4096;
@@ -12,11 +13,6 @@ export class PlaintextTooLargeError extends TokenRefresherError {
       `plaintext of ${byteLength} bytes exceeds the KMS Encrypt limit of ${KMS_MAX_PLAINTEXT_BYTES} bytes`,
     );
   }
-}
-
-function awsErrorName(error: unknown): string | undefined {
-  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
-  return typeof name === 'string' ? name : undefined;
 }
 
 /**
@@ -46,9 +42,7 @@ function failed(operation: 'Encrypt' | 'Decrypt', keyId: string, error: unknown)
     default:
       reason = 'unexpected error';
   }
-  return new TokenRefresherError(`KMS ${operation} with key "${keyId}" failed (${name}): ${reason}`, {
-    cause: error,
-  });
+  return dependencyFailure(`KMS ${operation} with key "${keyId}"`, error, `(${name}) ${reason}`);
 }
 
 /** `KeyService` over one KMS symmetric key, always with an encryption context. */

@@ -1,4 +1,6 @@
 import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
   ListSecretsCommand,
@@ -10,31 +12,28 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { HINT_TAG_KEY } from '../contract/names.js';
 import {
-  describeError,
   SecretNotFoundError,
   TokenRefresherError,
   VersionConflictError,
+  VersionQuotaError,
 } from '../core/errors.js';
-import type { SecretStore, SecretSummary, SecretVersion } from '../core/ports.js';
+import type {
+  SecretCreator,
+  SecretRemover,
+  SecretStore,
+  SecretSummary,
+  SecretVersion,
+} from '../core/ports.js';
+import { awsErrorName, dependencyFailure } from './aws-errors.js';
 
 const CURRENT_STAGE = 'AWSCURRENT';
 
-/** The AWS error name (`ResourceNotFoundException`, ...), if any. */
-function awsErrorName(error: unknown): string | undefined {
-  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
-  return typeof name === 'string' ? name : undefined;
-}
-
 function failed(operation: string, secretId: string, error: unknown): TokenRefresherError {
-  // AWS error messages name resources and tokens, never secret values.
-  return new TokenRefresherError(
-    `Secrets Manager ${operation} on "${secretId}" failed: ${describeError(error)}`,
-    { cause: error },
-  );
+  return dependencyFailure(`Secrets Manager ${operation} on "${secretId}"`, error);
 }
 
 /** `SecretStore` over AWS Secrets Manager. Every read is of AWSCURRENT, passed explicitly. */
-export class SecretsManagerStore implements SecretStore {
+export class SecretsManagerStore implements SecretStore, SecretRemover {
   constructor(private readonly client: SecretsManagerClient) {}
 
   async *list(prefix: string): AsyncIterable<SecretSummary> {
@@ -110,11 +109,24 @@ export class SecretsManagerStore implements SecretStore {
     } catch (error) {
       const name = awsErrorName(error);
       if (name === 'ResourceExistsException') throw new VersionConflictError(secretId);
+      if (name === 'LimitExceededException') throw new VersionQuotaError(secretId, { cause: error });
       if (name === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
       throw failed('PutSecretValue', secretId, error);
     }
     // The version id is the ClientRequestToken; fall back to it if the response omits it.
     return { versionId: versionId ?? clientRequestToken };
+  }
+
+  async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ deletionDate?: Date }> {
+    try {
+      const response = await this.client.send(
+        new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: recoveryWindowDays }),
+      );
+      return response.DeletionDate ? { deletionDate: response.DeletionDate } : {};
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
+      throw failed('DeleteSecret', secretId, error);
+    }
   }
 
   async setHint(secretId: string, hint: string): Promise<void> {
@@ -125,6 +137,40 @@ export class SecretsManagerStore implements SecretStore {
     } catch (error) {
       if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
       throw failed('TagResource', secretId, error);
+    }
+  }
+}
+
+/**
+ * Creates connection secrets encrypted with the stack's secrets key (the operator CLI's
+ * placeholders). A secret that another writer created first is `VersionConflictError`.
+ */
+export class SecretsManagerCreator implements SecretCreator {
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly kmsKeyId: string,
+    private readonly description?: string,
+  ) {}
+
+  async createSecret(
+    secretId: string,
+    value: string,
+    clientRequestToken: string,
+  ): Promise<{ versionId: string }> {
+    try {
+      const response = await this.client.send(
+        new CreateSecretCommand({
+          Name: secretId,
+          KmsKeyId: this.kmsKeyId,
+          Description: this.description,
+          SecretString: value,
+          ClientRequestToken: clientRequestToken,
+        }),
+      );
+      return { versionId: response.VersionId ?? clientRequestToken };
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceExistsException') throw new VersionConflictError(secretId);
+      throw failed('CreateSecret', secretId, error);
     }
   }
 }

@@ -17,6 +17,11 @@ export const MetricName = {
   RescueRestored: 'RescueRestored',
   /** A rescued token set no longer matches the current version; an operator must look. */
   RescueStale: 'RescueStale',
+  /**
+   * A run found AWSCURRENT's refresh token spent (answered, its token set neither committed
+   * nor rescued) and sent nothing; the connection needs an operator.
+   */
+  SpentTokenRefused: 'SpentTokenRefused',
   /** A token request was sent but its answer was lost. */
   AmbiguousRefresh: 'AmbiguousRefresh',
   /** A previous invocation died after sending a refresh token and before recording the outcome. */
@@ -41,6 +46,11 @@ export const MetricName = {
   LeaseContended: 'LeaseContended',
   /** Due, but refreshed less than the minimum interval ago: skipped. */
   MinIntervalSkipped: 'MinIntervalSkipped',
+  /**
+   * A read of AWSCURRENT returned a version a commit had already replaced (a stale read);
+   * it was read again, and if it stayed stale nothing was sent.
+   */
+  StaleRead: 'StaleRead',
   /** The scheduling hint tag could not be written (costs reads, not refreshes). */
   HintUpdateFailed: 'HintUpdateFailed',
 } as const;

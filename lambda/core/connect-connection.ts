@@ -8,15 +8,12 @@ import {
   failureClassOf,
   SecretNotFoundError,
   TokenRefresherError,
-  VersionConflictError,
 } from './errors.js';
-import { encodeHint } from './hint.js';
 import type {
   Ciphertext,
   ClientAuthMethod,
   ClientCredentials,
   IssuedTokens,
-  LeaseOutcome,
   SecretVersion,
   TokenDialect,
   TokenEndpointOutcome,
@@ -30,8 +27,7 @@ import {
   serializeRecord,
 } from './record.js';
 import { refreshConnection } from './refresh-connection.js';
-import { takeLease } from './take-lease.js';
-import { clientRequestTokenFor } from './version-token.js';
+import { type ConnectionLease, takeConnectionLease } from './write-protocol.js';
 
 /**
  * Connecting a connection: the refresher's `connect` and `import` actions. The operator
@@ -63,14 +59,6 @@ export interface AuthorizationCodeEndpoint {
   exchangeCode(request: CodeGrantRequest): Promise<TokenEndpointOutcome>;
 }
 
-/**
- * Creates a connection's secret when it does not exist yet. Optional: in AWS the operator
- * CLI creates the placeholder (with the stack's secrets key) before asking the refresher.
- */
-export interface SecretCreator {
-  createSecret(secretId: string, value: string, clientRequestToken: string): Promise<{ versionId: string }>;
-}
-
 export type ConnectGrant =
   | { kind: 'authorization_code'; code: string; codeVerifier: string; redirectUri: string }
   | { kind: 'refresh_token'; refreshToken: string };
@@ -84,7 +72,6 @@ export interface ConnectRequest {
 
 export type ConnectDeps = EngineDeps & {
   codeEndpoint: AuthorizationCodeEndpoint;
-  secretCreator?: SecretCreator;
 };
 
 export type ConnectResult =
@@ -115,8 +102,6 @@ class ConnectFailure extends TokenRefresherError {
     super(message);
   }
 }
-
-const COMMIT_ATTEMPTS = 3;
 
 /**
  * Connects (or reconnects) one connection from an authorization code or an imported
@@ -150,30 +135,24 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
   if (!request.budget.fits(settings.minRequestTimeoutMs, settings.commitReserveMs)) {
     return failed(deps, connection, 'no_time', 'not enough invocation time left to connect');
   }
-  const lease = await takeLease(deps, connection, request.budget, 'connect');
-  if (!lease.taken && !lease.held) return failed(deps, connection, 'transient', lease.message);
-  if (!lease.taken) {
+  const attempt = await takeConnectionLease(deps, connection, request.budget, 'connect');
+  if (attempt.kind === 'unavailable') return failed(deps, connection, 'transient', attempt.message);
+  if (attempt.kind === 'held') {
     logger.info('connection is being refreshed by another invocation; connect not attempted', { connection });
     return { connection, status: 'in_progress' };
   }
-  const { owner } = lease;
-
-  let outcome: LeaseOutcome = 'not_sent';
-  let clearRescue = false;
-  let committed: { versionId: string; record: ConnectionRecord } | undefined;
+  const { lease } = attempt;
+  let committed: { versionId: string; record: ConnectionRecord };
   try {
-    committed = await writeConnection(deps, { ...request, provider: provider.data });
-    outcome = 'committed';
-    // The new grant supersedes any token set a failed commit left behind.
-    clearRescue = true;
+    committed = await writeConnection(deps, lease, { ...request, provider: provider.data });
   } catch (error) {
     const failureClass = error instanceof ConnectFailure ? error.failureClass : failureClassOf(error);
     const message = error instanceof ConnectFailure ? error.message : describeError(error);
-    await release(deps, connection, owner, outcome, clearRescue);
     return failed(deps, connection, failureClass, message);
+  } finally {
+    await lease.release();
   }
-  await release(deps, connection, owner, outcome, clearRescue);
-  await writeHint(deps, connection, committed.versionId, committed.record);
+  await lease.writeHint(committed.versionId, committed.record);
   const expiresAt = committed.record.expiresAt ? Date.parse(committed.record.expiresAt) : undefined;
   logger.info('connection connected', {
     connection,
@@ -214,13 +193,23 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
 /** Under the lease: read, exchange (or take the imported token), encrypt, commit. */
 async function writeConnection(
   deps: ConnectDeps,
+  lease: ConnectionLease,
   request: ConnectRequest,
 ): Promise<{ versionId: string; record: ConnectionRecord }> {
   const { connection, provider, grant } = request;
-  const secretName = deps.settings.prefix + connection;
+  const { secretName } = lease;
   let current: SecretVersion | undefined;
   try {
-    current = await deps.store.getCurrent(secretName);
+    const read = await lease.readCurrent();
+    if (read.access.kind === 'stale') {
+      // Committing from a replaced version could only conflict; the code would be spent for nothing.
+      throw new ConnectFailure(
+        'transient',
+        `AWSCURRENT of "${secretName}" was read stale (version ${read.current.versionId} was already replaced); ` +
+          'nothing was sent: run connect again',
+      );
+    }
+    current = read.current;
   } catch (error) {
     if (!(error instanceof SecretNotFoundError)) throw error;
     if (!deps.secretCreator) {
@@ -273,9 +262,16 @@ async function writeConnection(
     };
   }
 
-  const value = serializeRecord(record);
-  const versionId = await commit(deps, secretName, current, value);
-  return { versionId, record };
+  const committed = await lease.commit(current?.versionId, async () => serializeRecord(record));
+  if (!committed.ok) {
+    throw new ConnectFailure(
+      'commit_failed',
+      `the new connection record could not be written (${committed.error}); nothing was changed: run connect again`,
+    );
+  }
+  // The new grant supersedes any token set a failed commit left behind.
+  lease.discardRescueOnRelease();
+  return { versionId: committed.versionId, record };
 }
 
 /** The code exchange: retried only when the code provably did not reach the provider. */
@@ -340,70 +336,6 @@ function codeExchangeFailure(outcome: Exclude<TokenEndpointOutcome, { kind: 'tok
 
 async function encrypt(deps: ConnectDeps, secretName: string, refreshToken: string): Promise<Ciphertext> {
   return deps.keys.encrypt(refreshToken, refreshTokenContext(secretName));
-}
-
-/** One new version (or the secret itself), with the deterministic token; retried briefly. */
-async function commit(
-  deps: ConnectDeps,
-  secretName: string,
-  current: SecretVersion | undefined,
-  value: string,
-): Promise<string> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt += 1) {
-    try {
-      if (current) {
-        const token = clientRequestTokenFor(secretName, current.versionId);
-        return (await deps.store.putVersion(secretName, value, token)).versionId;
-      }
-      const token = clientRequestTokenFor(secretName, 'created-by-connect');
-      return (await deps.secretCreator!.createSecret(secretName, value, token)).versionId;
-    } catch (error) {
-      lastError = error;
-      // Another writer won, or the secret went away: retrying cannot help.
-      if (error instanceof VersionConflictError || error instanceof SecretNotFoundError) break;
-    }
-    if (attempt + 1 < COMMIT_ATTEMPTS) {
-      await deps.clock.sleep(
-        backoffDelayMs(attempt, deps.settings.backoffBaseMs, deps.settings.backoffCapMs, deps.random),
-      );
-    }
-  }
-  throw new ConnectFailure(
-    'commit_failed',
-    `the new connection record could not be written (${describeError(lastError)}); nothing was changed: ` +
-      'run connect again',
-  );
-}
-
-async function release(
-  deps: ConnectDeps,
-  connection: string,
-  owner: string,
-  outcome: LeaseOutcome,
-  clearRescue: boolean,
-): Promise<void> {
-  try {
-    await deps.leases.release(connection, owner, outcome, { clearRescue });
-  } catch (error) {
-    deps.logger.warn('the lease could not be released', { connection, error: describeError(error) });
-  }
-}
-
-async function writeHint(
-  deps: ConnectDeps,
-  connection: string,
-  versionId: string,
-  record: ConnectionRecord,
-): Promise<void> {
-  try {
-    await deps.store.setHint(deps.settings.prefix + connection, encodeHint(versionId, record));
-  } catch (error) {
-    deps.logger.warn('the scheduling hint could not be written; the next run reads the record instead', {
-      connection,
-      error: describeError(error),
-    });
-  }
 }
 
 function failed(

@@ -9,6 +9,7 @@ import type {
   Logger,
   Metrics,
   MetricUnit,
+  SecretCreator,
   SecretStore,
   TokenEndpoint,
 } from './ports.js';
@@ -29,6 +30,8 @@ export interface EngineDeps {
   random?: () => number;
   /** Reads a client-credentials secret; the run memoises it so a run reads each once. */
   credentials: (secretId: string) => Promise<ClientCredentials>;
+  /** Creates a connection's secret that does not exist yet (see `SecretCreator`). */
+  secretCreator?: SecretCreator;
 }
 
 /**

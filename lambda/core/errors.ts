@@ -48,6 +48,22 @@ export class VersionConflictError extends TokenRefresherError {
   }
 }
 
+/** The secret is at its version quota: Secrets Manager refuses new versions until old ones age out. */
+export class VersionQuotaError extends TokenRefresherError {
+  constructor(
+    readonly secretId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`secret "${secretId}" is at its version quota; no new version can be written now`, options);
+  }
+}
+
+/**
+ * A dependency (Secrets Manager, KMS, DynamoDB) throttled or failed in a way that a later
+ * attempt can get past. Adapters decide what is transient; the core only asks this class.
+ */
+export class TransientDependencyError extends TokenRefresherError {}
+
 /** The connection record cannot be used. */
 export class InvalidRecordError extends TokenRefresherError {
   constructor(
@@ -68,6 +84,13 @@ export class InvalidClientCredentialsError extends TokenRefresherError {
   }
 }
 
+/** The lease cannot be taken: the refresher (or another operator) is working on the connection right now. */
+export class ConnectionBusyError extends TokenRefresherError {
+  constructor(readonly connection: string) {
+    super(`connection "${connection}" is being refreshed right now; try again in a minute`);
+  }
+}
+
 /** The lease is held by another invocation. */
 export class LeaseHeldError extends TokenRefresherError {
   constructor(
@@ -84,37 +107,11 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
-/** AWS error names that mean "try again later" (the SDK has already retried them). */
-const TRANSIENT_AWS_ERRORS = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalServiceError',
-  'InternalServerError',
-  'InternalFailure',
-  'KMSInternalException',
-  'DependencyTimeoutException',
-  'RequestTimeout',
-  'TimeoutError',
-]);
-
-/** Whether an error (or one it wraps) is an AWS throttle or outage rather than a fault of ours. */
-export function isTransientAwsError(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    if (TRANSIENT_AWS_ERRORS.has(current.name)) return true;
-    current = (current as Error & { cause?: unknown }).cause;
-  }
-  return false;
-}
-
 /** The failure class of an unexpected error thrown inside a transaction. */
 export function failureClassOf(error: unknown): FailureClass {
   if (error instanceof InvalidRecordError) return 'invalid_record';
   if (error instanceof InvalidClientCredentialsError || error instanceof SecretNotFoundError)
     return 'configuration';
-  if (isTransientAwsError(error)) return 'transient';
+  if (error instanceof TransientDependencyError) return 'transient';
   return 'internal';
 }

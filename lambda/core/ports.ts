@@ -29,7 +29,8 @@ export interface SecretVersion {
 
 /**
  * Secrets Manager, reduced to what the engine needs. Every read is of AWSCURRENT,
- * passed explicitly.
+ * passed explicitly. Failures are domain errors (`errors.ts`): `SecretNotFoundError`,
+ * `VersionConflictError`, `VersionQuotaError`, `TransientDependencyError`.
  */
 export interface SecretStore {
   /** Every secret whose name starts with `prefix`, page by page. */
@@ -39,11 +40,30 @@ export interface SecretStore {
   /**
    * Writes a new version that becomes AWSCURRENT (the replaced one becomes AWSPREVIOUS).
    * Idempotent for the same `clientRequestToken` and value; throws `VersionConflictError`
-   * when that token is already used by a version with a different value.
+   * when that token is already used by a version with a different value, and
+   * `VersionQuotaError` when the secret cannot take another version now.
+   * Only the write protocol (`write-protocol.ts`) calls it.
    */
   putVersion(secretId: string, value: string, clientRequestToken: string): Promise<{ versionId: string }>;
   /** Sets the scheduling hint tag. Best effort from the engine's point of view. */
   setHint(secretId: string, hint: string): Promise<void>;
+}
+
+/** Deletes connection secrets (the operator's `remove`; the refresher never deletes). */
+export interface SecretRemover {
+  /**
+   * Schedules the secret's deletion after a recovery window (7 to 30 days), and returns
+   * when it will be deleted. Throws `SecretNotFoundError` for a missing secret.
+   */
+  deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ deletionDate?: Date }>;
+}
+
+/**
+ * Creates a connection's secret with its first version. Optional: in AWS the operator CLI
+ * creates the placeholder (with the stack's secrets key) before asking the refresher.
+ */
+export interface SecretCreator {
+  createSecret(secretId: string, value: string, clientRequestToken: string): Promise<{ versionId: string }>;
 }
 
 /** Ciphertext produced by the key service, stored in records and rescues. */
@@ -121,12 +141,12 @@ export interface TokenEndpoint {
 }
 
 /**
- * How a lease ended. `not_sent`: the refresh token was not consumed (never sent, or the
- * provider refused it without processing). `ambiguous`: it may have been consumed without
- * the engine receiving the answer. `committed`: a new version was written. `rescued`: a new
- * token set could not be committed and sits in `rescue`. `unsaved`: the provider answered
- * successfully but the new set could be neither committed nor rescued (it was logged as
- * ciphertext); the refresh token of `sentFromVersionId` is spent and must not be sent again.
+ * How a lease ended; one value per transaction state (`transaction-state.ts`).
+ * `not_sent`: the refresh token was not consumed (never sent, or refused without being
+ * processed). `ambiguous`: it may have been consumed without the engine receiving the answer.
+ * `committed`: a new version was written. `rescued`: a new token set could not be committed
+ * and sits in `rescue`. `unsaved`: the provider answered but the new set could be neither
+ * committed nor rescued (it was logged as ciphertext): the refresh token is spent.
  */
 export type LeaseOutcome = 'committed' | 'not_sent' | 'ambiguous' | 'rescued' | 'unsaved';
 
@@ -151,19 +171,34 @@ export interface RescuedTokenSet {
   accessToken?: Ciphertext;
 }
 
-/** The coordination state of one connection, as the lease store keeps it. */
+/** A version a lease holder committed, and the version it replaced. */
+export interface CommittedVersion {
+  fromVersionId: string;
+  versionId: string;
+}
+
+/**
+ * The coordination state of one connection, as the lease store keeps it. The lease fields
+ * change with every holder; the spent-token knowledge (`sentFromVersionId`, `sentOutcome`),
+ * `lastCommit` and `rescue` outlive every acquisition and every release that does not
+ * replace them (docs/refresh-transaction.md, "The marker rule").
+ */
 export interface LeaseState {
   connection: string;
   owner: string;
   /** Epoch ms after which the lease may be taken over. */
   leaseUntil: number;
-  /**
-   * Set just before the refresh token of this version is sent; cleared by the next acquire.
-   * A lease that expired with this set (and no outcome) was interrupted after sending.
-   */
-  sentFromVersionId?: string;
-  /** Absent while held; set by release. */
+  /** How the last lease ended. Absent while held, or when the holder died without releasing. */
   outcome?: LeaseOutcome;
+  /** The last version whose refresh token was (about to be) sent. Replaced only by the next send. */
+  sentFromVersionId?: string;
+  /**
+   * How the attempt that sent `sentFromVersionId` ended. Absent while that sender holds the
+   * lease, or for good when it died or could not release: the attempt was interrupted.
+   */
+  sentOutcome?: LeaseOutcome;
+  /** The last version a holder committed. A read of the version it replaced is stale. */
+  lastCommit?: CommittedVersion;
   rescue?: RescuedTokenSet;
 }
 
@@ -171,29 +206,43 @@ export type AcquireResult =
   | { acquired: true; previous?: LeaseState }
   | { acquired: false; holder: LeaseState };
 
+/** What a release records besides the lease's outcome. */
+export interface ReleaseDetails {
+  /** This holder marked sending: the outcome is also the marker's (`sentOutcome`). */
+  sent?: boolean;
+  /** The version this holder committed (becomes `lastCommit`). */
+  committed?: CommittedVersion;
+  /** Drop the rescue (it was restored, superseded or replaced by a new grant). */
+  clearRescue?: boolean;
+}
+
 /**
- * Per-connection mutual exclusion across invocations (a conditional write), plus a
- * durable place for token sets whose commit failed. Every writer of a connection's
- * record holds its lease, so the record cannot change under a holder.
+ * Per-connection mutual exclusion across invocations (a conditional write), plus a durable
+ * place for what must outlive a lease: the spent-token marker, the last commit and token
+ * sets whose commit failed. Every writer of a connection's record holds its lease, so the
+ * record cannot change under a holder.
  */
 export interface LeaseStore {
   /**
    * Takes the connection's lease when nobody holds it, the holder released it, or the
-   * holder's lease expired. Keeps any rescue; clears `sentFromVersionId` and `outcome`.
-   * Returns the previous state so the engine can see an interrupted or ambiguous attempt.
+   * holder's lease expired. Clears only the previous lease's `outcome`; the marker, the
+   * last commit and any rescue are kept. Returns the previous state.
    */
   acquire(connection: string, lease: { owner: string; leaseUntil: number }): Promise<AcquireResult>;
-  /** Records, while `owner` holds the lease, that the refresh token of `fromVersionId` is about to be sent. */
+  /**
+   * Records, while `owner` holds a live lease, that the refresh token of `fromVersionId` is
+   * about to be sent (replacing the marker, with no outcome until release).
+   */
   markSending(connection: string, owner: string, fromVersionId: string): Promise<void>;
   /**
-   * Ends the lease held by `owner`, recording how it ended. Keeps any rescue unless
-   * `clearRescue`. Returns false (and changes nothing) when `owner` no longer holds it.
+   * Ends the lease held by `owner`, recording its outcome and `details`. Returns false (and
+   * changes nothing) when `owner` no longer holds it.
    */
   release(
     connection: string,
     owner: string,
     outcome: LeaseOutcome,
-    opts?: { clearRescue?: boolean },
+    details?: ReleaseDetails,
   ): Promise<boolean>;
   /** Durably stores a token set that could not be committed; the lease stays with `owner`. */
   storeRescue(connection: string, owner: string, rescue: RescuedTokenSet): Promise<void>;

@@ -1,12 +1,11 @@
 import pLimit from 'p-limit';
 import { MetricName } from '../contract/metric-names.js';
+import { connectionOfSecretName } from '../contract/names.js';
 import type { Budget } from './budget.js';
-import { parseClientCredentials } from './client-credentials.js';
 import { type EngineDeps, emit, emitFailure } from './engine.js';
 import { describeError } from './errors.js';
 import { currentHint, mustRead } from './hint.js';
-import type { ClientCredentials, SecretSummary } from './ports.js';
-import { rateLimitedStore } from './rate-limiter.js';
+import type { SecretSummary } from './ports.js';
 import { type ConnectionResult, refreshConnection } from './refresh-connection.js';
 
 export interface RunOptions {
@@ -32,31 +31,22 @@ export interface RunSummary {
  * concurrency. Connections whose hint says they are not due cost no secret read.
  * One connection's failure never stops another's refresh.
  */
-export async function runRefresh(
-  deps: Omit<EngineDeps, 'credentials'> & { credentials?: EngineDeps['credentials'] },
-  options: RunOptions,
-): Promise<RunSummary> {
-  const engine: EngineDeps = {
-    ...deps,
-    store: rateLimitedStore(deps.store, deps.clock, deps.settings.writesPerSecond),
-    credentials: deps.credentials ?? clientCredentialsReader(deps.store),
-  };
+export async function runRefresh(engine: EngineDeps, options: RunOptions): Promise<RunSummary> {
   const { settings, clock, logger } = engine;
   const wanted = options.connections ? new Set(options.connections) : undefined;
 
-  const summaries: SecretSummary[] = [];
+  const listed: { connection: string; summary: SecretSummary }[] = [];
   for await (const summary of engine.store.list(settings.prefix)) {
-    const connection = summary.name.slice(settings.prefix.length);
-    if (connection.length === 0) continue;
+    const connection = connectionOfSecretName(settings.prefix, summary.name);
+    if (connection === undefined) continue;
     if (wanted && !wanted.has(connection)) continue;
-    summaries.push(summary);
+    listed.push({ connection, summary });
   }
 
   const limit = pLimit(settings.concurrency);
   const results = await Promise.all(
-    summaries.map((summary) =>
+    listed.map(({ connection, summary }) =>
       limit(async (): Promise<ConnectionResult & { read: boolean }> => {
-        const connection = summary.name.slice(settings.prefix.length);
         const hint = currentHint(summary);
         if (!options.force && !wanted && !mustRead(summary, clock.now(), settings)) {
           return {
@@ -110,7 +100,7 @@ export async function runRefresh(
 
   const count = (status: ConnectionResult['status']) => results.filter((r) => r.status === status).length;
   const summary: RunSummary = {
-    scanned: summaries.length,
+    scanned: listed.length,
     read: results.filter((r) => r.read).length,
     refreshed: count('refreshed'),
     restored: count('restored'),
@@ -136,19 +126,4 @@ export async function runRefresh(
     failed: summary.failed,
   });
   return summary;
-}
-
-/** Reads each client-credentials secret at most once per run (or on-demand request). */
-export function clientCredentialsReader(store: EngineDeps['store']): EngineDeps['credentials'] {
-  const cache = new Map<string, Promise<ClientCredentials>>();
-  return (secretId) => {
-    let pending = cache.get(secretId);
-    if (!pending) {
-      pending = store.getCurrent(secretId).then((secret) => parseClientCredentials(secretId, secret.value));
-      // A failed read is not cached: another connection may retry it.
-      pending.catch(() => cache.delete(secretId));
-      cache.set(secretId, pending);
-    }
-    return pending;
-  };
 }

@@ -2,7 +2,8 @@ import type { Context } from 'aws-lambda';
 import type { OnDemandResponse } from '../contract/on-demand.js';
 import { decodeRefresherEnvironment } from '../contract/refresher-environment.js';
 import type { RunSummary } from '../core/run-refresh.js';
-import { createPorts, handleInvocation } from './refresher.js';
+import { createPorts } from './composition.js';
+import { handleInvocation } from './refresher.js';
 
 // Built once per cold start; reused by warm invocations.
 const config = decodeRefresherEnvironment(process.env);

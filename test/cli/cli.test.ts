@@ -117,7 +117,11 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     );
     expect(described.DeletedDate).toBeInstanceOf(Date);
     const leases = new DynamoDbLeaseStore({ client: dynamoDbClient(), tableName: sandbox.tableName });
-    expect(await leases.get('lifecycle')).toBeUndefined();
+    // The lease item stays, released, with its spent-token marker: a secret restored within its
+    // recovery window can never have an answered refresh token sent again.
+    const kept = await leases.get('lifecycle');
+    expect(kept).toMatchObject({ outcome: 'not_sent', sentOutcome: 'committed' });
+    expect(kept?.sentFromVersionId).toBeDefined();
     const after = await sandbox.run(['status', '--json']);
     expect(
       JSON.parse(after.stdout).connections.map((c: { connection: string }) => c.connection),

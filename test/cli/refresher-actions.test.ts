@@ -5,7 +5,7 @@ import { runCodeFlow } from '../../cli/code-flow.js';
 import { LambdaInvoker } from '../../cli/invoker.js';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
 import { placeholderRecord } from '../../lambda/core/record.js';
-import type { ConnectPorts } from '../../lambda/refresher/connect.js';
+import type { RefresherPorts } from '../../lambda/refresher/composition.js';
 import { parseEvent } from '../../lambda/refresher/events.js';
 import { type AuthServer, type AuthServerClient, startAuthServer } from '../support/auth-server.js';
 import { createSecret } from '../support/aws-fixtures.js';
@@ -160,7 +160,7 @@ describe('refresher connect and import actions', () => {
     const client = auth.client('client_secret_post');
     const refreshToken = await auth.mintRefreshToken({ clientId: client.clientId });
     h.sensitiveValues.add(refreshToken);
-    const ports: ConnectPorts = {
+    const ports: RefresherPorts = {
       ...h.ports(),
       secretCreator: {
         async createSecret(secretId, value, clientRequestToken) {

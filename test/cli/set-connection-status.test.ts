@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionBusyError } from '../../lambda/core/errors.js';
 import type { LeaseStore } from '../../lambda/core/ports.js';
-import {
-  ConnectionBusyError,
-  StatusChangeRefusedError,
-  setConnectionStatus,
-} from '../../lambda/core/set-connection-status.js';
+import { StatusChangeRefusedError, setConnectionStatus } from '../../lambda/core/set-connection-status.js';
 import { type AuthServer, startAuthServer } from '../support/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
@@ -28,7 +25,7 @@ describe('setConnectionStatus (moto)', () => {
     await auth?.stop();
   });
 
-  const deps = () => ({ store: h.ports().store, leases, clock: h.ports().clock, prefix: h.prefix });
+  const deps = () => h.engine('operator');
 
   it('disables and enables with one version each, under the lease, keeping the tokens', async () => {
     await h.createConnection('toggle', { client: auth.client('client_secret_basic') });
@@ -54,14 +51,14 @@ describe('setConnectionStatus (moto)', () => {
     await leases.release('busy', 'refresher', 'not_sent');
   });
 
-  it('refuses over a spent refresh token, and puts the engine’s marks back as they were', async () => {
+  it('refuses over a spent refresh token, and leaves the engine’s marker as it was', async () => {
     await h.createConnection('spent', { client: auth.client('client_secret_basic') });
     const { versionId } = await h.current('spent');
     await leases.acquire('spent', { owner: 'refresher', leaseUntil: Date.now() + 60_000 });
     await leases.markSending('spent', 'refresher', versionId);
-    await leases.release('spent', 'refresher', 'unsaved');
+    await leases.release('spent', 'refresher', 'unsaved', { sent: true });
     await expect(setConnectionStatus(deps(), 'spent', 'disabled')).rejects.toThrow(StatusChangeRefusedError);
-    expect(await leases.get('spent')).toMatchObject({ sentFromVersionId: versionId, outcome: 'unsaved' });
+    expect(await leases.get('spent')).toMatchObject({ sentFromVersionId: versionId, sentOutcome: 'unsaved' });
     expect((await h.current('spent')).versionId).toBe(versionId);
   });
 
@@ -76,10 +73,10 @@ describe('setConnectionStatus (moto)', () => {
     await leases.markSending('interrupted', 'dead', versionId);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await setConnectionStatus(deps(), 'interrupted', 'disabled')).toMatchObject({ changed: false });
-    expect(await leases.get('interrupted')).toMatchObject({
-      sentFromVersionId: versionId,
-      outcome: 'ambiguous',
-    });
+    const after = await leases.get('interrupted');
+    expect(after).toMatchObject({ sentFromVersionId: versionId });
+    // No outcome for the marker: the sender never released, so the attempt stays interrupted.
+    expect(after?.sentOutcome).toBeUndefined();
   });
 
   it('refuses to enable a connection that needs re-authentication', async () => {

@@ -19,6 +19,7 @@ import {
   rescueAccessTokenContext,
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
+import { setConnectionStatus } from '../../lambda/core/set-connection-status.js';
 import { type AuthServer, startAuthServer } from '../support/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
@@ -519,6 +520,171 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     expect(record.status).toBe('reauth_required');
     expect(record.lastError?.message).toMatch(/log/);
     expect(record.lastError?.message).not.toMatch(/answer was lost/);
+    expectInvariants(h);
+  });
+
+  it('(a) unsaved, then the next run cannot even record reauth_required: the third run still sends nothing', async () => {
+    const h = await harness();
+    const name = 'unsaved-then-status-fails';
+    const secretName = h.prefix + name;
+    const { refreshToken: original } = await h.createConnection(name, {
+      client: auth.client('client_secret_basic'),
+    });
+    const before = await h.current(name);
+
+    // Run 1: the provider rotates; the commit and the rescue both fail → released `unsaved`.
+    const sm = intercept(h.secretsManager, (command) =>
+      command instanceof PutSecretValueCommand
+        ? Promise.reject(awsError('ThrottlingException', 'x'))
+        : undefined,
+    );
+    const ddb = intercept(h.dynamodb, (command) =>
+      /SET #rescue\b/.test(String(command.input.UpdateExpression ?? ''))
+        ? Promise.reject(awsError('ProvisionedThroughputExceededException', 'injected'))
+        : undefined,
+    );
+    const clock = fastClock();
+    await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
+    ddb.restore();
+    expect(presentationsOf(original)).toHaveLength(1);
+    expect(await leases(h).get(name)).toMatchObject({
+      sentFromVersionId: before.versionId,
+      sentOutcome: 'unsaved',
+    });
+    const entry = h.output
+      .jsonLines()
+      .find((line) => String(line.message).includes('could be neither committed nor stored'));
+    const logged = (entry!.rescue as { refreshToken: { ciphertext: string; keyId: string } }).refreshToken;
+    h.sensitiveValues.add(await h.keys.decrypt(logged, refreshTokenContext(secretName)));
+
+    // Run 2: Secrets Manager still refuses writes, so reauth_required cannot be recorded.
+    const second = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
+    sm.restore();
+    expect(second.results[0]).toMatchObject({
+      connection: name,
+      status: 'failed',
+      failureClass: 'commit_failed',
+    });
+    expect((await h.current(name)).versionId).toBe(before.versionId);
+    expect(presentationsOf(original)).toHaveLength(1);
+    // The marker is exactly as run 1 left it.
+    expect(await leases(h).get(name)).toMatchObject({
+      sentFromVersionId: before.versionId,
+      sentOutcome: 'unsaved',
+      outcome: 'not_sent',
+    });
+
+    // Run 3, AWS healthy: still nothing sent; now the status is recorded.
+    const third = await h.invoke();
+    expect(third.results[0]).toMatchObject({
+      connection: name,
+      status: 'failed',
+      failureClass: 'commit_failed',
+    });
+    expect(presentationsOf(original)).toHaveLength(1);
+    expect((await h.current(name)).record.status).toBe('reauth_required');
+    expect(h.metricTotal('SpentTokenRefused')).toBe(2);
+    // Run 4: the connection waits for an operator; nothing is sent, nothing is written.
+    const fourth = await h.invoke({ action: 'run', connections: [name] });
+    expect(fourth.results[0]).toMatchObject({ status: 'skipped', reason: 'not_active' });
+    expect(presentationsOf(original)).toHaveLength(1);
+    expectInvariants(h);
+  });
+
+  it('(b) AWSCURRENT read stale once right after a commit: re-read, the answered token is not sent again', async () => {
+    const h = await harness();
+    const name = 'stale-once';
+    const secretName = h.prefix + name;
+    // Due now (no access token yet): the first run refreshes it.
+    const { refreshToken: original } = await h.createConnection(name, {
+      client: auth.client('client_secret_post'),
+    });
+    const before = await h.current(name);
+    expect((await h.invoke()).results[0]).toMatchObject({ status: 'refreshed' });
+    const after = await h.current(name);
+
+    // Secrets Manager serves the replaced version once, as a read after a write may.
+    let served = 0;
+    const stub = intercept(h.secretsManager, (command) => {
+      if (!(command instanceof GetSecretValueCommand) || command.input.SecretId !== secretName)
+        return undefined;
+      if (served++ > 0) return undefined;
+      return Promise.resolve({
+        Name: secretName,
+        VersionId: before.versionId,
+        SecretString: JSON.stringify(before.record),
+      });
+    });
+    const second = await h.invoke({ action: 'run', connections: [name] });
+    stub.restore();
+    // The stale record says "due"; the lease says that version was replaced: read again, not due.
+    expect(second.results[0]).toMatchObject({
+      status: 'skipped',
+      reason: 'fresh',
+      versionId: after.versionId,
+    });
+    expect(presentationsOf(original)).toHaveLength(1);
+    expect(h.metricTotal('StaleRead')).toBe(1);
+    expect(
+      h.output.jsonLines().some((line) => String(line.message).includes('AWSCURRENT was read stale')),
+    ).toBe(true);
+    expectInvariants(h);
+  });
+
+  it('(b) AWSCURRENT stays stale: nothing is sent, and the run says why', async () => {
+    const h = await harness();
+    const name = 'stale-always';
+    const secretName = h.prefix + name;
+    const { refreshToken: original } = await h.createConnection(name, {
+      client: auth.client('client_secret_post'),
+    });
+    const before = await h.current(name);
+    await h.invoke();
+    const stub = intercept(h.secretsManager, (command) =>
+      command instanceof GetSecretValueCommand && command.input.SecretId === secretName
+        ? Promise.resolve({
+            Name: secretName,
+            VersionId: before.versionId,
+            SecretString: JSON.stringify(before.record),
+          })
+        : undefined,
+    );
+    const second = await h.invoke({ action: 'run', force: true, connections: [name] });
+    stub.restore();
+    expect(second.results[0]).toMatchObject({
+      status: 'failed',
+      failureClass: 'transient',
+      message: expect.stringMatching(/stale read.*nothing was sent/),
+    });
+    expect(presentationsOf(original)).toHaveLength(1);
+    expect(h.metricTotal('StaleRead')).toBe(3);
+    expectInvariants(h);
+  });
+
+  it('(b) a stale read after an operator’s change is caught too: a disabled connection is not refreshed', async () => {
+    const h = await harness();
+    const name = 'stale-after-disable';
+    const secretName = h.prefix + name;
+    // Due (no access token): the stale version would be refreshed if it were believed.
+    const { refreshToken: original } = await h.createConnection(name, {
+      client: auth.client('client_secret_post'),
+    });
+    const before = await h.current(name);
+    await setConnectionStatus(h.engine('operator'), name, 'disabled');
+    const stub = intercept(h.secretsManager, (command) =>
+      command instanceof GetSecretValueCommand && command.input.SecretId === secretName
+        ? Promise.resolve({
+            Name: secretName,
+            VersionId: before.versionId,
+            SecretString: JSON.stringify(before.record),
+          })
+        : undefined,
+    );
+    const run = await h.invoke({ action: 'run', connections: [name] });
+    stub.restore();
+    expect(run.results[0]).toMatchObject({ status: 'failed', failureClass: 'transient' });
+    expect(presentationsOf(original)).toHaveLength(0);
+    expect((await h.current(name)).record.status).toBe('disabled');
     expectInvariants(h);
   });
 

@@ -1,9 +1,10 @@
+import { dependencyFailure } from '../../lambda/adapters/aws-errors.js';
 import {
-  describeError,
   LeaseHeldError,
   SecretNotFoundError,
   TokenRefresherError,
   VersionConflictError,
+  VersionQuotaError,
 } from '../../lambda/core/errors.js';
 import type {
   AcquireResult,
@@ -12,6 +13,7 @@ import type {
   LeaseOutcome,
   LeaseState,
   LeaseStore,
+  ReleaseDetails,
   RescuedTokenSet,
   SecretStore,
   SecretSummary,
@@ -141,11 +143,12 @@ export class SimSecretsManager {
       this.observer.versionQuotaReached(secretId, this.net.sched.now);
       this.net.note('sm_version_quota', this.scopeOf(secretId));
       return err(
-        failed(
-          'PutSecretValue',
-          secretId,
-          awsError('LimitExceededException', 'You have exceeded the quota for versions of this secret'),
-        ),
+        new VersionQuotaError(secretId, {
+          cause: awsError(
+            'LimitExceededException',
+            'You have exceeded the quota for versions of this secret',
+          ),
+        }),
       );
     }
     this.applyPut(secret, value, token);
@@ -209,11 +212,8 @@ export class SimSecretsManager {
 }
 
 function failed(operation: string, secretId: string, error: unknown): TokenRefresherError {
-  // As the Secrets Manager adapter words it.
-  return new TokenRefresherError(
-    `Secrets Manager ${operation} on "${secretId}" failed: ${describeError(error)}`,
-    { cause: error },
-  );
+  // As the Secrets Manager adapter words and classifies it.
+  return dependencyFailure(`Secrets Manager ${operation} on "${secretId}"`, error);
 }
 
 /** The `SecretStore` port of one invocation over the simulated Secrets Manager. */
@@ -381,9 +381,7 @@ export class SimKms {
 }
 
 function kmsFailed(operation: 'Encrypt' | 'Decrypt', keyId: string, error: Error): TokenRefresherError {
-  return new TokenRefresherError(`KMS ${operation} with key "${keyId}" failed (${error.name}): sim`, {
-    cause: error,
-  });
+  return dependencyFailure(`KMS ${operation} with key "${keyId}"`, error, `(${error.name}) sim`);
 }
 
 export class SimKeyService implements KeyService {
@@ -438,7 +436,13 @@ export class SimKeyService implements KeyService {
 // ---------------------------------------------------------------------------------------
 
 const clone = (state: LeaseState | undefined): LeaseState | undefined =>
-  state ? { ...state, ...(state.rescue ? { rescue: { ...state.rescue } } : {}) } : undefined;
+  state
+    ? {
+        ...state,
+        ...(state.rescue ? { rescue: { ...state.rescue } } : {}),
+        ...(state.lastCommit ? { lastCommit: { ...state.lastCommit } } : {}),
+      }
+    : undefined;
 
 /**
  * The lease table, linearizable: each conditional write is applied atomically at the
@@ -459,8 +463,9 @@ export class SimLeaseTable {
       return { acquired: false, holder: clone(item)! };
     }
     const previous = clone(item);
-    const next: LeaseState = { connection, owner, leaseUntil };
-    if (item?.rescue) next.rescue = item.rescue;
+    // Only the lease changes hands: the marker, the last commit and any rescue stay.
+    const next: LeaseState = { ...item, connection, owner, leaseUntil };
+    delete next.outcome;
     this.items.set(connection, next);
     this.observer.leaseAcquired(connection, owner, previous, this.net.sched.now);
     return previous ? { acquired: true, previous } : { acquired: true };
@@ -475,17 +480,20 @@ export class SimLeaseTable {
     const item = this.items.get(connection);
     if (item && item.owner === owner && item.outcome === undefined && item.leaseUntil > now) {
       item.sentFromVersionId = fromVersionId;
+      delete item.sentOutcome;
       return ok(undefined);
     }
     if (item && item.owner !== owner) return err(new LeaseHeldError(connection, item.leaseUntil));
     return err(new TokenRefresherError(`the lease on connection "${connection}" is not held by this owner`));
   }
 
-  serveRelease(connection: string, owner: string, outcome: LeaseOutcome, clearRescue: boolean): boolean {
+  serveRelease(connection: string, owner: string, outcome: LeaseOutcome, details: ReleaseDetails): boolean {
     const item = this.items.get(connection);
     if (!item || item.owner !== owner) return false;
     item.outcome = outcome;
-    if (clearRescue && item.rescue) {
+    if (details.sent) item.sentOutcome = outcome;
+    if (details.committed) item.lastCommit = { ...details.committed };
+    if (details.clearRescue && item.rescue) {
       const rescue = item.rescue;
       delete item.rescue;
       this.observer.rescueRemoved(connection, rescue, 'cleared', this.net.sched.now);
@@ -537,10 +545,10 @@ export class SimLeaseStore implements LeaseStore {
     connection: string,
     owner: string,
     outcome: LeaseOutcome,
-    opts: { clearRescue?: boolean } = {},
+    details: ReleaseDetails = {},
   ): Promise<boolean> {
     return this.call('release', connection, () =>
-      ok(this.table.serveRelease(connection, owner, outcome, opts.clearRescue === true)),
+      ok(this.table.serveRelease(connection, owner, outcome, details)),
     );
   }
 
@@ -556,10 +564,7 @@ export class SimLeaseStore implements LeaseStore {
     const { net } = this;
     const scope: FaultScope = { connection };
     const wrap = (error: Error) =>
-      new TokenRefresherError(
-        `DynamoDB UpdateItem (${operation}) on lease "${connection}" failed: ${describeError(error)}`,
-        { cause: error },
-      );
+      dependencyFailure(`DynamoDB UpdateItem (${operation}) on lease "${connection}"`, error);
     return remoteCall(net.sched, net.crash, this.inv, {
       operation: `DynamoDB ${operation}`,
       requestMs: net.latency.between(3, 12),

@@ -12,7 +12,7 @@ import {
   RECORD_SCHEMA_VERSION,
   refreshTokenContext,
 } from '../../lambda/core/record.js';
-import { clientRequestTokenFor } from '../../lambda/core/version-token.js';
+import { clientRequestTokenFor } from '../../lambda/core/write-protocol.js';
 import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
 import {
   type AwsObserver,
@@ -541,12 +541,15 @@ class Simulation {
     const set = this.server.connect(connection, c.provider, now);
     this.oracle.reconnected(connection, now);
     this.reconnectPending.delete(connection);
-    this.sm.servePut(
+    const put = this.sm.servePut(
       secretName,
       JSON.stringify(this.connectedRecord(c, set)),
       clientRequestTokenFor(secretName, current.versionId),
     );
-    this.leases.serveRelease(connection, owner, 'committed', true);
+    this.leases.serveRelease(connection, owner, 'committed', {
+      clearRescue: true,
+      ...(put.ok ? { committed: { fromVersionId: current.versionId, versionId: put.value.versionId } } : {}),
+    });
   }
 
   // ----- result -----

@@ -5,16 +5,12 @@ import {
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
-import { EmfMetrics } from '../../lambda/adapters/emf-metrics.js';
-import { HttpTokenEndpoint } from '../../lambda/adapters/http-token-endpoint.js';
 import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
-import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
-import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
 import { systemClock } from '../../lambda/adapters/system-clock.js';
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
+import type { EngineDeps } from '../../lambda/core/engine.js';
 import type { Clock } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
@@ -23,7 +19,8 @@ import {
   refreshTokenContext,
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
-import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
+import { composeEngine, createPorts, type RefresherPorts } from '../../lambda/refresher/composition.js';
+import { handleInvocation } from '../../lambda/refresher/refresher.js';
 import type { AuthServer, AuthServerClient } from './auth-server.js';
 import { createKmsKey, createLeaseTable, createSecret, uniqueName } from './aws-fixtures.js';
 import { captureOutput, type OutputCapture } from './output-capture.js';
@@ -78,17 +75,19 @@ export class RefresherHarness {
     return this;
   }
 
-  /** Real adapters, as `createPorts` builds them, optionally on another clock. */
+  /** Real adapters, as the composition root builds them, optionally on another clock. */
   ports(clock: Clock = systemClock): RefresherPorts {
-    return {
-      store: new SecretsManagerStore(this.secretsManager),
-      keys: this.keys,
-      leases: new DynamoDbLeaseStore({ client: this.dynamodb, tableName: this.config.leaseTableName, clock }),
-      tokenEndpoint: new HttpTokenEndpoint(),
-      metrics: new EmfMetrics(),
-      logger: new StructuredLogger(),
+    return createPorts(this.config, {
+      secretsManager: this.secretsManager,
+      kms: this.kms,
+      dynamodb: this.dynamodb,
       clock,
-    };
+    });
+  }
+
+  /** The engine as the composition root builds it for one invocation (or an operator). */
+  engine(invocationId = 'test', clock: Clock = systemClock): EngineDeps {
+    return composeEngine(this.ports(clock), this.config, invocationId);
   }
 
   clientSecretId(client: AuthServerClient): string {

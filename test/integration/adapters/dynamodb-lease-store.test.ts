@@ -1,4 +1,9 @@
-import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLeaseStore, leaseTableDefinition } from '../../../lambda/adapters/dynamodb-lease-store.js';
 import { LEASE_TABLE_KEY } from '../../../lambda/contract/names.js';
@@ -91,7 +96,7 @@ describe('DynamoDbLeaseStore', () => {
     });
   });
 
-  it('takes over an expired lease, returning the interrupted state and clearing its mark', async () => {
+  it('takes over an expired lease, returning the interrupted state and keeping its marker', async () => {
     const clock = manualClock(T0);
     const store = new DynamoDbLeaseStore({ client, tableName, clock });
     const connection = uniqueName('conn');
@@ -103,17 +108,26 @@ describe('DynamoDbLeaseStore', () => {
       acquired: true,
       previous: { connection, owner: 'a', leaseUntil: T0 + MINUTE, sentFromVersionId: 'v1' },
     });
-    expect(await store.get(connection)).toEqual({ connection, owner: 'b', leaseUntil: T0 + 3 * MINUTE });
-    expect((await rawItem(connection))?.sentFromVersionId).toBeUndefined();
+    // The marker survives the takeover, still without an outcome: the attempt was interrupted.
+    expect(await store.get(connection)).toEqual({
+      connection,
+      owner: 'b',
+      leaseUntil: T0 + 3 * MINUTE,
+      sentFromVersionId: 'v1',
+    });
+    // A release by a holder that did not send leaves it so.
+    await store.release(connection, 'b', 'not_sent');
+    expect(await store.get(connection)).toMatchObject({ outcome: 'not_sent', sentFromVersionId: 'v1' });
+    expect((await store.get(connection))?.sentOutcome).toBeUndefined();
   });
 
-  it('acquires after a release, reporting the outcome, and clears that outcome', async () => {
+  it('keeps the marker and its outcome across acquisitions until the next send replaces them', async () => {
     const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0) });
     const connection = uniqueName('conn');
     await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
     await store.markSending(connection, 'a', 'v1');
-    expect(await store.release(connection, 'a', 'ambiguous')).toBe(true);
-    expect((await store.get(connection))?.outcome).toBe('ambiguous');
+    expect(await store.release(connection, 'a', 'unsaved', { sent: true })).toBe(true);
+    expect(await store.get(connection)).toMatchObject({ outcome: 'unsaved', sentOutcome: 'unsaved' });
 
     const result = await store.acquire(connection, { owner: 'b', leaseUntil: T0 + MINUTE });
     expect(result).toEqual({
@@ -122,14 +136,57 @@ describe('DynamoDbLeaseStore', () => {
         connection,
         owner: 'a',
         leaseUntil: T0 + MINUTE,
+        outcome: 'unsaved',
         sentFromVersionId: 'v1',
-        outcome: 'ambiguous',
+        sentOutcome: 'unsaved',
       },
     });
-    expect(await store.get(connection)).toEqual({ connection, owner: 'b', leaseUntil: T0 + MINUTE });
-    const raw = await rawItem(connection);
-    expect(raw?.outcome).toBeUndefined();
-    expect(raw?.sentFromVersionId).toBeUndefined();
+    // Only the lease's outcome is cleared by acquiring.
+    expect(await store.get(connection)).toEqual({
+      connection,
+      owner: 'b',
+      leaseUntil: T0 + MINUTE,
+      sentFromVersionId: 'v1',
+      sentOutcome: 'unsaved',
+    });
+    expect((await rawItem(connection))?.outcome).toBeUndefined();
+
+    // A holder that does not send, and commits: the marker stays, the commit is recorded.
+    await store.release(connection, 'b', 'committed', {
+      committed: { fromVersionId: 'v1', versionId: 'v2' },
+    });
+    expect(await store.get(connection)).toMatchObject({
+      sentFromVersionId: 'v1',
+      sentOutcome: 'unsaved',
+      lastCommit: { fromVersionId: 'v1', versionId: 'v2' },
+    });
+
+    // The next send replaces the marker and clears its outcome until that sender releases.
+    await store.acquire(connection, { owner: 'c', leaseUntil: T0 + MINUTE });
+    await store.markSending(connection, 'c', 'v2');
+    const sending = await store.get(connection);
+    expect(sending).toMatchObject({ sentFromVersionId: 'v2', lastCommit: { versionId: 'v2' } });
+    expect(sending?.sentOutcome).toBeUndefined();
+    await store.release(connection, 'c', 'ambiguous', { sent: true });
+    expect(await store.get(connection)).toMatchObject({ sentFromVersionId: 'v2', sentOutcome: 'ambiguous' });
+  });
+
+  it('reads an item written before markers outlived leases: its outcome was the sender’s', async () => {
+    const connection = uniqueName('conn');
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          [LEASE_TABLE_KEY]: { S: connection },
+          owner: { S: 'old' },
+          leaseUntil: { N: String(T0) },
+          sentFromVersionId: { S: 'v1' },
+          outcome: { S: 'unsaved' },
+        },
+      }),
+    );
+    const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0 + MINUTE) });
+    expect(await store.get(connection)).toMatchObject({ sentFromVersionId: 'v1', sentOutcome: 'unsaved' });
   });
 
   it('marks sending only for the owner of a live, unreleased lease', async () => {

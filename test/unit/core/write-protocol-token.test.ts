@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs } from '../../../lambda/core/budget.js';
-import { clientRequestTokenFor } from '../../../lambda/core/version-token.js';
+import { clientRequestTokenFor } from '../../../lambda/core/write-protocol.js';
 
 describe('clientRequestTokenFor', () => {
   it('is deterministic per secret and replaced version, and fits Secrets Manager (32-64 chars)', () => {

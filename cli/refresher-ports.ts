@@ -1,0 +1,95 @@
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
+import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
+import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
+import { type EngineSettings, settingsWith } from '../lambda/contract/settings.js';
+import type { Clock, Metrics, SecretRemover } from '../lambda/core/ports.js';
+import type { ProtocolDeps } from '../lambda/core/write-protocol.js';
+import { composeEngine, createPorts, type RefresherPorts } from '../lambda/refresher/composition.js';
+import type { Deployment } from './deployment.js';
+import type { OutputStream } from './io.js';
+
+/**
+ * The refresher's ports for a deployment, built by the refresher's own composition root
+ * from the stack's outputs and the CLI's clients.
+ */
+export interface DeploymentRefresherOptions {
+  /** Engine settings besides the prefix (the demo shortens the windows). */
+  settings?: Partial<EngineSettings>;
+  /** The refresher's structured logger; silent by default. */
+  logger?: StructuredLogger;
+  metrics?: Metrics;
+  clock?: Clock;
+}
+
+const NO_METRICS: Metrics = { add() {}, flush() {} };
+
+export async function deploymentRefresher(
+  deployment: Deployment,
+  options: DeploymentRefresherOptions = {},
+): Promise<{ ports: RefresherPorts; config: RefresherConfig }> {
+  const [prefix, leaseTableName, refreshTokenKeyId] = await Promise.all([
+    deployment.value('ConnectionPrefix'),
+    deployment.value('LeaseTableName'),
+    deployment.value('RefreshTokenKeyArn'),
+  ]);
+  const config: RefresherConfig = {
+    settings: settingsWith(prefix, options.settings),
+    leaseTableName,
+    refreshTokenKeyId,
+  };
+  const { secretsManager, dynamodb, kms } = deployment.clients;
+  const ports = createPorts(config, {
+    secretsManager,
+    dynamodb,
+    kms,
+    metrics: options.metrics ?? NO_METRICS,
+    logger: options.logger ?? lineLogger(),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  return { ports, config };
+}
+
+/** The write protocol for an operator's own changes (disable, enable, remove), warnings to `stderr`. */
+export async function operatorProtocol(
+  deployment: Deployment,
+  stderr: OutputStream,
+): Promise<{ deps: ProtocolDeps; remover: SecretRemover }> {
+  const { ports, config } = await deploymentRefresher(deployment, { logger: warningLogger(stderr) });
+  return {
+    deps: composeEngine(ports, config, 'operator'),
+    remover: new SecretsManagerStore(deployment.clients.secretsManager),
+  };
+}
+
+/**
+ * The refresher's structured logger writing JSON lines to `log` (or nowhere), keeping its
+ * scrubbing of registered secrets. Powertools' Logger would write to stdout, where the
+ * CLI's own output goes; the StructuredLogger only calls these four methods.
+ */
+export function lineLogger(log?: (line: string) => void): StructuredLogger {
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    log?.(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
+  };
+  return sinkLogger({
+    debug: write('DEBUG'),
+    info: write('INFO'),
+    warn: write('WARN'),
+    error: write('ERROR'),
+  });
+}
+
+/** Warnings and errors as `warning: <message>` lines; nothing else. */
+function warningLogger(stderr: OutputStream): StructuredLogger {
+  const warn = (message: string) => stderr.write(`warning: ${message}\n`);
+  return sinkLogger({ debug() {}, info() {}, warn, error: warn });
+}
+
+function sinkLogger(
+  sink: Record<
+    'debug' | 'info' | 'warn' | 'error',
+    (message: string, fields?: Record<string, unknown>) => void
+  >,
+): StructuredLogger {
+  return new StructuredLogger(sink as unknown as PowertoolsLogger);
+}

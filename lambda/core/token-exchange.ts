@@ -1,0 +1,85 @@
+import { MetricName } from '../contract/metric-names.js';
+import { backoffDelayMs } from './budget.js';
+import { type Classified, classifyFailure } from './classify.js';
+import { type EngineDeps, emit } from './engine.js';
+import type { ClientCredentials, IssuedTokens } from './ports.js';
+import type { ConnectedRecord } from './record.js';
+import type { ConnectionLease } from './write-protocol.js';
+
+export type ExchangeResult = { tokens: IssuedTokens; sentAt: number } | { failure: Classified };
+
+/**
+ * Sends the refresh grant, retrying only what is safe to retry, within the budget. Each
+ * request's ending is reported to the lease, whose state then says whether the token may
+ * have been consumed (docs/refresh-transaction.md, "Failure classes").
+ */
+export async function exchangeRefreshToken(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  record: ConnectedRecord,
+  refreshToken: string,
+  credentials: ClientCredentials,
+): Promise<ExchangeResult> {
+  const { settings, clock } = deps;
+  const { budget } = lease;
+  let transientAttempts = 0;
+  let ambiguousRetried = false;
+  for (;;) {
+    const timeoutMs = Math.min(settings.requestTimeoutMs, budget.remainingMs() - settings.commitReserveMs);
+    if (timeoutMs < settings.minRequestTimeoutMs) {
+      return {
+        failure: {
+          failureClass: 'no_time',
+          message: 'not enough invocation time left for another token request',
+          mayHaveConsumedToken: false,
+        },
+      };
+    }
+    const sentAt = clock.now();
+    lease.beginRequest();
+    const outcome = await deps.tokenEndpoint.refresh({
+      tokenEndpoint: record.provider.tokenEndpoint,
+      dialect: record.provider.dialect,
+      clientAuth: record.provider.clientAuth,
+      credentials,
+      refreshToken,
+      scope: record.provider.scope,
+      timeoutMs,
+    });
+    emit(deps, MetricName.RefreshLatency, 'Milliseconds', clock.now() - sentAt);
+    if (outcome.kind === 'tokens') {
+      lease.endRequest('answered');
+      return { tokens: outcome.tokens, sentAt };
+    }
+
+    const failure = classifyFailure(outcome);
+    lease.endRequest(failure.mayHaveConsumedToken ? 'maybe_consumed' : 'not_consumed');
+    let delayMs: number;
+    if (failure.failureClass === 'transient') {
+      transientAttempts += 1;
+      if (transientAttempts >= settings.maxTransientAttempts) return { failure };
+      delayMs = Math.max(
+        failure.retryAfterMs ?? 0,
+        backoffDelayMs(transientAttempts - 1, settings.backoffBaseMs, settings.backoffCapMs, deps.random),
+      );
+    } else if (failure.failureClass === 'ambiguous') {
+      emit(deps, MetricName.AmbiguousRefresh, 'Count', 1);
+      // Deliberate: one prompt retry with the same token. If the provider did not process
+      // the lost request (or keeps a reuse grace window) it succeeds; if it did rotate, the
+      // new token set is unrecoverable anyway and the answer is invalid_grant (re-auth).
+      if (ambiguousRetried) return { failure };
+      ambiguousRetried = true;
+      delayMs = backoffDelayMs(0, settings.backoffBaseMs, settings.backoffCapMs, deps.random);
+    } else {
+      return { failure };
+    }
+    if (!budget.fits(delayMs + settings.minRequestTimeoutMs, settings.commitReserveMs)) return { failure };
+    deps.logger.info('token request failed; retrying', {
+      connection: lease.connection,
+      failureClass: failure.failureClass,
+      reason: failure.message,
+      delayMs,
+    });
+    await clock.sleep(delayMs);
+  }
+}

@@ -1,0 +1,128 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbLeaseStore } from '../adapters/dynamodb-lease-store.js';
+import { EmfMetrics } from '../adapters/emf-metrics.js';
+import { HttpTokenEndpoint } from '../adapters/http-token-endpoint.js';
+import { KmsKeyService } from '../adapters/kms-key-service.js';
+import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
+import { StructuredLogger } from '../adapters/structured-logger.js';
+import { systemClock } from '../adapters/system-clock.js';
+import type { RefresherConfig } from '../contract/refresher-environment.js';
+import { parseClientCredentials } from '../core/client-credentials.js';
+import type { AuthorizationCodeEndpoint } from '../core/connect-connection.js';
+import type { EngineDeps } from '../core/engine.js';
+import type {
+  ClientCredentials,
+  Clock,
+  KeyService,
+  LeaseStore,
+  Metrics,
+  SecretCreator,
+  SecretStore,
+  TokenEndpoint,
+} from '../core/ports.js';
+import { rateLimitedStore } from '../core/rate-limiter.js';
+
+/**
+ * The composition root: the one place that builds the refresher's adapters (`createPorts`)
+ * and, per invocation, the engine over them (`composeEngine`). The Lambda handler, the
+ * CLI's local invoker, the demo, the benchmarks, the test harness and the simulator all
+ * run through `handleInvocation`, which composes with this — so every path gets the same
+ * write limiter, credentials reader and settings.
+ */
+
+/** The adapters a refresher runs on; built once per cold start. */
+export interface RefresherPorts {
+  store: SecretStore;
+  keys: KeyService;
+  leases: LeaseStore;
+  tokenEndpoint: TokenEndpoint;
+  metrics: Metrics;
+  logger: StructuredLogger;
+  clock: Clock;
+  /** Source of randomness (jitter, lease owners); `Math.random` when absent. */
+  random?: () => number;
+  /** The code grant's endpoint; the token endpoint when it speaks it (the HTTP adapter does). */
+  codeEndpoint?: AuthorizationCodeEndpoint;
+  /** Creates connection secrets that do not exist (local sandboxes); in AWS the CLI does. */
+  secretCreator?: SecretCreator;
+}
+
+/** What a caller may supply instead of the defaults (clients pointed elsewhere, a test clock...). */
+export interface PortOverrides extends Partial<Omit<RefresherPorts, 'store' | 'keys' | 'leases'>> {
+  secretsManager?: SecretsManagerClient;
+  kms?: KMSClient;
+  dynamodb?: DynamoDBClient;
+}
+
+/** The refresher's adapters over AWS, from its configuration. */
+export function createPorts(config: RefresherConfig, overrides: PortOverrides = {}): RefresherPorts {
+  const { secretsManager, kms, dynamodb, ...rest } = overrides;
+  const clock = rest.clock ?? systemClock;
+  return {
+    tokenEndpoint: new HttpTokenEndpoint(),
+    metrics: new EmfMetrics(),
+    logger: new StructuredLogger(),
+    ...rest,
+    clock,
+    store: new SecretsManagerStore(secretsManager ?? new SecretsManagerClient({})),
+    keys: new KmsKeyService(kms ?? new KMSClient({}), config.refreshTokenKeyId),
+    leases: new DynamoDbLeaseStore({
+      client: dynamodb ?? new DynamoDBClient({}),
+      tableName: config.leaseTableName,
+      clock,
+    }),
+  };
+}
+
+/** The engine for one invocation. */
+export function composeEngine(
+  ports: RefresherPorts,
+  config: RefresherConfig,
+  invocationId: string,
+): EngineDeps {
+  const { settings } = config;
+  return {
+    store: rateLimitedStore(ports.store, ports.clock, settings.writesPerSecond),
+    keys: ports.keys,
+    tokenEndpoint: ports.tokenEndpoint,
+    leases: ports.leases,
+    metrics: ports.metrics,
+    logger: ports.logger,
+    clock: ports.clock,
+    random: ports.random,
+    secretCreator: ports.secretCreator,
+    settings,
+    invocationId,
+    credentials: clientCredentialsReader(ports.store),
+  };
+}
+
+/** Reads each client-credentials secret at most once per invocation. */
+export function clientCredentialsReader(store: SecretStore): EngineDeps['credentials'] {
+  const cache = new Map<string, Promise<ClientCredentials>>();
+  return (secretId) => {
+    let pending = cache.get(secretId);
+    if (!pending) {
+      pending = store.getCurrent(secretId).then((secret) => parseClientCredentials(secretId, secret.value));
+      // A failed read is not cached: another connection may retry it.
+      pending.catch(() => cache.delete(secretId));
+      cache.set(secretId, pending);
+    }
+    return pending;
+  };
+}
+
+/** Runs an invocation's work, then flushes its metrics whatever happened (a flush failure is only logged). */
+export async function withMetricsFlush<T>(ports: RefresherPorts, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    try {
+      await ports.metrics.flush();
+    } catch (error) {
+      ports.logger.warn('metrics could not be flushed', { error: String(error) });
+    }
+  }
+}

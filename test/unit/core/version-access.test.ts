@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { LeaseState, RescuedTokenSet } from '../../../lambda/core/ports.js';
+import { versionAccess } from '../../../lambda/core/version-access.js';
+
+const lease = (fields: Partial<LeaseState>): LeaseState => ({
+  connection: 'c',
+  owner: 'o',
+  leaseUntil: 0,
+  ...fields,
+});
+
+const rescue = (fromVersionId: string): RescuedTokenSet => ({
+  fromVersionId,
+  issuedAt: '2027-01-01T00:00:00.000Z',
+  expiresAt: '2027-01-01T01:00:00.000Z',
+  tokenType: 'Bearer',
+  expiresIn: 3600,
+  refreshToken: { ciphertext: 'x', keyId: 'k' },
+});
+
+describe('versionAccess: what a holder may do with the AWSCURRENT version it read', () => {
+  it('is free with no lease history, or a marker and commit about other versions', () => {
+    expect(versionAccess(undefined, 'v1')).toEqual({ kind: 'free' });
+    expect(
+      versionAccess(
+        lease({
+          sentFromVersionId: 'v0',
+          sentOutcome: 'unsaved',
+          lastCommit: { fromVersionId: 'v0', versionId: 'v1' },
+        }),
+        'v1',
+      ),
+    ).toEqual({ kind: 'free' });
+  });
+
+  it('restores a rescue from this very version before anything else', () => {
+    const state = lease({ rescue: rescue('v1'), sentFromVersionId: 'v1', sentOutcome: 'rescued' });
+    expect(versionAccess(state, 'v1')).toEqual({ kind: 'restore', rescue: rescue('v1') });
+    // A rescue from another version says nothing about this one.
+    expect(versionAccess(lease({ rescue: rescue('v0') }), 'v1')).toEqual({ kind: 'free' });
+  });
+
+  it('calls a read of a version that a commit replaced stale, whoever committed', () => {
+    const committed = lease({ lastCommit: { fromVersionId: 'v1', versionId: 'v2' } });
+    expect(versionAccess(committed, 'v1')).toEqual({ kind: 'stale', replacedBy: 'v2' });
+    // A sender whose answer was committed: its version is replaced too, even if a later
+    // commit (a status change) moved lastCommit on.
+    const sentAndMovedOn = lease({
+      sentFromVersionId: 'v1',
+      sentOutcome: 'committed',
+      lastCommit: { fromVersionId: 'v2', versionId: 'v3' },
+    });
+    expect(versionAccess(sentAndMovedOn, 'v1')).toEqual({ kind: 'stale', replacedBy: 'v3' });
+  });
+
+  it('refuses a version whose answered token set is not in the record', () => {
+    expect(versionAccess(lease({ sentFromVersionId: 'v1', sentOutcome: 'unsaved' }), 'v1')).toEqual({
+      kind: 'spent',
+    });
+    // Rescued, with the rescue gone (discarded by hand): the answer is not in the record either.
+    expect(versionAccess(lease({ sentFromVersionId: 'v1', sentOutcome: 'rescued' }), 'v1')).toEqual({
+      kind: 'spent',
+    });
+  });
+
+  it('is uncertain after a lost answer, and interrupted when the sender never released', () => {
+    expect(versionAccess(lease({ sentFromVersionId: 'v1', sentOutcome: 'ambiguous' }), 'v1')).toEqual({
+      kind: 'uncertain',
+      interrupted: false,
+    });
+    expect(versionAccess(lease({ sentFromVersionId: 'v1' }), 'v1')).toEqual({
+      kind: 'uncertain',
+      interrupted: true,
+    });
+  });
+
+  it('is free when the marked send was refused without being processed', () => {
+    expect(versionAccess(lease({ sentFromVersionId: 'v1', sentOutcome: 'not_sent' }), 'v1')).toEqual({
+      kind: 'free',
+    });
+  });
+});
