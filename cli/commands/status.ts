@@ -7,6 +7,7 @@ import { connectionSecretName } from '../../lambda/contract/names.js';
 import { describeError } from '../../lambda/core/errors.js';
 import type { LeaseState } from '../../lambda/core/ports.js';
 import { type ConnectionRecord, parseRecord } from '../../lambda/core/record.js';
+import { type VersionAccess, versionAccess } from '../../lambda/core/version-access.js';
 import type { Deployment } from '../deployment.js';
 import { formatAgo, formatExpiresIn, newTable } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -25,7 +26,35 @@ export interface ConnectionStatusRow {
   lastErrorClass: string | null;
   lastErrorAt: string | null;
   lastErrorMessage: string | null;
-  lease: { held: boolean; outcome: string | null; rescuePending: boolean } | null;
+  lease: {
+    held: boolean;
+    outcome: string | null;
+    rescuePending: boolean;
+    /**
+     * What the lease item says of the current version's refresh token, as the refresher
+     * will act on it (lambda/core/version-access.ts): `usable`, `maybe_consumed` (an answer
+     * was lost), `interrupted` (the sender died), `spent` (answered, the set not stored),
+     * `rescue_pending`, or `stale` (the read version was already replaced).
+     */
+    refreshToken: RefreshTokenView;
+  } | null;
+}
+
+type RefreshTokenView = 'usable' | 'maybe_consumed' | 'interrupted' | 'spent' | 'rescue_pending' | 'stale';
+
+function refreshTokenView(access: VersionAccess): RefreshTokenView {
+  switch (access.kind) {
+    case 'free':
+      return 'usable';
+    case 'uncertain':
+      return access.interrupted ? 'interrupted' : 'maybe_consumed';
+    case 'spent':
+      return 'spent';
+    case 'restore':
+      return 'rescue_pending';
+    case 'stale':
+      return 'stale';
+  }
 }
 
 export interface AlarmRow {
@@ -44,8 +73,12 @@ export interface StatusReport {
   alarmsError?: string;
 }
 
-/** Lease outcomes that mean a refresh did not end cleanly (docs/refresh-transaction.md). */
-const ATTENTION_OUTCOMES = new Set(['ambiguous', 'rescued', 'unsaved']);
+/** What the last error column says for a refresh token that needs attention. */
+const ATTENTION: Partial<Record<RefreshTokenView, string>> = {
+  maybe_consumed: 'ambiguous (lease)',
+  interrupted: 'interrupted (lease)',
+  spent: 'commit_failed (refresh token spent)',
+};
 
 export async function statusCommand(
   deployment: Deployment,
@@ -107,7 +140,11 @@ async function connectionRow(
     store.getCurrent(secretName).then(
       (current) => {
         try {
-          return { ok: true as const, record: parseRecord(connection, current.value) };
+          return {
+            ok: true as const,
+            record: parseRecord(connection, current.value),
+            versionId: current.versionId,
+          };
         } catch (error) {
           return { ok: false as const, error: describeError(error) };
         }
@@ -126,6 +163,9 @@ async function connectionRow(
         held: lease.outcome === undefined && lease.leaseUntil > now,
         outcome: lease.outcome ?? null,
         rescuePending: lease.rescue !== undefined,
+        refreshToken: record.ok
+          ? refreshTokenView(versionAccess(lease, record.versionId))
+          : ('usable' as const),
       }
     : null;
   if (!record.ok) {
@@ -146,8 +186,12 @@ async function connectionRow(
   const expiresAt = r.accessToken && r.expiresAt ? Date.parse(r.expiresAt) : undefined;
   let lastErrorClass = r.lastError?.class ?? null;
   if (leaseView?.rescuePending) lastErrorClass = 'commit_failed (rescue pending)';
-  else if (!lastErrorClass && leaseView?.outcome && ATTENTION_OUTCOMES.has(leaseView.outcome)) {
-    lastErrorClass = `${leaseView.outcome} (lease)`;
+  else if (
+    leaseView &&
+    ATTENTION[leaseView.refreshToken] &&
+    (!lastErrorClass || leaseView.refreshToken === 'spent')
+  ) {
+    lastErrorClass = ATTENTION[leaseView.refreshToken] ?? null;
   }
   return {
     connection,
