@@ -5,7 +5,7 @@ import {
   StatusChangeRefusedError,
   setConnectionStatus,
 } from '../../lambda/core/set-connection-status.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

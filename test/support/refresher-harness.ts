@@ -24,7 +24,7 @@ import {
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
-import type { AuthServer, AuthServerClient } from './auth-server.js';
+import type { AuthServer, AuthServerClient } from '../../sandbox/auth-server.js';
 import { createKmsKey, createLeaseTable, createSecret, uniqueName } from './aws-fixtures.js';
 import { captureOutput, type OutputCapture } from './output-capture.js';
 
