@@ -20,9 +20,9 @@
  *   `http/network-errors.ts`). Our own timeout counts as sent, even if it may have fired
  *   while still connecting.
  *
- * Requests the adapter refuses to send (an endpoint that is not https — http is allowed
- * only to loopback —, an unparseable URL, credentials or a fragment in the URL, a port
- * fetch blocks, a non-positive timeout) end as `oauth_error` with **status 0** and a
+ * Requests the adapter refuses to send (an endpoint URL that `core/endpoint-url.ts`
+ * refuses: unparseable, not https — http is allowed only to loopback —, credentials or a
+ * fragment in it; a port fetch blocks; a non-positive timeout) end as `oauth_error` with **status 0** and a
  * local error code ({@link LOCAL_ERROR}): nothing was sent.
  *
  * No reason or description ever contains any part of a response body or a request
@@ -31,9 +31,9 @@
  * echoes) before it is returned.
  */
 import type { AuthorizationCodeEndpoint, CodeGrantRequest } from '../core/connect-connection.js';
+import { parseEndpointUrl } from '../core/endpoint-url.js';
 import type { RefreshGrantRequest, TokenEndpoint, TokenEndpointOutcome } from '../core/ports.js';
 import { codeGrantBody } from './http/code-grant-request.js';
-import { checkEndpoint } from './http/endpoint-url.js';
 import { grantBody, grantHeaders } from './http/grant-request.js';
 import { mediaType, parseJsonObject } from './http/json-body.js';
 import { LOCAL_ERROR, localRejection } from './http/local-rejection.js';
@@ -118,8 +118,13 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
   }
 
   private async post(request: TokenPost): Promise<TokenEndpointOutcome> {
-    const endpoint = checkEndpoint(request.tokenEndpoint);
-    if (!endpoint.ok) return localRejection(endpoint.rejection);
+    const endpoint = parseEndpointUrl(request.tokenEndpoint, 'the token endpoint');
+    if (!endpoint.ok) {
+      return localRejection({
+        error: endpoint.code === 'insecure_http' ? LOCAL_ERROR.insecureEndpoint : LOCAL_ERROR.invalidEndpoint,
+        description: endpoint.description,
+      });
+    }
     const { timeoutMs } = request;
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return localRejection({
