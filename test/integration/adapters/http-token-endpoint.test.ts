@@ -19,6 +19,7 @@ import type {
   TokenDialect,
   TokenEndpointOutcome,
 } from '../../../lambda/core/ports.js';
+import { ACCEPTED_ENDPOINTS, REFUSED_ENDPOINTS } from '../../support/endpoint-urls.js';
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -784,17 +785,12 @@ describe('HttpTokenEndpoint network failures', () => {
 describe('HttpTokenEndpoint refuses unsafe requests without any network traffic', () => {
   const spyFetch = () => vi.fn<typeof fetch>(async () => Response.json(TOKENS));
 
-  it.each([
-    ['http://idp.example/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://128.0.0.1/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://localhost.idp.example/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://[::2]/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://10.0.0.1/token', LOCAL_ERROR.insecureEndpoint],
-    ['ftp://idp.example/token', LOCAL_ERROR.invalidEndpoint],
-    ['not a url', LOCAL_ERROR.invalidEndpoint],
-    ['https://user:pass@idp.example/token', LOCAL_ERROR.invalidEndpoint],
-    ['https://idp.example/token#frag', LOCAL_ERROR.invalidEndpoint],
-  ])('%s → %s', async (url, error) => {
+  it.each(
+    REFUSED_ENDPOINTS.map(([url, code]) => [
+      url,
+      code === 'insecure_http' ? LOCAL_ERROR.insecureEndpoint : LOCAL_ERROR.invalidEndpoint,
+    ]),
+  )('%s → %s', async (url, error) => {
     const fetchSpy = spyFetch();
     const outcome = await new HttpTokenEndpoint({ fetch: fetchSpy }).refresh(grant(url));
     expect(outcome).toMatchObject({ kind: 'oauth_error', status: 0, error });
@@ -811,15 +807,7 @@ describe('HttpTokenEndpoint refuses unsafe requests without any network traffic'
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
-  it.each([
-    'https://idp.example/token',
-    'http://127.0.0.1:8080/token',
-    'http://127.1.2.3/token',
-    'http://127.1/token',
-    'http://localhost:3000/token',
-    'http://LOCALHOST/token',
-    'http://[::1]:3000/token',
-  ])('allows %s', async (url) => {
+  it.each(ACCEPTED_ENDPOINTS)('allows %s', async (url) => {
     const fetchSpy = spyFetch();
     const outcome = await new HttpTokenEndpoint({ fetch: fetchSpy }).refresh(grant(url));
     expect(outcome.kind).toBe('tokens');
