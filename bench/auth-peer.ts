@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { AuthServerClient, Fault } from '../test/support/auth-server.js';
+import type { AuthServerClient, Fault } from '../sandbox/auth-server.js';
 
 type AuthCommand =
   | { type: 'mint'; clientId: string; count: number }

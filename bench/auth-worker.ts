@@ -3,7 +3,7 @@
  * CPU time is not charged to the refresher's event loop: the tests' oidc-provider fixture
  * (rotating single-use refresh tokens, reuse detection) behind its token-endpoint proxy.
  */
-import { type AuthServer, startAuthServer } from '../test/support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../sandbox/auth-server.js';
 import type { AuthRequest, AuthResponse } from './auth-peer.js';
 
 const accessTokenTtlSeconds = Number(process.env.BENCH_ACCESS_TOKEN_TTL ?? '300');

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../test/support/moto-server.js';
+import { freePort } from '../sandbox/moto-server.js';
 import { REGION } from './aws.js';
 
 const LAUNCHER = fileURLToPath(new URL('./moto_bench_server.py', import.meta.url));
@@ -24,8 +24,8 @@ export interface SeedSecret {
 }
 
 /**
- * Starts moto through bench/moto_bench_server.py: the tests' serial launcher
- * (test/support/moto_serial_server.py: moto's own app, one request at a time) plus a
+ * Starts moto through bench/moto_bench_server.py: the sandbox's serial launcher
+ * (sandbox/moto_serial_server.py: moto's own app, one request at a time) plus a
  * bulk-seeding route for provisioning. Same start-up contract as `startMotoServer`.
  */
 export async function startBenchMoto(): Promise<BenchMoto> {

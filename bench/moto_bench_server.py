@@ -1,4 +1,4 @@
-"""moto's server for the benchmarks: test/support/moto_serial_server.py plus one seeding route.
+"""moto's server for the benchmarks: sandbox/moto_serial_server.py plus one seeding route.
 
 Requests are served exactly as in the tests (moto's own WSGI app, one request at a time), so
 every timed AWS call costs what it costs there. The only addition is `POST /bench/seed-secrets`,

@@ -630,7 +630,7 @@ export function renderMarkdown(results: BenchResults): string {
     'npm run bench -- --full     # also runs the budgeted N = 1,000 due runs over all 1,000 connections',
     '```',
     '',
-    "Like `npm test`, it needs Python 3 with `moto[server]`. It starts its own peers on loopback ports: moto through `bench/moto_bench_server.py` (the tests' serial launcher, one request at a time, plus a route that seeds many secrets at once for provisioning, never timed) and the tests' oidc-provider authorization server (`test/support/auth-server.ts`) in a child process. AWS calls are counted by operation with SDK middleware on the clients the adapters use: real calls to moto, nothing mocked. Other options: `--only cold,consumer,idle,due`, `--json <file>` (save the raw results), `--from-json <file>` (render them again).",
+    "Like `npm test`, it needs Python 3 with `moto[server]`. It starts its own peers on loopback ports: moto through `bench/moto_bench_server.py` (the sandbox's serial launcher, one request at a time, plus a route that seeds many secrets at once for provisioning, never timed) and the sandbox's oidc-provider authorization server (`sandbox/auth-server.ts`) in a child process. AWS calls are counted by operation with SDK middleware on the clients the adapters use: real calls to moto, nothing mocked. Other options: `--only cold,consumer,idle,due`, `--json <file>` (save the raw results), `--from-json <file>` (render them again).",
     '',
     '## Targets',
     '',

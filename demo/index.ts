@@ -1,6 +1,6 @@
 /**
  * `npm run demo -- [--duration <seconds>]`: the whole system on this machine, no AWS
- * account needed. It starts moto_server (local AWS, through the tests' serial launcher)
+ * account needed. It starts moto_server (local AWS, through the sandbox's serial launcher)
  * and an OAuth 2.0 authorization server (oidc-provider: rotating refresh tokens, reuse
  * detection, ~60 s access tokens) on loopback ports it picks; creates what the stack
  * would create; connects a demo connection through the operator CLI's real authorization
@@ -9,7 +9,7 @@
  * status table, stops on Ctrl-C or after --duration, stops every process it started, and
  * prints a summary. Exit code 0 only when the summary is healthy.
  *
- * The servers come from test/support (the same fixtures the integration tests use).
+ * The servers come from sandbox/ (the same peers the integration tests use).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import logUpdate from 'log-update';
@@ -23,10 +23,10 @@ import { MetricName } from '../lambda/contract/metric-names.js';
 import type { OnDemandResponse } from '../lambda/contract/on-demand.js';
 import type { Metrics } from '../lambda/core/ports.js';
 import type { RunSummary } from '../lambda/core/run-refresh.js';
-import type { AuthServer } from '../test/support/auth-server.js';
-import { headlessAuthorize } from '../test/support/headless-browser.js';
-import { type MotoServer, startMotoServer } from '../test/support/moto-server.js';
-import type { ProtectedResource } from '../test/support/protected-resource.js';
+import type { AuthServer } from '../sandbox/auth-server.js';
+import { headlessAuthorize } from '../sandbox/headless-browser.js';
+import { type MotoServer, startMotoServer } from '../sandbox/moto-server.js';
+import type { ProtectedResource } from '../sandbox/protected-resource.js';
 import { provisionDemoStack } from './provision.js';
 
 export interface DemoOptions {
@@ -153,7 +153,7 @@ export async function runDemo(
     );
     const client = auth.client('client_secret_basic');
     api = await step('Starting the protected API', async () => {
-      const { startProtectedResource } = await import('../test/support/protected-resource.js');
+      const { startProtectedResource } = await import('../sandbox/protected-resource.js');
       return startProtectedResource(auth!);
     });
     const stack = await step(
@@ -457,7 +457,7 @@ async function startQuietAuthServer(tokenTtl: number): Promise<AuthServer> {
     warn(...args);
   };
   try {
-    const { startAuthServer } = await import('../test/support/auth-server.js');
+    const { startAuthServer } = await import('../sandbox/auth-server.js');
     return await startAuthServer({
       autoApprove: true,
       accessTokenTtlSeconds: tokenTtl,

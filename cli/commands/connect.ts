@@ -3,6 +3,7 @@ import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerCreator } from '../../lambda/adapters/secrets-manager-store.js';
 import { connectionSecretName } from '../../lambda/contract/names.js';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
+import { parseEndpointUrl } from '../../lambda/core/endpoint-url.js';
 import { VersionConflictError } from '../../lambda/core/errors.js';
 import type { ClientAuthMethod, TokenDialect } from '../../lambda/core/ports.js';
 import { type ProviderSettings, placeholderRecord } from '../../lambda/core/record.js';
@@ -34,24 +35,20 @@ export interface ConnectOptions {
   allowInsecureLocalhost?: boolean;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** An endpoint URL the operator gave: https, or http to loopback only when allowed. */
+/**
+ * An endpoint URL the operator gave, by the refresher's own rule (core/endpoint-url.ts),
+ * with plain http to loopback only when `--allow-insecure-localhost` is given.
+ */
 export function checkEndpointUrl(option: string, value: string, allowInsecureLocalhost = false): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new CliError(`${option} is not a valid URL`);
+  const endpoint = parseEndpointUrl(value, option);
+  if (!endpoint.ok) {
+    const insecure = endpoint.code === 'insecure_http' || endpoint.code === 'unsupported_scheme';
+    throw new CliError(insecure ? `${option} must use https` : endpoint.description);
   }
-  if (url.username || url.password) throw new CliError(`${option} must not contain credentials`);
-  if (url.hash) throw new CliError(`${option} must not contain a fragment`);
-  if (url.protocol === 'https:') return url.href;
-  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) {
-    if (allowInsecureLocalhost) return url.href;
+  if (endpoint.url.protocol === 'http:' && !allowInsecureLocalhost) {
     throw new CliError(`${option} must use https (plain http to localhost needs --allow-insecure-localhost)`);
   }
-  throw new CliError(`${option} must use https`);
+  return endpoint.url.href;
 }
 
 /** OAuth 2.0 / OIDC discovery (RFC 8414): the endpoints of `issuer`. */

@@ -20,9 +20,9 @@
  *   `http/network-errors.ts`). Our own timeout counts as sent, even if it may have fired
  *   while still connecting.
  *
- * Requests the adapter refuses to send (an endpoint that is not https — http is allowed
- * only to loopback —, an unparseable URL, credentials or a fragment in the URL, a port
- * fetch blocks, a non-positive timeout) end as `oauth_error` with **status 0** and a
+ * Requests the adapter refuses to send (an endpoint URL that `core/endpoint-url.ts`
+ * refuses: unparseable, not https — http is allowed only to loopback —, credentials or a
+ * fragment in it; a port fetch blocks; a non-positive timeout) end as `oauth_error` with **status 0** and a
  * local error code ({@link LOCAL_ERROR}): nothing was sent.
  *
  * No reason or description ever contains any part of a response body or a request
@@ -31,10 +31,11 @@
  * echoes) before it is returned.
  */
 import type { AuthorizationCodeEndpoint, CodeGrantRequest } from '../core/connect-connection.js';
+import { parseEndpointUrl } from '../core/endpoint-url.js';
 import type { RefreshGrantRequest, TokenEndpoint, TokenEndpointOutcome } from '../core/ports.js';
 import { codeGrantBody } from './http/code-grant-request.js';
-import { checkEndpoint } from './http/endpoint-url.js';
 import { grantBody, grantHeaders } from './http/grant-request.js';
+import { invalidResponse } from './http/invalid-response.js';
 import { mediaType, parseJsonObject } from './http/json-body.js';
 import { LOCAL_ERROR, localRejection } from './http/local-rejection.js';
 import { classifyFetchError, describeBodyError } from './http/network-errors.js';
@@ -118,8 +119,13 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
   }
 
   private async post(request: TokenPost): Promise<TokenEndpointOutcome> {
-    const endpoint = checkEndpoint(request.tokenEndpoint);
-    if (!endpoint.ok) return localRejection(endpoint.rejection);
+    const endpoint = parseEndpointUrl(request.tokenEndpoint, 'the token endpoint');
+    if (!endpoint.ok) {
+      return localRejection({
+        error: endpoint.code === 'insecure_http' ? LOCAL_ERROR.insecureEndpoint : LOCAL_ERROR.invalidEndpoint,
+        description: endpoint.description,
+      });
+    }
     const { timeoutMs } = request;
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return localRejection({
@@ -160,12 +166,13 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
     if (status === 429 || (status >= 500 && status <= 599)) return this.transientError(response);
     if (status >= 400 && status <= 499) return this.clientError(response, request);
     await discardBody(response);
-    return invalidResponse(
-      status,
-      status >= 300 && status <= 399
-        ? `unexpected redirect (HTTP ${status}); redirects are not followed`
-        : `unexpected HTTP ${status}`,
-    );
+    return status >= 300 && status <= 399
+      ? invalidResponse(
+          status,
+          'redirect',
+          `unexpected redirect (HTTP ${status}); redirects are not followed`,
+        )
+      : invalidResponse(status, 'unexpected_status', `unexpected HTTP ${status}`);
   }
 
   /** 2xx: the body must be a JSON token response. */
@@ -178,7 +185,11 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
     const type = mediaType(response);
     if (type !== 'application/json') {
       await discardBody(response);
-      return invalidResponse(status, `response is not JSON (content-type ${type ?? 'missing or malformed'})`);
+      return invalidResponse(
+        status,
+        'not_json',
+        `response is not JSON (content-type ${type ?? 'missing or malformed'})`,
+      );
     }
     const body = await readBody(response, this.maxResponseBytes);
     if (body.kind === 'failed') {
@@ -192,12 +203,14 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
       };
     }
     if (body.kind === 'too_large') {
-      return invalidResponse(status, `response body exceeds ${this.maxResponseBytes} bytes`);
+      return invalidResponse(status, 'too_large', `response body exceeds ${this.maxResponseBytes} bytes`);
     }
     const json = parseJsonObject(body.bytes);
-    if (!json.ok) return invalidResponse(status, json.reason);
+    if (!json.ok) return invalidResponse(status, json.code, json.reason);
     const parsed = parseTokenResponse(json.value);
-    return parsed.ok ? { kind: 'tokens', tokens: parsed.tokens } : invalidResponse(status, parsed.reason);
+    return parsed.ok
+      ? { kind: 'tokens', tokens: parsed.tokens }
+      : invalidResponse(status, parsed.code, parsed.reason);
   }
 
   /** 429 and 5xx: transient whatever the body says, so it is not read. */
@@ -224,14 +237,16 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
       secrets,
     );
     if (error !== undefined) return { kind: 'oauth_error', status, ...error };
-    return invalidResponse(
-      status,
-      body.kind === 'too_large'
-        ? `HTTP ${status} with a body over ${this.maxResponseBytes} bytes`
-        : body.kind === 'failed'
-          ? `HTTP ${status}; its body could not be read`
-          : `HTTP ${status} without an OAuth error body`,
-    );
+    if (body.kind === 'too_large') {
+      return invalidResponse(
+        status,
+        'too_large',
+        `HTTP ${status} with a body over ${this.maxResponseBytes} bytes`,
+      );
+    }
+    return body.kind === 'failed'
+      ? invalidResponse(status, 'unreadable_body', `HTTP ${status}; its body could not be read`)
+      : invalidResponse(status, 'no_oauth_error', `HTTP ${status} without an OAuth error body`);
   }
 }
 
@@ -243,10 +258,6 @@ interface TokenPost {
   body: string;
   /** Every form of every secret the request carried (see `echoableSecrets`). */
   secrets: string[];
-}
-
-function invalidResponse(status: number, reason: string): TokenEndpointOutcome {
-  return { kind: 'invalid_response', status, reason };
 }
 
 /** Our deadline passed before any response: possibly still connecting, but we cannot tell. */

@@ -1,5 +1,5 @@
 import { UnauthorizedAfterRefreshError } from './errors.js';
-import type { AccessToken, TokenClient } from './token-client.js';
+import type { AccessToken, AccessTokenSource } from './ports.js';
 
 /**
  * The guide's automatic retry pattern: get a valid token, call the API; on 401, have the
@@ -8,7 +8,7 @@ import type { AccessToken, TokenClient } from './token-client.js';
  * 401 is returned as it is (the next call uses the renewed token).
  */
 export function createAuthorizedFetch(
-  tokens: Pick<TokenClient, 'getAccessToken' | 'refreshAfterUnauthorized'>,
+  tokens: AccessTokenSource,
   connection: string,
   baseFetch: typeof fetch,
 ): typeof fetch {

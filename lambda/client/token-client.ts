@@ -13,16 +13,9 @@ import {
   TokenExpiredError,
 } from './errors.js';
 import { LambdaRefreshRequester } from './lambda-refresh-requester.js';
-import type { ClientClock, RefreshRequester, SecretReader } from './ports.js';
+import type { AccessToken, ClientClock, RefreshRequester, SecretReader } from './ports.js';
 
-/** A valid access token, as the refresher committed it. */
-export interface AccessToken {
-  accessToken: string;
-  tokenType: string;
-  expiresAt: Date;
-  /** The secret version it came from; a 401 names this version to the refresher. */
-  versionId: string;
-}
+export type { AccessToken } from './ports.js';
 
 export interface TokenClientOptions {
   /**

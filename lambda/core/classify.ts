@@ -70,7 +70,7 @@ export function classifyFailure(outcome: FailedOutcome): Classified {
     case 'invalid_response':
       return {
         failureClass: 'invalid_response',
-        message: `the token endpoint answered HTTP ${outcome.status} with an invalid token response: ${outcome.reason}`,
+        message: `the token endpoint answered HTTP ${outcome.status} with an invalid token response (${outcome.code}): ${outcome.reason}`,
         // A 2xx may mean the provider rotated the token even though the body is unusable.
         mayHaveConsumedToken: outcome.status >= 200 && outcome.status < 300,
       };

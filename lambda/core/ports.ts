@@ -126,8 +126,44 @@ export type TokenEndpointOutcome =
   | { kind: 'oauth_error'; status: number; error: string; description?: string }
   /** 429 or 5xx without a usable OAuth error. */
   | { kind: 'http_error'; status: number; retryAfterMs?: number }
-  /** A 2xx (or other status) whose body is not a valid token response. */
-  | { kind: 'invalid_response'; status: number; reason: string }
+  /**
+   * A 2xx (or other status) whose body is not a valid token response. `code` is stable
+   * (for code, tests and alerts to match on); `reason` is the human text. Neither ever
+   * holds any part of the body.
+   */
+  | {
+      kind: 'invalid_response';
+      status: number;
+      code: /** A 3xx: redirects are never followed. */
+        | 'redirect'
+        /** A status outside 2xx–5xx. */
+        | 'unexpected_status'
+        /** A 2xx whose content-type is not `application/json`. */
+        | 'not_json'
+        /** A 2xx body that is not strict UTF-8 JSON. */
+        | 'invalid_json'
+        /** A 2xx JSON body that is not an object. */
+        | 'not_an_object'
+        /** A body over the adapter's byte cap. */
+        | 'too_large'
+        | 'missing_access_token'
+        /** `access_token` is not a non-empty string. */
+        | 'bad_access_token'
+        /** `token_type` is not Bearer. */
+        | 'bad_token_type'
+        | 'missing_expires_in'
+        /** `expires_in` is not a positive number of seconds in range. */
+        | 'bad_expires_in'
+        /** `refresh_token` is present but not a non-empty string. */
+        | 'bad_refresh_token'
+        /** `scope` is present but not a string. */
+        | 'bad_scope'
+        /** A 4xx (other than 429) without an OAuth error body. */
+        | 'no_oauth_error'
+        /** A 4xx (other than 429) whose body could not be read. */
+        | 'unreadable_body';
+      reason: string;
+    }
   /**
    * The exchange failed at the transport level. `requestSent: false` means the request
    * provably never reached the provider (DNS, refused connection, TLS handshake);

@@ -1,5 +1,6 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
 import * as z from 'zod';
+import { parseEndpointUrl } from './endpoint-url.js';
 import { InvalidRecordError } from './errors.js';
 
 /**
@@ -15,8 +16,15 @@ const ciphertextSchema = z.object({
   keyId: z.string().min(1),
 });
 
+/** A token endpoint (core/endpoint-url.ts); a refusal is `invalid_format` with the refusal's code as format. */
+const tokenEndpointSchema = z.string().superRefine((raw, ctx) => {
+  const endpoint = parseEndpointUrl(raw, 'the token endpoint');
+  if (!endpoint.ok)
+    ctx.addIssue({ code: 'invalid_format', format: endpoint.code, message: endpoint.description });
+});
+
 export const providerSchema = z.object({
-  tokenEndpoint: z.url({ protocol: /^https?$/ }),
+  tokenEndpoint: tokenEndpointSchema,
   dialect: z.enum(['json', 'form']),
   clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
   scope: z.string().min(1).optional(),
@@ -114,7 +122,10 @@ export function parseRecord(connection: string, raw: string): ConnectionRecord {
   }
   const parsed = connectionRecordSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
+    const problems = parsed.error.issues.map(
+      (issue) =>
+        `${issue.path.join('.') || '(root)'}: ${issue.code}${issue.code === 'invalid_format' ? ` (${issue.format})` : ''}`,
+    );
     throw new InvalidRecordError(connection, `invalid fields: ${problems.join('; ')}`);
   }
   if (parsed.data.connection !== connection) {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { type CliRun, CliSandbox } from './support.js';
 
 /**

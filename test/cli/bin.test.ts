@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
-import { headlessAuthorize } from '../support/headless-browser.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
+import { headlessAuthorize } from '../../sandbox/headless-browser.js';
 import { CliSandbox } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../cli/token-refresher.mjs', import.meta.url));

@@ -2,7 +2,7 @@ import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwat
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { dynamoDbClient } from '../support/aws-fixtures.js';
 import { CliSandbox } from './support.js';
 

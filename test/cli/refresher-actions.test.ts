@@ -7,9 +7,9 @@ import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
 import { placeholderRecord } from '../../lambda/core/record.js';
 import type { RefresherPorts } from '../../lambda/refresher/composition.js';
 import { parseEvent } from '../../lambda/refresher/events.js';
-import { type AuthServer, type AuthServerClient, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, type AuthServerClient, startAuthServer } from '../../sandbox/auth-server.js';
+import { headlessAuthorize } from '../../sandbox/headless-browser.js';
 import { createSecret } from '../support/aws-fixtures.js';
-import { headlessAuthorize } from '../support/headless-browser.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

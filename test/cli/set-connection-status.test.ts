@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionBusyError } from '../../lambda/core/errors.js';
 import type { LeaseStore } from '../../lambda/core/ports.js';
 import { StatusChangeRefusedError, setConnectionStatus } from '../../lambda/core/set-connection-status.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

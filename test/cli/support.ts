@@ -7,7 +7,8 @@ import type { LocalInvokerOptions } from '../../cli/invoker.js';
 import type { CliIo } from '../../cli/io.js';
 import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
 import { parseRecord, refreshTokenContext } from '../../lambda/core/record.js';
-import type { AuthServer, AuthServerClient } from '../support/auth-server.js';
+import type { AuthServer, AuthServerClient } from '../../sandbox/auth-server.js';
+import { headlessAuthorize } from '../../sandbox/headless-browser.js';
 import {
   createKmsKey,
   createLeaseTable,
@@ -15,7 +16,6 @@ import {
   kmsClient,
   uniqueName,
 } from '../support/aws-fixtures.js';
-import { headlessAuthorize } from '../support/headless-browser.js';
 
 export interface CliRun {
   code: number;

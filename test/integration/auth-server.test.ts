@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientAuthMethod } from '../../lambda/core/ports.js';
+import { basicAuthorization } from '../../sandbox/auth-server/json-dialect.js';
 import {
   type AuthServer,
   type AuthServerClient,
   DEFAULT_SCOPE,
   startAuthServer,
-} from '../support/auth-server.js';
-import { basicAuthorization } from '../support/json-dialect.js';
+} from '../../sandbox/auth-server.js';
 
 // Token values never appear in assertions' messages: bodies are reduced to their shape
 // and presented tokens to names before they are compared.

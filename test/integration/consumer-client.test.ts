@@ -7,8 +7,8 @@ import {
   TokenClient,
   UnauthorizedAfterRefreshError,
 } from '../../lambda/client/index.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
-import { type ProtectedResource, startProtectedResource } from '../support/protected-resource.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
+import { type ProtectedResource, startProtectedResource } from '../../sandbox/protected-resource.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

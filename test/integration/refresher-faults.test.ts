@@ -20,7 +20,7 @@ import {
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { setConnectionStatus } from '../../lambda/core/set-connection-status.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

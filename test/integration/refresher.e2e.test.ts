@@ -2,7 +2,7 @@ import { ListSecretsCommand, PutSecretValueCommand } from '@aws-sdk/client-secre
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HINT_TAG_KEY } from '../../lambda/contract/names.js';
 import { decodeHint } from '../../lambda/core/hint.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

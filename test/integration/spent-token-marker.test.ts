@@ -3,7 +3,7 @@ import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store
 import type { LeaseOutcome, LeaseState, LeaseStore } from '../../lambda/core/ports.js';
 import { removeConnection } from '../../lambda/core/remove-connection.js';
 import { setConnectionStatus } from '../../lambda/core/set-connection-status.js';
-import { type AuthServer, startAuthServer } from '../support/auth-server.js';
+import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**

@@ -321,7 +321,12 @@ export class SimTokenEndpoint implements TokenEndpoint {
           this.observer.processed(handle, { kind: 'not_processed' }, at);
           outcome =
             plan === 'malformed_unprocessed'
-              ? { kind: 'invalid_response', status: 200, reason: 'the response is not JSON (text/html)' }
+              ? {
+                  kind: 'invalid_response',
+                  status: 200,
+                  code: 'not_json',
+                  reason: 'the response is not JSON (text/html)',
+                }
               : undefined;
           return;
         }
@@ -371,6 +376,7 @@ export class SimTokenEndpoint implements TokenEndpoint {
           this.settle(handle, resolve, {
             kind: 'invalid_response',
             status: 200,
+            code: 'bad_expires_in',
             reason: 'expires_in is missing or not a positive number',
           });
           return;

@@ -21,7 +21,7 @@ import {
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { composeEngine, createPorts, type RefresherPorts } from '../../lambda/refresher/composition.js';
 import { handleInvocation } from '../../lambda/refresher/refresher.js';
-import type { AuthServer, AuthServerClient } from './auth-server.js';
+import type { AuthServer, AuthServerClient } from '../../sandbox/auth-server.js';
 import { createKmsKey, createLeaseTable, createSecret, uniqueName } from './aws-fixtures.js';
 import { captureOutput, type OutputCapture } from './output-capture.js';
 

@@ -4,7 +4,9 @@ export function mediaType(response: Response): string | undefined {
   return /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(essence) ? essence : undefined;
 }
 
-export type JsonObjectParse = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
+export type JsonObjectParse =
+  | { ok: true; value: Record<string, unknown> }
+  | { ok: false; code: 'invalid_json' | 'not_an_object'; reason: string };
 
 /**
  * Parses strict UTF-8 JSON that must be an object. The reason never carries the parser's
@@ -15,9 +17,9 @@ export function parseJsonObject(bytes: Uint8Array): JsonObjectParse {
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    return { ok: false, reason: 'response body is not valid JSON' };
+    return { ok: false, code: 'invalid_json', reason: 'response body is not valid JSON' };
   }
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? { ok: true, value: value as Record<string, unknown> }
-    : { ok: false, reason: 'response body is not a JSON object' };
+    : { ok: false, code: 'not_an_object', reason: 'response body is not a JSON object' };
 }

@@ -8,9 +8,9 @@ export const LOCAL_REJECTION_STATUS = 0;
 
 /** Error codes of locally refused requests (`oauth_error` with status 0). */
 export const LOCAL_ERROR = {
-  /** http to a host that is not loopback. */
+  /** http to a host that is not loopback (`insecure_http` in core/endpoint-url.ts). */
   insecureEndpoint: 'insecure_endpoint',
-  /** Unparseable URL, unsupported scheme, credentials or fragment in the URL, blocked port. */
+  /** Any other endpoint URL core/endpoint-url.ts refuses, or a port fetch blocks. */
   invalidEndpoint: 'invalid_endpoint',
   /** `timeoutMs` is not a positive number. */
   invalidTimeout: 'invalid_timeout',

@@ -1,9 +1,12 @@
 import type { IssuedTokens } from '../../core/ports.js';
+import type { InvalidResponseCode } from './invalid-response.js';
 
 /** Largest accepted `expires_in` (int32 seconds, ~68 years): keeps expiry dates representable. */
 const MAX_EXPIRES_IN = 2_147_483_647;
 
-export type TokenResponseParse = { ok: true; tokens: IssuedTokens } | { ok: false; reason: string };
+export type TokenResponseParse =
+  | { ok: true; tokens: IssuedTokens }
+  | { ok: false; code: InvalidResponseCode; reason: string };
 
 /**
  * Validates the JSON object of a 2xx token response (RFC 6749 §5.1) as strictly as
@@ -13,31 +16,33 @@ export function parseTokenResponse(json: Record<string, unknown>): TokenResponse
   const { access_token, token_type, expires_in, refresh_token, scope } = json;
   if (access_token === undefined) {
     return fail(
+      'missing_access_token',
       typeof json.error === 'string'
         ? 'access_token is missing (the response carries an OAuth error member)'
         : 'access_token is missing',
     );
   }
   if (typeof access_token !== 'string' || access_token === '') {
-    return fail('access_token must be a non-empty string');
+    return fail('bad_access_token', 'access_token must be a non-empty string');
   }
   if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') {
-    return fail('token_type must be Bearer');
+    return fail('bad_token_type', 'token_type must be Bearer');
   }
   const expiresIn = parseExpiresIn(expires_in);
   if (expiresIn === undefined) {
-    return fail(
-      expires_in === undefined
-        ? 'expires_in is missing'
-        : 'expires_in must be a positive number of seconds (a number or a string of digits)',
-    );
+    return expires_in === undefined
+      ? fail('missing_expires_in', 'expires_in is missing')
+      : fail(
+          'bad_expires_in',
+          'expires_in must be a positive number of seconds (a number or a string of digits)',
+        );
   }
   if (refresh_token !== undefined && (typeof refresh_token !== 'string' || refresh_token === '')) {
-    return fail('refresh_token must be a non-empty string when present');
+    return fail('bad_refresh_token', 'refresh_token must be a non-empty string when present');
   }
   // Scope is informational: a null is read as absent; any other non-string is malformed.
   if (scope !== undefined && scope !== null && typeof scope !== 'string') {
-    return fail('scope must be a string when present');
+    return fail('bad_scope', 'scope must be a string when present');
   }
   return {
     ok: true,
@@ -60,6 +65,6 @@ function parseExpiresIn(value: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_EXPIRES_IN ? seconds : undefined;
 }
 
-function fail(reason: string): TokenResponseParse {
-  return { ok: false, reason };
+function fail(code: InvalidResponseCode, reason: string): TokenResponseParse {
+  return { ok: false, code, reason };
 }

@@ -309,7 +309,7 @@ describe('DynamoDbLeaseStore', () => {
 /**
  * Real DynamoDB serialises writes to an item. moto_server does not (it serves requests on
  * threads and its UpdateItem checks and writes without a lock), so the test suite runs
- * moto one request at a time (test/support/moto_serial_server.py), which restores the
+ * moto one request at a time (sandbox/moto_serial_server.py), which restores the
  * guarantee this race relies on.
  */
 describe('DynamoDbLeaseStore under concurrency', () => {

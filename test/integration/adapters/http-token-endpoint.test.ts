@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { InvalidResponseCode } from '../../../lambda/adapters/http/invalid-response.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   HttpTokenEndpoint,
@@ -18,6 +19,7 @@ import type {
   TokenDialect,
   TokenEndpointOutcome,
 } from '../../../lambda/core/ports.js';
+import { ACCEPTED_ENDPOINTS, REFUSED_ENDPOINTS } from '../../support/endpoint-urls.js';
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -249,102 +251,122 @@ describe('HttpTokenEndpoint invalid responses', () => {
     status?: number;
     headers?: Record<string, string>;
     body: string;
+    code: InvalidResponseCode;
     reason: RegExp;
   }[] = [
     {
       name: 'HTML 200',
+      code: 'not_json',
       headers: { 'content-type': 'text/html; charset=utf-8' },
       body: `<html><body>${SENTINEL}</body></html>`,
       reason: /^response is not JSON \(content-type text\/html\)$/,
     },
     {
       name: 'JSON 200 without a content-type',
+      code: 'not_json',
       headers: {},
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL }),
       reason: /content-type missing/,
     },
     {
       name: 'JSON without access_token',
+      code: 'missing_access_token',
       body: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, refresh_token: SENTINEL }),
       reason: /^access_token is missing$/,
     },
     {
       name: 'an OAuth error in a 200',
+      code: 'missing_access_token',
       body: JSON.stringify({ error: 'invalid_grant', error_description: SENTINEL }),
       reason: /^access_token is missing/,
     },
     {
       name: 'empty access_token',
+      code: 'bad_access_token',
       body: JSON.stringify({ ...TOKENS, access_token: '', refresh_token: SENTINEL }),
       reason: /^access_token must be a non-empty string$/,
     },
     {
       name: 'expires_in 0',
+      code: 'bad_expires_in',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, expires_in: 0 }),
       reason: /^expires_in must be a positive number/,
     },
     {
       name: 'expires_in -1',
+      code: 'bad_expires_in',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, expires_in: -1 }),
       reason: /^expires_in must be a positive number/,
     },
     {
       name: 'expires_in "abc"',
+      code: 'bad_expires_in',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, expires_in: 'abc' }),
       reason: /^expires_in must be a positive number/,
     },
     {
       name: 'expires_in "-5"',
+      code: 'bad_expires_in',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, expires_in: '-5' }),
       reason: /^expires_in must be a positive number/,
     },
     {
       name: 'expires_in missing',
+      code: 'missing_expires_in',
       body: JSON.stringify({ access_token: SENTINEL, token_type: 'Bearer', refresh_token: SENTINEL }),
       reason: /^expires_in is missing$/,
     },
     {
       name: 'token_type "mac"',
+      code: 'bad_token_type',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, token_type: 'mac' }),
       reason: /^token_type must be Bearer$/,
     },
     {
       name: 'token_type missing',
+      code: 'bad_token_type',
       body: JSON.stringify({ access_token: SENTINEL, expires_in: 3600 }),
       reason: /^token_type must be Bearer$/,
     },
     {
       name: 'empty refresh_token',
+      code: 'bad_refresh_token',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, refresh_token: '' }),
       reason: /^refresh_token must be a non-empty string/,
     },
     {
       name: 'numeric refresh_token',
+      code: 'bad_refresh_token',
       body: JSON.stringify({ ...TOKENS, access_token: SENTINEL, refresh_token: 42 }),
       reason: /^refresh_token must be a non-empty string/,
     },
     {
       name: 'array JSON',
+      code: 'not_an_object',
       body: JSON.stringify([SENTINEL]),
       reason: /^response body is not a JSON object$/,
     },
     {
       name: 'string JSON',
+      code: 'not_an_object',
       body: JSON.stringify(SENTINEL),
       reason: /^response body is not a JSON object$/,
     },
     {
       name: 'null JSON',
+      code: 'not_an_object',
       body: 'null',
       reason: /^response body is not a JSON object$/,
     },
     {
       name: 'malformed JSON',
+      code: 'invalid_json',
       body: `{"access_token": "${SENTINEL}", `,
       reason: /^response body is not valid JSON$/,
     },
     {
       name: '204 No Content',
+      code: 'not_json',
       status: 204,
       headers: {},
       body: '',
@@ -352,6 +374,7 @@ describe('HttpTokenEndpoint invalid responses', () => {
     },
     {
       name: '400 without an OAuth error body',
+      code: 'no_oauth_error',
       status: 400,
       headers: { 'content-type': 'text/html' },
       body: `<p>${SENTINEL}</p>`,
@@ -359,12 +382,14 @@ describe('HttpTokenEndpoint invalid responses', () => {
     },
     {
       name: '404 with a JSON body lacking error',
+      code: 'no_oauth_error',
       status: 404,
       body: JSON.stringify({ message: SENTINEL }),
       reason: /^HTTP 404 without an OAuth error body$/,
     },
     {
       name: '304 Not Modified',
+      code: 'redirect',
       status: 304,
       headers: {},
       body: '',
@@ -376,7 +401,7 @@ describe('HttpTokenEndpoint invalid responses', () => {
     const status = variant.status ?? 200;
     const server = await serve(answer(status, variant.headers ?? jsonType, variant.body));
     const outcome = await endpoint.refresh(grant(server.url));
-    expect(outcome).toMatchObject({ kind: 'invalid_response', status });
+    expect(outcome).toMatchObject({ kind: 'invalid_response', status, code: variant.code });
     expect(outcome.kind === 'invalid_response' && outcome.reason).toMatch(variant.reason);
     expectNoLeak(outcome, SENTINEL);
   });
@@ -388,6 +413,7 @@ describe('HttpTokenEndpoint invalid responses', () => {
     expect(outcome).toEqual({
       kind: 'invalid_response',
       status: 302,
+      code: 'redirect',
       reason: 'unexpected redirect (HTTP 302); redirects are not followed',
     });
     expect(target.requests).toHaveLength(0);
@@ -402,6 +428,7 @@ describe('HttpTokenEndpoint invalid responses', () => {
     expect(outcome).toEqual({
       kind: 'invalid_response',
       status: 200,
+      code: 'too_large',
       reason: 'response body exceeds 65536 bytes',
     });
   });
@@ -422,6 +449,7 @@ describe('HttpTokenEndpoint invalid responses', () => {
     expect(outcome).toEqual({
       kind: 'invalid_response',
       status: 200,
+      code: 'too_large',
       reason: 'response body exceeds 1024 bytes',
     });
     await vi.waitFor(() => expect(aborted).toBe(true));
@@ -433,6 +461,7 @@ describe('HttpTokenEndpoint invalid responses', () => {
     expect(outcome).toEqual({
       kind: 'invalid_response',
       status: 200,
+      code: 'too_large',
       reason: 'response body exceeds 1024 bytes',
     });
   });
@@ -756,17 +785,12 @@ describe('HttpTokenEndpoint network failures', () => {
 describe('HttpTokenEndpoint refuses unsafe requests without any network traffic', () => {
   const spyFetch = () => vi.fn<typeof fetch>(async () => Response.json(TOKENS));
 
-  it.each([
-    ['http://idp.example/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://128.0.0.1/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://localhost.idp.example/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://[::2]/token', LOCAL_ERROR.insecureEndpoint],
-    ['http://10.0.0.1/token', LOCAL_ERROR.insecureEndpoint],
-    ['ftp://idp.example/token', LOCAL_ERROR.invalidEndpoint],
-    ['not a url', LOCAL_ERROR.invalidEndpoint],
-    ['https://user:pass@idp.example/token', LOCAL_ERROR.invalidEndpoint],
-    ['https://idp.example/token#frag', LOCAL_ERROR.invalidEndpoint],
-  ])('%s → %s', async (url, error) => {
+  it.each(
+    REFUSED_ENDPOINTS.map(([url, code]) => [
+      url,
+      code === 'insecure_http' ? LOCAL_ERROR.insecureEndpoint : LOCAL_ERROR.invalidEndpoint,
+    ]),
+  )('%s → %s', async (url, error) => {
     const fetchSpy = spyFetch();
     const outcome = await new HttpTokenEndpoint({ fetch: fetchSpy }).refresh(grant(url));
     expect(outcome).toMatchObject({ kind: 'oauth_error', status: 0, error });
@@ -783,15 +807,7 @@ describe('HttpTokenEndpoint refuses unsafe requests without any network traffic'
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
-  it.each([
-    'https://idp.example/token',
-    'http://127.0.0.1:8080/token',
-    'http://127.1.2.3/token',
-    'http://127.1/token',
-    'http://localhost:3000/token',
-    'http://LOCALHOST/token',
-    'http://[::1]:3000/token',
-  ])('allows %s', async (url) => {
+  it.each(ACCEPTED_ENDPOINTS)('allows %s', async (url) => {
     const fetchSpy = spyFetch();
     const outcome = await new HttpTokenEndpoint({ fetch: fetchSpy }).refresh(grant(url));
     expect(outcome.kind).toBe('tokens');

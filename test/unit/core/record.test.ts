@@ -62,6 +62,20 @@ describe('parseRecord', () => {
     expect(message).not.toContain('sleepy');
   });
 
+  it('refuses a token endpoint by the endpoint rule, naming its code but not the URL', () => {
+    const insecure = { ...valid, provider: { ...valid.provider, tokenEndpoint: 'http://idp.example/token' } };
+    expect(() => parseRecord('askara-prod', JSON.stringify(insecure))).toThrow(
+      /invalid fields: provider\.tokenEndpoint: invalid_format \(insecure_http\)$/,
+    );
+    const loopback = {
+      ...valid,
+      provider: { ...valid.provider, tokenEndpoint: 'http://127.0.0.1:8080/token' },
+    };
+    expect(parseRecord('askara-prod', JSON.stringify(loopback)).provider?.tokenEndpoint).toBe(
+      'http://127.0.0.1:8080/token',
+    );
+  });
+
   it('rejects a record that names another connection', () => {
     expect(() => parseRecord('other', JSON.stringify(valid))).toThrow(/names connection/);
   });

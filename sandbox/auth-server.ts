@@ -1,5 +1,5 @@
 /**
- * A real OAuth 2.0 authorization server for tests: an in-process `oidc-provider` 9.x
+ * A real OAuth 2.0 authorization server for the tests, the demo and the benchmarks: an in-process `oidc-provider` 9.x
  * configured like a strict production provider that rotates single-use refresh tokens.
  *
  * - Every refresh consumes the presented refresh token and issues a successor
@@ -12,9 +12,9 @@
  *   bare oidc-provider, a client must authenticate the way it is registered.
  * - `mintRefreshToken` creates a grant and its first refresh token directly through the
  *   provider's models, so no browser or authorization-code dance is needed.
- * - A proxy in front of the provider (see `token-endpoint-proxy.ts`) records every
+ * - A proxy in front of the provider (see `auth-server/token-endpoint-proxy.ts`) records every
  *   presented refresh token, serves the Askara JSON dialect on `jsonTokenEndpoint`
- *   (see `json-dialect.ts`), and injects faults into the next token requests.
+ *   (see `auth-server/json-dialect.ts`), and injects faults into the next token requests.
  *
  * Token values stay in memory and are never logged. oidc-provider itself prints one
  * "unsupported runtime" warning on Node 20 when it is imported; the other notices it
@@ -33,12 +33,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import Provider, { type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
-import type { ClientAuthMethod } from '../../lambda/core/ports.js';
-import { basicAuthorization } from './json-dialect.js';
-import { createMemoryAdapter } from './memory-adapter.js';
-import { type Fault, type Presentation, startTokenEndpointProxy } from './token-endpoint-proxy.js';
+import type { ClientAuthMethod } from '../lambda/core/ports.js';
+import { basicAuthorization } from './auth-server/json-dialect.js';
+import { createMemoryAdapter } from './auth-server/memory-adapter.js';
+import {
+  type Fault,
+  type Presentation,
+  startTokenEndpointProxy,
+} from './auth-server/token-endpoint-proxy.js';
 
-export type { Fault, Presentation } from './token-endpoint-proxy.js';
+export type { Fault, Presentation } from './auth-server/token-endpoint-proxy.js';
 
 export interface AuthServerClient {
   clientId: string;

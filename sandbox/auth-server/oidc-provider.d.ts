@@ -1,7 +1,7 @@
 /**
- * Minimal typings for the parts of `oidc-provider` 9.x the test fixture uses. The
+ * Minimal typings for the parts of `oidc-provider` 9.x the sandbox's auth server uses. The
  * package ships no types and `@types/oidc-provider` lags behind 9.x, so only what
- * `auth-server.ts` touches is declared here.
+ * `sandbox/auth-server.ts` touches is declared here.
  */
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
