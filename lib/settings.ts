@@ -6,7 +6,117 @@ import {
   DEFAULT_CONNECTION_PREFIX,
   isConnectionName,
 } from '../lambda/contract/names.js';
-import type { TokenRefresherProps } from './token-refresher.js';
+
+/**
+ * Properties of the `TokenRefresher` construct (lib/token-refresher.ts). Every one is
+ * optional; the defaults suit a 1-hour-token provider.
+ */
+export interface TokenRefresherProps {
+  /**
+   * Secret-name prefix of the connection records (one secret per connection, named
+   * `<prefix><connection>`). Must end with `/`.
+   * @default 'token-refresher/'
+   */
+  readonly connectionPrefix?: string;
+  /**
+   * Secret-name prefix of the client-credential secrets that records reference. The
+   * refresher may only read these. Must end with `/` and must not overlap `connectionPrefix`.
+   * @default 'token-refresher-clients/'
+   */
+  readonly clientCredentialsPrefix?: string;
+  /**
+   * How often the refresher runs (EventBridge Scheduler rate). Whole minutes, 1 to 60.
+   * @default Duration.minutes(5)
+   */
+  readonly schedule?: Duration;
+  /**
+   * Refresh a connection when its access token expires within this window. At least the
+   * schedule period, so a token cannot expire between two runs.
+   * @default Duration.minutes(10) (5 minutes of safety plus the default schedule period)
+   */
+  readonly refreshWindow?: Duration;
+  /**
+   * Never refresh a still-valid token more often than this (unless an operator forces it).
+   * Guards the provider and Secrets Manager's version quota: at 15 minutes one connection
+   * creates at most 96 versions a day, below the ~100 that Secrets Manager keeps.
+   * @default Duration.minutes(15)
+   */
+  readonly minInterval?: Duration;
+  /**
+   * Refresh idle grants at least this often so providers do not expire them.
+   * @default Duration.hours(24)
+   */
+  readonly maxAge?: Duration;
+  /**
+   * The function's timeout. Shorter than the schedule period so runs do not overlap; the
+   * engine budgets each refresh by the remaining time.
+   * @default the schedule period minus 30 s, at most 4 minutes and at least 30 s
+   */
+  readonly timeout?: Duration;
+  /**
+   * The function's memory.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The `AccessTokenNearExpiry` alarm fires when an active connection's access token
+   * expires within this. Must be less than `refreshWindow`.
+   * @default Duration.minutes(5)
+   */
+  readonly nearExpiryThreshold?: Duration;
+  /**
+   * Consecutive schedule periods with at least one failed refresh before
+   * `RefreshFailuresPersisting` fires.
+   * @default 3
+   */
+  readonly failureAlarmPeriods?: number;
+  /**
+   * `FrequentRefreshes` fires when more refreshes than this in one hour were made before
+   * the schedule would have made them (forced or on-demand).
+   * @default 6
+   */
+  readonly earlyRefreshesPerHour?: number;
+  /**
+   * `RefreshRateAboveCeiling` fires when more refreshes than this succeed in one hour,
+   * across all connections. Set it to about 4 × your number of connections (4 an hour is
+   * the most one connection can sustain within the secret version quota).
+   * @default max(60, 4 × connections.length)
+   */
+  readonly maxRefreshesPerHour?: number;
+  /**
+   * An e-mail address subscribed to the alarm topic (it must confirm the subscription).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Connections to pre-create, as placeholder records (status `reauth_required`, no
+   * tokens) that an operator then connects. Secrets are retained when removed from the list.
+   * @default - none
+   */
+  readonly connections?: string[];
+  /**
+   * IAM role ARNs that may use the refresh-token key besides the refresher (e.g. a
+   * break-glass role for restoring a rescued token set by hand). Every role listed weakens
+   * the guarantee that only the refresher can read refresh tokens; keep it empty normally.
+   * @default - none: only the refresher's role may encrypt or decrypt refresh tokens
+   */
+  readonly refreshTokenKeyOperatorRoleArns?: string[];
+  /**
+   * Prefix of the alarm names (the CLI finds the alarms by it).
+   * @default `<stack name>-`
+   */
+  readonly alarmNamePrefix?: string;
+  /**
+   * The dashboard's name (dashboard names are global to the account).
+   * @default `<stack name>-<region>`
+   */
+  readonly dashboardName?: string;
+}
 
 /**
  * Defaults of every {@link TokenRefresherProps} setting, in one place so the construct,

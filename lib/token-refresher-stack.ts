@@ -3,8 +3,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { StackOutput, type StackOutputKey } from '../lambda/contract/stack-outputs.js';
-import { SettingsError } from './settings.js';
-import { TokenRefresher, type TokenRefresherProps } from './token-refresher.js';
+import { SettingsError, type TokenRefresherProps } from './settings.js';
+import { TokenRefresher } from './token-refresher.js';
 
 /** The stack name the operator CLI looks for when none is given. */
 export const DEFAULT_STACK_NAME = 'TokenRefresher';
