@@ -6,6 +6,7 @@ import {
   DEFAULT_CONNECTION_PREFIX,
   isConnectionName,
 } from '../lambda/contract/names.js';
+import { DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
 
 /**
  * Properties of the `TokenRefresher` construct (lib/token-refresher.ts). Every one is
@@ -118,23 +119,31 @@ export interface TokenRefresherProps {
   readonly dashboardName?: string;
 }
 
+/** An engine default (milliseconds, lambda/contract/settings.ts) in whole seconds. */
+const engineDefaultSeconds = (setting: 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs'): number =>
+  DEFAULT_SETTINGS[setting] / 1000;
+
 /**
  * Defaults of every {@link TokenRefresherProps} setting, in one place so the construct,
- * the app's context parsing and docs/deploy.md agree.
+ * the app's context parsing and docs/deploy.md agree. The engine's own settings take the
+ * engine's defaults (`DEFAULT_SETTINGS`, the one defaults table), so a function deployed
+ * with every default behaves as the engine does without configuration.
  */
 export const DEFAULTS = {
   connectionPrefix: DEFAULT_CONNECTION_PREFIX,
   clientCredentialsPrefix: DEFAULT_CLIENT_CREDENTIALS_PREFIX,
   scheduleMinutes: 5,
-  refreshWindowSeconds: 600,
+  /** 10 minutes: 5 minutes of safety plus the default schedule period. */
+  refreshWindowSeconds: engineDefaultSeconds('refreshWindowMs'),
   /**
-   * 15 minutes, not the engine's 10: Secrets Manager never deletes versions younger than
-   * 24 h and keeps about 100, so one connection may sustain at most 100 versions a day,
-   * one per 14.4 minutes. 86400 / 900 = 96 versions a day cannot exhaust the quota even
-   * in a refresh loop. See docs/deploy.md, "Limits".
+   * 15 minutes: Secrets Manager never deletes versions younger than 24 h and keeps about
+   * 100, so one connection may sustain at most 100 versions a day, one per 14.4 minutes.
+   * 86400 / 900 = 96 versions a day cannot exhaust the quota even in a refresh loop. See
+   * docs/deploy.md, "Limits".
    */
-  minIntervalSeconds: 900,
-  maxAgeSeconds: 86_400,
+  minIntervalSeconds: engineDefaultSeconds('minIntervalMs'),
+  /** 24 hours. */
+  maxAgeSeconds: engineDefaultSeconds('maxAgeMs'),
   memorySizeMb: 256,
   nearExpirySeconds: 300,
   failureAlarmPeriods: 3,
