@@ -201,6 +201,7 @@ export class RefresherFunction extends nodejs.NodejsFunction {
           settings: {
             refreshWindowMs: settings.refreshWindow.toMilliseconds(),
             minIntervalMs: settings.minInterval.toMilliseconds(),
+            versionFloorMs: settings.versionFloor.toMilliseconds(),
             maxAgeMs: settings.maxAge.toMilliseconds(),
           },
         }),

@@ -44,6 +44,17 @@ export interface TokenRefresherProps {
    */
   readonly minInterval?: Duration;
   /**
+   * The hard floor between two refreshes of one connection, even when its access token has
+   * expired (only an operator's force bypasses it). It guards Secrets Manager's version
+   * quota (~100 versions per secret, none deleted younger than 24 h): at 15 minutes one
+   * connection creates at most 96 versions a day, whatever its provider does. Tokens that
+   * live less than this plus `refreshWindow` are stale part of the time. At least 60 s and
+   * at most `minInterval`; synthesis warns when it allows more than 100 versions a day
+   * (short-token demos may accept that).
+   * @default Duration.minutes(15) (the engine's default), or `minInterval` when that is shorter
+   */
+  readonly versionFloor?: Duration;
+  /**
    * Refresh idle grants at least this often so providers do not expire them.
    * @default Duration.hours(24)
    */
@@ -120,8 +131,9 @@ export interface TokenRefresherProps {
 }
 
 /** An engine default (milliseconds, lambda/contract/settings.ts) in whole seconds. */
-const engineDefaultSeconds = (setting: 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs'): number =>
-  DEFAULT_SETTINGS[setting] / 1000;
+const engineDefaultSeconds = (
+  setting: 'refreshWindowMs' | 'minIntervalMs' | 'versionFloorMs' | 'maxAgeMs',
+): number => DEFAULT_SETTINGS[setting] / 1000;
 
 /**
  * Defaults of every {@link TokenRefresherProps} setting, in one place so the construct,
@@ -142,6 +154,8 @@ export const DEFAULTS = {
    * docs/deploy.md, "Limits".
    */
   minIntervalSeconds: engineDefaultSeconds('minIntervalMs'),
+  /** 15 minutes, for the same reason; a shorter `minInterval` lowers it to that. */
+  versionFloorSeconds: engineDefaultSeconds('versionFloorMs'),
   /** 24 hours. */
   maxAgeSeconds: engineDefaultSeconds('maxAgeMs'),
   memorySizeMb: 256,
@@ -170,6 +184,7 @@ export interface ResolvedSettings {
   readonly schedule: Duration;
   readonly refreshWindow: Duration;
   readonly minInterval: Duration;
+  readonly versionFloor: Duration;
   readonly maxAge: Duration;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -272,6 +287,22 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
   const minIntervalS = seconds('minInterval', minInterval, problems);
   if (!(minIntervalS >= 60)) problems.push(`minInterval must be at least 60 s (got ${minIntervalS} s)`);
 
+  const validMinInterval = minIntervalS >= 60;
+  const versionFloor =
+    props.versionFloor ??
+    Duration.seconds(
+      validMinInterval ? Math.min(DEFAULTS.versionFloorSeconds, minIntervalS) : DEFAULTS.versionFloorSeconds,
+    );
+  const versionFloorS = seconds('versionFloor', versionFloor, problems);
+  if (!(versionFloorS >= 60)) {
+    problems.push(`versionFloor must be at least 60 s (got ${versionFloorS} s)`);
+  } else if (validMinInterval && versionFloorS > minIntervalS) {
+    problems.push(
+      `versionFloor (${versionFloorS} s) must be at most minInterval (${minIntervalS} s): it is the floor under ` +
+        'every refresh that is not forced, and a still-valid token may be refreshed every minInterval',
+    );
+  }
+
   const maxAge = props.maxAge ?? Duration.seconds(DEFAULTS.maxAgeSeconds);
   const maxAgeS = seconds('maxAge', maxAge, problems);
   if (!(maxAgeS > minIntervalS)) {
@@ -361,6 +392,7 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     schedule,
     refreshWindow,
     minInterval,
+    versionFloor,
     maxAge,
     timeout,
     memorySize,
@@ -375,7 +407,35 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
   };
 }
 
-/** Versions a day one connection can create when it refreshes every `minInterval`. */
-export function worstCaseVersionsPerDay(minInterval: Duration): number {
-  return Math.ceil(86_400 / minInterval.toSeconds({ integral: false }));
+/** Versions a day one connection can create when it refreshes every `interval`. */
+export function worstCaseVersionsPerDay(interval: Duration): number {
+  return Math.ceil(86_400 / interval.toSeconds({ integral: false }));
+}
+
+/** A setting that can be deployed but may exhaust the secret version quota: a synth warning. */
+export interface SettingsWarning {
+  /** The annotation id (acknowledge with `Annotation::<id>`). */
+  readonly id: string;
+  readonly message: string;
+}
+
+/**
+ * Warnings for resolved settings that allow more versions a day than Secrets Manager
+ * keeps: deployable (short-token demos need them), but a refresh loop could exhaust the
+ * quota.
+ */
+export function versionQuotaWarnings(settings: ResolvedSettings): SettingsWarning[] {
+  const bounds = [
+    ['minInterval', settings.minInterval, ''],
+    ['versionFloor', settings.versionFloor, ', expired tokens included'],
+  ] as const;
+  return bounds
+    .filter(([, interval]) => worstCaseVersionsPerDay(interval) > SECRET_VERSION_QUOTA)
+    .map(([name, interval, which]) => ({
+      id: `token-refresher:${name}VersionQuota`,
+      message:
+        `${name} ${interval.toHumanString()} allows ${worstCaseVersionsPerDay(interval)} versions per ` +
+        `connection per day${which}; Secrets Manager keeps about ${SECRET_VERSION_QUOTA} and deletes none ` +
+        'younger than 24 h, so a refresh loop could exhaust the quota. Use at least 15 minutes.',
+    }));
 }

@@ -26,9 +26,8 @@ import { RefresherSchedule, SchedulerRole } from './schedule.js';
 import {
   type ResolvedSettings,
   resolveSettings,
-  SECRET_VERSION_QUOTA,
   type TokenRefresherProps,
-  worstCaseVersionsPerDay,
+  versionQuotaWarnings,
 } from './settings.js';
 import { ConnectionSecret, LeaseTable } from './storage.js';
 
@@ -93,13 +92,8 @@ export class TokenRefresher extends Construct {
     this.clientCredentialsPrefix = settings.clientCredentialsPrefix;
     const stack = Stack.of(this);
 
-    if (worstCaseVersionsPerDay(settings.minInterval) > SECRET_VERSION_QUOTA) {
-      Annotations.of(this).addWarningV2(
-        'token-refresher:minIntervalVersionQuota',
-        `minInterval ${settings.minInterval.toHumanString()} allows ${worstCaseVersionsPerDay(settings.minInterval)} ` +
-          `versions per connection per day; Secrets Manager keeps about ${SECRET_VERSION_QUOTA} and deletes none younger ` +
-          'than 24 h, so a refresh loop could exhaust the quota. Use at least 15 minutes.',
-      );
+    for (const warning of versionQuotaWarnings(settings)) {
+      Annotations.of(this).addWarningV2(warning.id, warning.message);
     }
 
     // Each id below is the source of a logical ID, and construction order is the order of
