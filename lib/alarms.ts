@@ -1,8 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { MetricName } from '../lambda/contract/metric-names.js';
@@ -33,6 +36,55 @@ export interface TokenRefresherAlarmsProps {
   readonly function: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
   readonly topic: sns.ITopic;
+}
+
+/** Properties of an {@link AlarmTopic}. */
+export interface AlarmTopicProps {
+  /** The ops key. */
+  readonly masterKey: kms.IKey;
+  /** The alarms' name prefix: only alarms named with it may publish. */
+  readonly alarmNamePrefix: string;
+  /**
+   * An e-mail address to subscribe.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * The topic every alarm notifies: encrypted with the ops key, TLS enforced, and only
+ * this stack's alarms (by name prefix, in this account) may publish to it.
+ */
+export class AlarmTopic extends sns.Topic {
+  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
+    super(scope, id, {
+      displayName: 'token-refresher alarms',
+      masterKey: props.masterKey,
+      enforceSSL: true,
+    });
+    this.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisStacksAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topicArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': Stack.of(this).formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${props.alarmNamePrefix}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
+    if (props.alarmEmail !== undefined) {
+      this.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+  }
 }
 
 /**

@@ -6,25 +6,158 @@ import {
   DEFAULT_CONNECTION_PREFIX,
   isConnectionName,
 } from '../lambda/contract/names.js';
-import type { TokenRefresherProps } from './token-refresher.js';
+import { DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
+
+/**
+ * Properties of the `TokenRefresher` construct (lib/token-refresher.ts). Every one is
+ * optional; the defaults suit a 1-hour-token provider.
+ */
+export interface TokenRefresherProps {
+  /**
+   * Secret-name prefix of the connection records (one secret per connection, named
+   * `<prefix><connection>`). Must end with `/`.
+   * @default 'token-refresher/'
+   */
+  readonly connectionPrefix?: string;
+  /**
+   * Secret-name prefix of the client-credential secrets that records reference. The
+   * refresher may only read these. Must end with `/` and must not overlap `connectionPrefix`.
+   * @default 'token-refresher-clients/'
+   */
+  readonly clientCredentialsPrefix?: string;
+  /**
+   * How often the refresher runs (EventBridge Scheduler rate). Whole minutes, 1 to 60.
+   * @default Duration.minutes(5)
+   */
+  readonly schedule?: Duration;
+  /**
+   * Refresh a connection when its access token expires within this window. At least the
+   * schedule period, so a token cannot expire between two runs.
+   * @default Duration.minutes(10) (5 minutes of safety plus the default schedule period)
+   */
+  readonly refreshWindow?: Duration;
+  /**
+   * Never refresh a still-valid token more often than this (unless an operator forces it).
+   * Guards the provider and Secrets Manager's version quota: at 15 minutes one connection
+   * creates at most 96 versions a day, below the ~100 that Secrets Manager keeps.
+   * @default Duration.minutes(15)
+   */
+  readonly minInterval?: Duration;
+  /**
+   * The hard floor between two refreshes of one connection, even when its access token has
+   * expired (only an operator's force bypasses it). It guards Secrets Manager's version
+   * quota (~100 versions per secret, none deleted younger than 24 h): at 15 minutes one
+   * connection creates at most 96 versions a day, whatever its provider does. Tokens that
+   * live less than this plus `refreshWindow` are stale part of the time. At least 60 s and
+   * at most `minInterval`; synthesis warns when it allows more than 100 versions a day
+   * (short-token demos may accept that).
+   * @default Duration.minutes(15) (the engine's default), or `minInterval` when that is shorter
+   */
+  readonly versionFloor?: Duration;
+  /**
+   * Refresh idle grants at least this often so providers do not expire them.
+   * @default Duration.hours(24)
+   */
+  readonly maxAge?: Duration;
+  /**
+   * The function's timeout. Shorter than the schedule period so runs do not overlap; the
+   * engine budgets each refresh by the remaining time.
+   * @default the schedule period minus 30 s, at most 4 minutes and at least 30 s
+   */
+  readonly timeout?: Duration;
+  /**
+   * The function's memory.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The `AccessTokenNearExpiry` alarm fires when an active connection's access token
+   * expires within this. Must be less than `refreshWindow`.
+   * @default Duration.minutes(5)
+   */
+  readonly nearExpiryThreshold?: Duration;
+  /**
+   * Consecutive schedule periods with at least one failed refresh before
+   * `RefreshFailuresPersisting` fires.
+   * @default 3
+   */
+  readonly failureAlarmPeriods?: number;
+  /**
+   * `FrequentRefreshes` fires when more refreshes than this in one hour were made before
+   * the schedule would have made them (forced or on-demand).
+   * @default 6
+   */
+  readonly earlyRefreshesPerHour?: number;
+  /**
+   * `RefreshRateAboveCeiling` fires when more refreshes than this succeed in one hour,
+   * across all connections. Set it to about 4 × your number of connections (4 an hour is
+   * the most one connection can sustain within the secret version quota).
+   * @default max(60, 4 × connections.length)
+   */
+  readonly maxRefreshesPerHour?: number;
+  /**
+   * An e-mail address subscribed to the alarm topic (it must confirm the subscription).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Connections to pre-create, as placeholder records (status `reauth_required`, no
+   * tokens) that an operator then connects. Secrets are retained when removed from the list.
+   * @default - none
+   */
+  readonly connections?: string[];
+  /**
+   * IAM role ARNs that may use the refresh-token key besides the refresher (e.g. a
+   * break-glass role for restoring a rescued token set by hand). Every role listed weakens
+   * the guarantee that only the refresher can read refresh tokens; keep it empty normally.
+   * @default - none: only the refresher's role may encrypt or decrypt refresh tokens
+   */
+  readonly refreshTokenKeyOperatorRoleArns?: string[];
+  /**
+   * Prefix of the alarm names (the CLI finds the alarms by it).
+   * @default `<stack name>-`
+   */
+  readonly alarmNamePrefix?: string;
+  /**
+   * The dashboard's name (dashboard names are global to the account).
+   * @default `<stack name>-<region>`
+   */
+  readonly dashboardName?: string;
+}
+
+/** An engine default (milliseconds, lambda/contract/settings.ts) in whole seconds. */
+const engineDefaultSeconds = (
+  setting: 'refreshWindowMs' | 'minIntervalMs' | 'versionFloorMs' | 'maxAgeMs',
+): number => DEFAULT_SETTINGS[setting] / 1000;
 
 /**
  * Defaults of every {@link TokenRefresherProps} setting, in one place so the construct,
- * the app's context parsing and docs/deploy.md agree.
+ * the app's context parsing and docs/deploy.md agree. The engine's own settings take the
+ * engine's defaults (`DEFAULT_SETTINGS`, the one defaults table), so a function deployed
+ * with every default behaves as the engine does without configuration.
  */
 export const DEFAULTS = {
   connectionPrefix: DEFAULT_CONNECTION_PREFIX,
   clientCredentialsPrefix: DEFAULT_CLIENT_CREDENTIALS_PREFIX,
   scheduleMinutes: 5,
-  refreshWindowSeconds: 600,
+  /** 10 minutes: 5 minutes of safety plus the default schedule period. */
+  refreshWindowSeconds: engineDefaultSeconds('refreshWindowMs'),
   /**
-   * 15 minutes, not the engine's 10: Secrets Manager never deletes versions younger than
-   * 24 h and keeps about 100, so one connection may sustain at most 100 versions a day,
-   * one per 14.4 minutes. 86400 / 900 = 96 versions a day cannot exhaust the quota even
-   * in a refresh loop. See docs/deploy.md, "Limits".
+   * 15 minutes: Secrets Manager never deletes versions younger than 24 h and keeps about
+   * 100, so one connection may sustain at most 100 versions a day, one per 14.4 minutes.
+   * 86400 / 900 = 96 versions a day cannot exhaust the quota even in a refresh loop. See
+   * docs/deploy.md, "Limits".
    */
-  minIntervalSeconds: 900,
-  maxAgeSeconds: 86_400,
+  minIntervalSeconds: engineDefaultSeconds('minIntervalMs'),
+  /** 15 minutes, for the same reason; a shorter `minInterval` lowers it to that. */
+  versionFloorSeconds: engineDefaultSeconds('versionFloorMs'),
+  /** 24 hours. */
+  maxAgeSeconds: engineDefaultSeconds('maxAgeMs'),
   memorySizeMb: 256,
   nearExpirySeconds: 300,
   failureAlarmPeriods: 3,
@@ -51,6 +184,7 @@ export interface ResolvedSettings {
   readonly schedule: Duration;
   readonly refreshWindow: Duration;
   readonly minInterval: Duration;
+  readonly versionFloor: Duration;
   readonly maxAge: Duration;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -153,6 +287,22 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
   const minIntervalS = seconds('minInterval', minInterval, problems);
   if (!(minIntervalS >= 60)) problems.push(`minInterval must be at least 60 s (got ${minIntervalS} s)`);
 
+  const validMinInterval = minIntervalS >= 60;
+  const versionFloor =
+    props.versionFloor ??
+    Duration.seconds(
+      validMinInterval ? Math.min(DEFAULTS.versionFloorSeconds, minIntervalS) : DEFAULTS.versionFloorSeconds,
+    );
+  const versionFloorS = seconds('versionFloor', versionFloor, problems);
+  if (!(versionFloorS >= 60)) {
+    problems.push(`versionFloor must be at least 60 s (got ${versionFloorS} s)`);
+  } else if (validMinInterval && versionFloorS > minIntervalS) {
+    problems.push(
+      `versionFloor (${versionFloorS} s) must be at most minInterval (${minIntervalS} s): it is the floor under ` +
+        'every refresh that is not forced, and a still-valid token may be refreshed every minInterval',
+    );
+  }
+
   const maxAge = props.maxAge ?? Duration.seconds(DEFAULTS.maxAgeSeconds);
   const maxAgeS = seconds('maxAge', maxAge, problems);
   if (!(maxAgeS > minIntervalS)) {
@@ -242,6 +392,7 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     schedule,
     refreshWindow,
     minInterval,
+    versionFloor,
     maxAge,
     timeout,
     memorySize,
@@ -256,7 +407,35 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
   };
 }
 
-/** Versions a day one connection can create when it refreshes every `minInterval`. */
-export function worstCaseVersionsPerDay(minInterval: Duration): number {
-  return Math.ceil(86_400 / minInterval.toSeconds({ integral: false }));
+/** Versions a day one connection can create when it refreshes every `interval`. */
+export function worstCaseVersionsPerDay(interval: Duration): number {
+  return Math.ceil(86_400 / interval.toSeconds({ integral: false }));
+}
+
+/** A setting that can be deployed but may exhaust the secret version quota: a synth warning. */
+export interface SettingsWarning {
+  /** The annotation id (acknowledge with `Annotation::<id>`). */
+  readonly id: string;
+  readonly message: string;
+}
+
+/**
+ * Warnings for resolved settings that allow more versions a day than Secrets Manager
+ * keeps: deployable (short-token demos need them), but a refresh loop could exhaust the
+ * quota.
+ */
+export function versionQuotaWarnings(settings: ResolvedSettings): SettingsWarning[] {
+  const bounds = [
+    ['minInterval', settings.minInterval, ''],
+    ['versionFloor', settings.versionFloor, ', expired tokens included'],
+  ] as const;
+  return bounds
+    .filter(([, interval]) => worstCaseVersionsPerDay(interval) > SECRET_VERSION_QUOTA)
+    .map(([name, interval, which]) => ({
+      id: `token-refresher:${name}VersionQuota`,
+      message:
+        `${name} ${interval.toHumanString()} allows ${worstCaseVersionsPerDay(interval)} versions per ` +
+        `connection per day${which}; Secrets Manager keeps about ${SECRET_VERSION_QUOTA} and deletes none ` +
+        'younger than 24 h, so a refresh loop could exhaust the quota. Use at least 15 minutes.',
+    }));
 }

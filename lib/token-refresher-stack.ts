@@ -3,8 +3,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { StackOutput, type StackOutputKey } from '../lambda/contract/stack-outputs.js';
-import { SettingsError } from './settings.js';
-import { TokenRefresher, type TokenRefresherProps } from './token-refresher.js';
+import { SettingsError, type TokenRefresherProps } from './settings.js';
+import { TokenRefresher } from './token-refresher.js';
 
 /** The stack name the operator CLI looks for when none is given. */
 export const DEFAULT_STACK_NAME = 'TokenRefresher';
@@ -20,6 +20,7 @@ export const CONTEXT_KEYS = [
   'scheduleMinutes',
   'refreshWindowSeconds',
   'minIntervalSeconds',
+  'versionFloorSeconds',
   'maxAgeSeconds',
   'timeoutSeconds',
   'memorySizeMb',
@@ -125,6 +126,7 @@ export function settingsFromContext(read: ContextReader): TokenRefresherProps {
     schedule: scheduleMinutes === undefined ? undefined : Duration.minutes(scheduleMinutes),
     refreshWindow: seconds(whole('refreshWindowSeconds', read('refreshWindowSeconds'))),
     minInterval: seconds(whole('minIntervalSeconds', read('minIntervalSeconds'))),
+    versionFloor: seconds(whole('versionFloorSeconds', read('versionFloorSeconds'))),
     maxAge: seconds(whole('maxAgeSeconds', read('maxAgeSeconds'))),
     timeout: seconds(whole('timeoutSeconds', read('timeoutSeconds'))),
     memorySize: whole('memorySizeMb', read('memorySizeMb')),

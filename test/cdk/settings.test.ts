@@ -1,11 +1,16 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import {
+  decodeRefresherEnvironment,
+  SETTING_VARIABLES,
+} from '../../lambda/contract/refresher-environment.js';
+import { DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
 import { DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
 import { TokenRefresher, type TokenRefresherProps } from '../../lib/token-refresher.js';
 import { CONTEXT_KEYS, settingsFromContext } from '../../lib/token-refresher-stack.js';
-import { SKIP_BUNDLING } from './support/synth.js';
+import { propertiesOf, resourcesOfType, SKIP_BUNDLING, synth } from './support/synth.js';
 
 const problems = (props: TokenRefresherProps): string => {
   try {
@@ -106,6 +111,21 @@ describe('settings: validation at synth time', () => {
       'a minimum interval under a minute',
       { minInterval: Duration.seconds(30) },
       /minInterval must be at least 60 s/,
+    ],
+    [
+      'a version floor under a minute',
+      { versionFloor: Duration.seconds(59) },
+      /versionFloor must be at least 60 s \(got 59 s\)/,
+    ],
+    [
+      'a version floor above the minimum interval',
+      { minInterval: Duration.minutes(20), versionFloor: Duration.minutes(30) },
+      /versionFloor \(1800 s\) must be at most minInterval \(1200 s\)/,
+    ],
+    [
+      'a version floor given as a token',
+      { versionFloor: Duration.seconds(Lazy.number({ produce: () => 600 })) },
+      /versionFloor must be a literal duration, not a token/,
     ],
     [
       'a max age not above the minimum interval',
@@ -248,5 +268,80 @@ describe('settings from context (cdk.json or -c key=value)', () => {
         new RegExp(`^\\| \`${key}\` +\\|`, 'm'),
       );
     }
+  });
+});
+
+/** `versionFloor`: the hard floor between two refreshes of one connection, plumbed from prop to engine. */
+const VERSION_FLOOR_VARIABLE = SETTING_VARIABLES.versionFloorMs.variable;
+
+/** VERSION_FLOOR_SECONDS of each refresher function (scheduled and on-demand), by logical ID. */
+function versionFloorsOf(context: Record<string, unknown>): Record<string, string | undefined> {
+  const { json } = synth(context);
+  const functions = resourcesOfType(json, 'AWS::Lambda::Function');
+  expect(functions.map(([id]) => id)).toEqual([
+    expect.stringMatching(/^TokenRefresherFunction/),
+    expect.stringMatching(/^TokenRefresherOnDemandFunction/),
+  ]);
+  return Object.fromEntries(
+    functions.map(([id]) => {
+      const { Variables } = propertiesOf(json, id).Environment as { Variables: Record<string, string> };
+      // What the handler decodes at cold start is what the construct meant.
+      const decoded = decodeRefresherEnvironment({
+        ...Variables,
+        REFRESH_TOKEN_KEY_ID: 'k',
+        LEASE_TABLE_NAME: 't',
+      });
+      expect(decoded.settings.versionFloorMs).toBe(Number(Variables[VERSION_FLOOR_VARIABLE]) * 1000);
+      return [id, Variables[VERSION_FLOOR_VARIABLE]];
+    }),
+  );
+}
+
+describe("settings: versionFloor, from prop or context to both functions' environment", () => {
+  it("defaults to the engine's default, 15 minutes", () => {
+    expect(resolveSettings().versionFloor.toSeconds()).toBe(900);
+    expect(resolveSettings().versionFloor.toMilliseconds()).toBe(DEFAULT_SETTINGS.versionFloorMs);
+  });
+
+  it('defaults to minInterval when that is shorter, and takes an explicit value', () => {
+    expect(resolveSettings({ minInterval: Duration.minutes(10) }).versionFloor.toSeconds()).toBe(600);
+    expect(resolveSettings({ minInterval: Duration.hours(1) }).versionFloor.toSeconds()).toBe(900);
+    expect(resolveSettings({ versionFloor: Duration.minutes(5) }).versionFloor.toSeconds()).toBe(300);
+  });
+
+  it('sets the default in the environment of both functions', () => {
+    const floors = versionFloorsOf({});
+    expect(Object.values(floors)).toEqual(['900', '900']);
+  });
+
+  it('sets an override (context versionFloorSeconds) in the environment of both functions', () => {
+    expect(Object.values(versionFloorsOf({ versionFloorSeconds: '600' }))).toEqual(['600', '600']);
+    expect(Object.values(versionFloorsOf({ minIntervalSeconds: 300 }))).toEqual(['300', '300']);
+  });
+
+  it('reports an invalid minimum interval once, not again through the floor it bounds', () => {
+    const [, ...listed] = problems({ minInterval: Duration.seconds(30) }).split('\n  - ');
+    expect(listed).toEqual(['minInterval must be at least 60 s (got 30 s)']);
+  });
+
+  it('warns, without failing synthesis, when the floor allows more than 100 versions a day', () => {
+    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Test');
+    new TokenRefresher(stack, 'Refresher', { versionFloor: Duration.minutes(10) });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasWarning(
+      '/Test/Refresher',
+      Match.stringLikeRegexp('versionFloor 10 minutes allows 144 versions per connection per day'),
+    );
+    annotations.hasNoWarning('/Test/Refresher', Match.stringLikeRegexp('^minInterval'));
+  });
+
+  it('is read from the context key versionFloorSeconds, and a malformed value names it', () => {
+    const read = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
+    expect(read({ versionFloorSeconds: '600' }).versionFloor?.toSeconds()).toBe(600);
+    expect(read({ versionFloorSeconds: 300 }).versionFloor?.toSeconds()).toBe(300);
+    expect(read({ versionFloorSeconds: '' }).versionFloor).toBeUndefined();
+    expect(() => read({ versionFloorSeconds: '15m' })).toThrow(
+      /context "versionFloorSeconds" must be a whole number/,
+    );
   });
 });

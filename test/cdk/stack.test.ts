@@ -181,6 +181,7 @@ describe('TokenRefresher stack, default settings', () => {
           REFRESH_TOKEN_KEY_ID: arnOf(ids.refreshTokenKey),
           REFRESH_WINDOW_SECONDS: '600',
           MIN_INTERVAL_SECONDS: '900',
+          VERSION_FLOOR_SECONDS: '900',
           MAX_AGE_SECONDS: '86400',
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
           POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
