@@ -38,20 +38,24 @@ const FORBIDDEN: { rule: string; from: string[]; forbidden: string[] }[] = [
 ];
 
 /**
- * Folders with no import circle among their files (recursively). `lambda/refresher` and
- * `lib` still have circles; once they are gone, `lambda` and `lib` replace the lambda
- * entries here.
+ * Folders whose files must not reach `unreachable` at all: neither directly nor through any
+ * chain of imports (the construct may import core code, but nothing that pulls in an adapter).
  */
-const ACYCLIC = [
-  'lambda/client',
-  'lambda/core',
-  'lambda/adapters',
-  'lambda/contract',
-  'cli',
-  'sandbox',
-  'demo',
-  'bench',
+const UNREACHABLE: { rule: string; from: string[]; unreachable: string[] }[] = [
+  {
+    rule: 'the construct (lib/, bin/) reaches no adapter and nothing of test/, however indirectly',
+    from: ['lib', 'bin'],
+    unreachable: ['lambda/adapters', 'test'],
+  },
+  {
+    rule: 'the consumer library reaches nothing of the refresher Lambda, however indirectly',
+    from: ['lambda/client'],
+    unreachable: ['lambda/refresher'],
+  },
 ];
+
+/** Folders with no import circle among their files (recursively). */
+const ACYCLIC = ['lambda', 'lib', 'bin', 'cli', 'sandbox', 'demo', 'bench'];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SOURCE = /\.(ts|mts|mjs)$/;
@@ -150,6 +154,18 @@ describe('architecture: import rules', () => {
       .filter(({ target }) => forbidden.some((folder) => isUnder(target, folder)))
       .map(({ file, target }) => `${file} imports ${target}`);
     expect(violations).toEqual([]);
+  });
+
+  it.each(UNREACHABLE)('$rule', ({ from, unreachable }) => {
+    const reached = new Set<string>();
+    const pending = from.flatMap(sourceFiles);
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (reached.has(file)) continue;
+      reached.add(file);
+      pending.push(...importsOf(file).filter((target) => existsSync(join(ROOT, target))));
+    }
+    expect([...reached].some((file) => file.startsWith('lambda/contract/'))).toBe(true);
+    expect([...reached].filter((file) => unreachable.some((folder) => isUnder(file, folder)))).toEqual([]);
   });
 
   it.each(ACYCLIC)('no import circle in %s/', (folder) => {
