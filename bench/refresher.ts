@@ -1,16 +1,11 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { DynamoDbLeaseStore, leaseTableDefinition } from '../lambda/adapters/dynamodb-lease-store.js';
-import { EmfMetrics } from '../lambda/adapters/emf-metrics.js';
-import { HttpTokenEndpoint } from '../lambda/adapters/http-token-endpoint.js';
-import { KmsKeyService } from '../lambda/adapters/kms-key-service.js';
-import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
-import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
-import { systemClock } from '../lambda/adapters/system-clock.js';
+import { leaseTableDefinition } from '../lambda/adapters/dynamodb-lease-store.js';
 import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../lambda/contract/settings.js';
 import type { RunSummary } from '../lambda/core/run-refresh.js';
-import { handleInvocation, type RefresherPorts } from '../lambda/refresher/refresher.js';
+import { createPorts, type RefresherPorts } from '../lambda/refresher/composition.js';
+import { handleInvocation } from '../lambda/refresher/refresher.js';
 import type { LocalClients } from './aws.js';
 
 /** The event EventBridge sends on the schedule. */
@@ -29,17 +24,14 @@ export async function provisionRefresherResources(
   return { keyId, tableName };
 }
 
-/** The adapters `createPorts` builds, on the given (counted) clients. */
+/** The adapters the composition root builds, on the given (counted) clients. */
 export function benchPorts(clients: LocalClients, keyId: string, tableName: string): RefresherPorts {
-  return {
-    store: new SecretsManagerStore(clients.secretsManager),
-    keys: new KmsKeyService(clients.kms, keyId),
-    leases: new DynamoDbLeaseStore({ client: clients.dynamodb, tableName }),
-    tokenEndpoint: new HttpTokenEndpoint(),
-    metrics: new EmfMetrics(),
-    logger: new StructuredLogger(),
-    clock: systemClock,
-  };
+  const config = benchConfig('', { keyId, tableName });
+  return createPorts(config, {
+    secretsManager: clients.secretsManager,
+    kms: clients.kms,
+    dynamodb: clients.dynamodb,
+  });
 }
 
 export function benchConfig(

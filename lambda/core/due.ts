@@ -1,9 +1,31 @@
 import type { EngineSettings } from '../contract/settings.js';
-import type { ConnectionRecord } from './record.js';
+import type { ConnectionRecord, ConnectionStatus } from './record.js';
 
 export type DueDecision =
   | { due: true; reason: 'forced' | 'on_demand' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }
   | { due: false; reason: 'not_active' | 'fresh' | 'min_interval' | 'version_quota' };
+
+/** The facts a due decision rests on: from a record, or from a scheduling hint. */
+export interface DueFacts {
+  status: ConnectionStatus;
+  /** Epoch ms the access token expires; absent when there is no usable access token. */
+  expiresAt?: number;
+  /** Epoch ms of the last refresh; absent when never refreshed. */
+  refreshedAt?: number;
+}
+
+/** A record's due facts. */
+export function dueFactsOf(
+  record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken'>,
+): DueFacts {
+  return {
+    status: record.status,
+    ...(record.accessToken !== undefined && record.expiresAt
+      ? { expiresAt: Date.parse(record.expiresAt) }
+      : {}),
+    ...(record.refreshedAt ? { refreshedAt: Date.parse(record.refreshedAt) } : {}),
+  };
+}
 
 /**
  * Decides whether a connection needs a refresh now (docs/refresh-transaction.md, steps 3-4).
@@ -11,19 +33,16 @@ export type DueDecision =
  * expiry, within the minimum interval. `forced` is an operator's. Pure: the caller passes the time.
  */
 export function decideDue(
-  record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken'>,
+  facts: DueFacts,
   now: number,
   settings: Pick<EngineSettings, 'refreshWindowMs' | 'minIntervalMs' | 'maxAgeMs' | 'versionFloorMs'>,
   trigger: 'schedule' | 'on_demand' | 'forced' = 'schedule',
 ): DueDecision {
-  if (record.status !== 'active') return { due: false, reason: 'not_active' };
+  if (facts.status !== 'active') return { due: false, reason: 'not_active' };
   if (trigger === 'forced') return { due: true, reason: 'forced' };
 
-  const expiresAt = record.expiresAt ? Date.parse(record.expiresAt) : undefined;
-  if (expiresAt === undefined || record.accessToken === undefined) {
-    return { due: true, reason: 'no_access_token' };
-  }
-  const refreshedAt = record.refreshedAt ? Date.parse(record.refreshedAt) : undefined;
+  const { expiresAt, refreshedAt } = facts;
+  if (expiresAt === undefined) return { due: true, reason: 'no_access_token' };
   const sinceRefresh = refreshedAt === undefined ? Number.POSITIVE_INFINITY : now - refreshedAt;
   if (expiresAt <= now) {
     // Even an expired token waits for the floor: a version per run would exhaust the quota.

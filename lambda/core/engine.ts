@@ -13,6 +13,7 @@ import type {
   SecretStore,
   TokenEndpoint,
 } from './ports.js';
+import type { WriteLimiter } from './rate-limiter.js';
 
 /** Everything the engine works through: the ports, its settings and its identity. */
 export interface EngineDeps {
@@ -32,6 +33,8 @@ export interface EngineDeps {
   credentials: (secretId: string) => Promise<ClientCredentials>;
   /** Creates a connection's secret that does not exist yet (see `SecretCreator`). */
   secretCreator?: SecretCreator;
+  /** Paces Secrets Manager writes; the composition root always sets one. */
+  writeLimiter?: WriteLimiter;
 }
 
 /**

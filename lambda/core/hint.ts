@@ -55,15 +55,6 @@ export function currentHint(summary: SecretSummary): Hint | undefined {
 export function mustRead(summary: SecretSummary, now: number, settings: EngineSettings): boolean {
   const hint = currentHint(summary);
   if (!hint) return true;
-  const decision = decideDue(
-    {
-      status: hint.status,
-      accessToken: hint.expiresAt === undefined ? undefined : 'present',
-      expiresAt: hint.expiresAt === undefined ? undefined : new Date(hint.expiresAt).toISOString(),
-      refreshedAt: hint.refreshedAt === undefined ? undefined : new Date(hint.refreshedAt).toISOString(),
-    },
-    now,
-    settings,
-  );
-  return decision.due;
+  // A hint carries exactly the facts a due decision rests on.
+  return decideDue(hint, now, settings).due;
 }

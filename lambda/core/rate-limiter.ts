@@ -1,4 +1,4 @@
-import type { Clock, SecretStore } from './ports.js';
+import type { Clock } from './ports.js';
 
 /**
  * A token bucket on the injected clock: at most `perSecond` acquisitions a second on
@@ -42,22 +42,20 @@ export class RateLimiter {
 
 /**
  * Keeps the engine's Secrets Manager writes under a ceiling, so other writers in the
- * account keep headroom under the shared 50 requests/s quotas (PutSecretValue and
- * TagResource are limited separately, so each gets its own bucket).
+ * account keep headroom under the shared 50 requests/s quotas. PutSecretValue (and
+ * CreateSecret) and TagResource are limited separately, so each has its own bucket. The
+ * write protocol waits on it before each write; the composition root makes one per
+ * invocation, for every path.
  */
-export function rateLimitedStore(store: SecretStore, clock: Clock, writesPerSecond: number): SecretStore {
+export interface WriteLimiter {
+  /** Before a PutSecretValue or CreateSecret. */
+  beforePut(): Promise<void>;
+  /** Before a TagResource (the scheduling hint). */
+  beforeTag(): Promise<void>;
+}
+
+export function writeLimiter(clock: Clock, writesPerSecond: number): WriteLimiter {
   const puts = new RateLimiter(clock, writesPerSecond);
   const tags = new RateLimiter(clock, writesPerSecond);
-  return {
-    list: (prefix) => store.list(prefix),
-    getCurrent: (secretId) => store.getCurrent(secretId),
-    putVersion: async (secretId, value, token) => {
-      await puts.acquire();
-      return store.putVersion(secretId, value, token);
-    },
-    setHint: async (secretId, hint) => {
-      await tags.acquire();
-      return store.setHint(secretId, hint);
-    },
-  };
+  return { beforePut: () => puts.acquire(), beforeTag: () => tags.acquire() };
 }

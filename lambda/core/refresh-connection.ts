@@ -2,7 +2,7 @@ import { MetricName } from '../contract/metric-names.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
-import { decideDue } from './due.js';
+import { decideDue, dueFactsOf } from './due.js';
 import { type EngineDeps, emit } from './engine.js';
 import { describeError, failureClassOf, InvalidRecordError, SecretNotFoundError } from './errors.js';
 import type { Ciphertext, IssuedTokens, SecretVersion } from './ports.js';
@@ -129,7 +129,7 @@ async function refreshUnderLease(
     return skipped(connection, 'version_changed', current.versionId, record, expiresAt);
   }
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
-  const decision = decideDue(record, deps.clock.now(), deps.settings, trigger);
+  const decision = decideDue(dueFactsOf(record), deps.clock.now(), deps.settings, trigger);
   if (!decision.due) {
     if (decision.reason === 'min_interval') emit(deps, MetricName.MinIntervalSkipped, 'Count', 1);
     return skipped(connection, decision.reason, current.versionId, record, expiresAt);

@@ -1,8 +1,6 @@
-import { Budget } from './budget.js';
-import { ConnectionBusyError, TokenRefresherError } from './errors.js';
+import { takeOperatorLease } from './operator-lease.js';
 import type { SecretRemover } from './ports.js';
-import { OPERATOR_BUDGET_MS } from './set-connection-status.js';
-import { type ProtocolDeps, takeConnectionLease } from './write-protocol.js';
+import type { ProtocolDeps } from './write-protocol.js';
 
 export interface RemoveResult {
   connection: string;
@@ -29,11 +27,7 @@ export async function removeConnection(
   connection: string,
   recoveryWindowDays: number,
 ): Promise<RemoveResult> {
-  const budget = Budget.fromRemaining(deps.clock, OPERATOR_BUDGET_MS);
-  const attempt = await takeConnectionLease(deps, connection, budget, 'remove');
-  if (attempt.kind === 'held') throw new ConnectionBusyError(connection);
-  if (attempt.kind === 'unavailable') throw new TokenRefresherError(attempt.message);
-  const { lease } = attempt;
+  const lease = await takeOperatorLease(deps, connection, 'remove');
   try {
     const { deletionDate } = await lease.deleteSecret(remover, recoveryWindowDays);
     return {

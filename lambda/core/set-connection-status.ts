@@ -1,5 +1,5 @@
-import { Budget } from './budget.js';
 import { ConnectionBusyError, TokenRefresherError } from './errors.js';
+import { takeOperatorLease } from './operator-lease.js';
 import {
   type ConnectionRecord,
   type ConnectionStatus,
@@ -8,7 +8,7 @@ import {
   serializeRecord,
 } from './record.js';
 import type { VersionAccess } from './version-access.js';
-import { type ProtocolDeps, takeConnectionLease } from './write-protocol.js';
+import type { ProtocolDeps } from './write-protocol.js';
 
 /**
  * An operator's own write to a record (`token-refresher disable` / `enable`), made with
@@ -38,9 +38,6 @@ export interface StatusChangeResult {
 /** Last errors after which only a reconnect (the authorization code flow) helps. */
 const NEEDS_RECONNECT = new Set(['reauth_required', 'not_connected', 'commit_failed']);
 
-/** How long an operator's change may take, lease included. */
-export const OPERATOR_BUDGET_MS = 60_000;
-
 /**
  * Sets a connection `disabled` (never refreshed; consumers get `ConnectionDisabledError`)
  * or `active` again. Enabling refuses a connection that needs re-authentication: only
@@ -52,11 +49,7 @@ export async function setConnectionStatus(
   connection: string,
   status: 'active' | 'disabled',
 ): Promise<StatusChangeResult> {
-  const budget = Budget.fromRemaining(deps.clock, OPERATOR_BUDGET_MS);
-  const attempt = await takeConnectionLease(deps, connection, budget, 'set-status');
-  if (attempt.kind === 'held') throw new ConnectionBusyError(connection);
-  if (attempt.kind === 'unavailable') throw new TokenRefresherError(attempt.message);
-  const { lease } = attempt;
+  const lease = await takeOperatorLease(deps, connection, 'set-status');
   try {
     const { current, access } = await lease.readCurrent();
     const record = parseRecord(connection, current.value);

@@ -20,6 +20,7 @@ import type {
   SecretStore,
   SecretVersion,
 } from './ports.js';
+import type { WriteLimiter } from './rate-limiter.js';
 import type { ConnectionRecord } from './record.js';
 import { LEASE_OUTCOME_OF, type TransactionState } from './transaction-state.js';
 import { type VersionAccess, versionAccess } from './version-access.js';
@@ -49,6 +50,8 @@ export interface ProtocolDeps {
   random?: () => number;
   /** Creates a connection's secret when it does not exist yet (tests and local sandboxes; in AWS the CLI does). */
   secretCreator?: SecretCreator;
+  /** Paces this invocation's Secrets Manager writes (see `rate-limiter.ts`). */
+  writeLimiter?: WriteLimiter;
 }
 
 /**
@@ -237,12 +240,14 @@ export class ConnectionLease {
   }
 
   private async put(fromVersionId: string | undefined, value: string, nonce: string): Promise<string> {
+    if (fromVersionId === undefined && !this.deps.secretCreator)
+      throw new SecretNotFoundError(this.secretName);
+    await this.deps.writeLimiter?.beforePut();
     if (fromVersionId !== undefined) {
       const token = clientRequestTokenFor(this.secretName, fromVersionId);
       return (await this.deps.store.putVersion(this.secretName, value, token)).versionId;
     }
-    if (!this.deps.secretCreator) throw new SecretNotFoundError(this.secretName);
-    return (await createConnectionSecret(this.deps.secretCreator, this.secretName, value, nonce)).versionId;
+    return (await createConnectionSecret(this.deps.secretCreator!, this.secretName, value, nonce)).versionId;
   }
 
   /** Stores a token set whose commit failed; a few quick attempts. Returns whether it is stored. */
@@ -300,6 +305,7 @@ export class ConnectionLease {
   /** Writes a hint value as is (e.g. one no run can use, to force a read). */
   async writeRawHint(hint: string): Promise<boolean> {
     try {
+      await this.deps.writeLimiter?.beforeTag();
       await this.deps.store.setHint(this.secretName, hint);
       return true;
     } catch (error) {

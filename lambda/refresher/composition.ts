@@ -22,7 +22,7 @@ import type {
   SecretStore,
   TokenEndpoint,
 } from '../core/ports.js';
-import { rateLimitedStore } from '../core/rate-limiter.js';
+import { writeLimiter } from '../core/rate-limiter.js';
 
 /**
  * The composition root: the one place that builds the refresher's adapters (`createPorts`)
@@ -84,7 +84,8 @@ export function composeEngine(
 ): EngineDeps {
   const { settings } = config;
   return {
-    store: rateLimitedStore(ports.store, ports.clock, settings.writesPerSecond),
+    store: ports.store,
+    writeLimiter: writeLimiter(ports.clock, settings.writesPerSecond),
     keys: ports.keys,
     tokenEndpoint: ports.tokenEndpoint,
     leases: ports.leases,

@@ -219,6 +219,34 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     return stub.commandCalls(PutSecretValueCommand).map((call) => call.args[0] as unknown as Command);
   }
 
+  /**
+   * One run in which the provider rotates but Secrets Manager refuses every commit and
+   * DynamoDB every rescue: the set survives only in the CRITICAL log line. Secrets Manager
+   * stays refused (`sm`) until the caller restores it; returns the logged refresh token.
+   */
+  async function runWithCommitAndRescueFailing(h: RefresherHarness, name: string) {
+    const sm = intercept(h.secretsManager, (command) =>
+      command instanceof PutSecretValueCommand
+        ? Promise.reject(awsError('ThrottlingException', 'x'))
+        : undefined,
+    );
+    const ddb = intercept(h.dynamodb, (command) =>
+      /SET #rescue\b/.test(String(command.input.UpdateExpression ?? ''))
+        ? Promise.reject(awsError('ProvisionedThroughputExceededException', 'injected'))
+        : undefined,
+    );
+    const clock = fastClock();
+    await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
+    ddb.restore();
+    const entry = h.output
+      .jsonLines()
+      .find((line) => String(line.message).includes('could be neither committed nor stored'));
+    const logged = (entry!.rescue as { refreshToken: { ciphertext: string; keyId: string } }).refreshToken;
+    const loggedToken = await h.keys.decrypt(logged, refreshTokenContext(h.prefix + name));
+    h.sensitiveValues.add(loggedToken);
+    return { sm, clock, loggedToken };
+  }
+
   it('commit fails after the provider rotated → rescue in the lease table → the next run restores it; nothing is lost', async () => {
     const h = await harness();
     const name = 'rescued';
@@ -485,30 +513,11 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
   it('after the last-resort log, the next run does not replay the refresh token the provider already answered', async () => {
     const h = await harness();
     const name = 'last-resort-next-run';
-    const secretName = h.prefix + name;
     const { refreshToken: original } = await h.createConnection(name, {
       client: auth.client('client_secret_basic'),
     });
-    const sm = intercept(h.secretsManager, (command) =>
-      command instanceof PutSecretValueCommand
-        ? Promise.reject(awsError('ThrottlingException', 'x'))
-        : undefined,
-    );
-    const ddb = intercept(h.dynamodb, (command) =>
-      /SET #rescue\b/.test(String(command.input.UpdateExpression ?? ''))
-        ? Promise.reject(awsError('ProvisionedThroughputExceededException', 'injected'))
-        : undefined,
-    );
-    const clock = fastClock();
-    await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
+    const { sm, loggedToken } = await runWithCommitAndRescueFailing(h, name);
     sm.restore();
-    ddb.restore();
-    const entry = h.output
-      .jsonLines()
-      .find((line) => String(line.message).includes('could be neither committed nor stored'));
-    const logged = (entry!.rescue as { refreshToken: { ciphertext: string; keyId: string } }).refreshToken;
-    const loggedToken = await h.keys.decrypt(logged, refreshTokenContext(secretName));
-    h.sensitiveValues.add(loggedToken);
 
     // AWS is healthy again; the operator has not restored yet. The next scheduled run must not
     // present the spent token: the provider would revoke the grant, and the logged token with it.
@@ -526,36 +535,18 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
   it('(a) unsaved, then the next run cannot even record reauth_required: the third run still sends nothing', async () => {
     const h = await harness();
     const name = 'unsaved-then-status-fails';
-    const secretName = h.prefix + name;
     const { refreshToken: original } = await h.createConnection(name, {
       client: auth.client('client_secret_basic'),
     });
     const before = await h.current(name);
 
     // Run 1: the provider rotates; the commit and the rescue both fail → released `unsaved`.
-    const sm = intercept(h.secretsManager, (command) =>
-      command instanceof PutSecretValueCommand
-        ? Promise.reject(awsError('ThrottlingException', 'x'))
-        : undefined,
-    );
-    const ddb = intercept(h.dynamodb, (command) =>
-      /SET #rescue\b/.test(String(command.input.UpdateExpression ?? ''))
-        ? Promise.reject(awsError('ProvisionedThroughputExceededException', 'injected'))
-        : undefined,
-    );
-    const clock = fastClock();
-    await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
-    ddb.restore();
+    const { sm, clock } = await runWithCommitAndRescueFailing(h, name);
     expect(presentationsOf(original)).toHaveLength(1);
     expect(await leases(h).get(name)).toMatchObject({
       sentFromVersionId: before.versionId,
       sentOutcome: 'unsaved',
     });
-    const entry = h.output
-      .jsonLines()
-      .find((line) => String(line.message).includes('could be neither committed nor stored'));
-    const logged = (entry!.rescue as { refreshToken: { ciphertext: string; keyId: string } }).refreshToken;
-    h.sensitiveValues.add(await h.keys.decrypt(logged, refreshTokenContext(secretName)));
 
     // Run 2: Secrets Manager still refuses writes, so reauth_required cannot be recorded.
     const second = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });

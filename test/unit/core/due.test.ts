@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../../lambda/contract/settings.js';
-import { decideDue } from '../../../lambda/core/due.js';
+import { decideDue, dueFactsOf } from '../../../lambda/core/due.js';
 
 const minute = 60_000;
 const now = Date.parse('2026-11-26T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
+/** The due facts of a record whose token expires in `expiresInMs`, refreshed `refreshedAgoMs` ago. */
 const record = (
   expiresInMs: number,
   refreshedAgoMs: number,
   status: 'active' | 'reauth_required' | 'disabled' = 'active',
-) => ({
-  status,
-  accessToken: 'at',
-  expiresAt: iso(now + expiresInMs),
-  refreshedAt: iso(now - refreshedAgoMs),
-});
+) =>
+  dueFactsOf({
+    status,
+    accessToken: 'at',
+    expiresAt: iso(now + expiresInMs),
+    refreshedAt: iso(now - refreshedAgoMs),
+  });
 
 describe('decideDue', () => {
   it('leaves a fresh token alone', () => {
