@@ -247,6 +247,31 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     return { sm, clock, loggedToken };
   }
 
+  /**
+   * Serves the given version as AWSCURRENT of `name` for the next `times` reads (all, by
+   * default), as a read right after a write may; every other call reaches moto.
+   */
+  function serveStale(
+    h: RefresherHarness,
+    name: string,
+    stale: { versionId: string; record: ConnectionRecord },
+    times = Number.POSITIVE_INFINITY,
+  ): AnyStub {
+    const secretName = h.prefix + name;
+    let served = 0;
+    return intercept(h.secretsManager, (command) => {
+      if (!(command instanceof GetSecretValueCommand) || command.input.SecretId !== secretName)
+        return undefined;
+      if (served >= times) return undefined;
+      served += 1;
+      return Promise.resolve({
+        Name: secretName,
+        VersionId: stale.versionId,
+        SecretString: JSON.stringify(stale.record),
+      });
+    });
+  }
+
   it('commit fails after the provider rotated → rescue in the lease table → the next run restores it; nothing is lost', async () => {
     const h = await harness();
     const name = 'rescued';
@@ -585,7 +610,6 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
   it('(b) AWSCURRENT read stale once right after a commit: re-read, the answered token is not sent again', async () => {
     const h = await harness();
     const name = 'stale-once';
-    const secretName = h.prefix + name;
     // Due now (no access token yet): the first run refreshes it.
     const { refreshToken: original } = await h.createConnection(name, {
       client: auth.client('client_secret_post'),
@@ -595,17 +619,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     const after = await h.current(name);
 
     // Secrets Manager serves the replaced version once, as a read after a write may.
-    let served = 0;
-    const stub = intercept(h.secretsManager, (command) => {
-      if (!(command instanceof GetSecretValueCommand) || command.input.SecretId !== secretName)
-        return undefined;
-      if (served++ > 0) return undefined;
-      return Promise.resolve({
-        Name: secretName,
-        VersionId: before.versionId,
-        SecretString: JSON.stringify(before.record),
-      });
-    });
+    const stub = serveStale(h, name, before, 1);
     const second = await h.invoke({ action: 'run', connections: [name] });
     stub.restore();
     // The stale record says "due"; the lease says that version was replaced: read again, not due.
@@ -625,21 +639,12 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
   it('(b) AWSCURRENT stays stale: nothing is sent, and the run says why', async () => {
     const h = await harness();
     const name = 'stale-always';
-    const secretName = h.prefix + name;
     const { refreshToken: original } = await h.createConnection(name, {
       client: auth.client('client_secret_post'),
     });
     const before = await h.current(name);
     await h.invoke();
-    const stub = intercept(h.secretsManager, (command) =>
-      command instanceof GetSecretValueCommand && command.input.SecretId === secretName
-        ? Promise.resolve({
-            Name: secretName,
-            VersionId: before.versionId,
-            SecretString: JSON.stringify(before.record),
-          })
-        : undefined,
-    );
+    const stub = serveStale(h, name, before);
     const second = await h.invoke({ action: 'run', force: true, connections: [name] });
     stub.restore();
     expect(second.results[0]).toMatchObject({
@@ -655,22 +660,13 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
   it('(b) a stale read after an operator’s change is caught too: a disabled connection is not refreshed', async () => {
     const h = await harness();
     const name = 'stale-after-disable';
-    const secretName = h.prefix + name;
     // Due (no access token): the stale version would be refreshed if it were believed.
     const { refreshToken: original } = await h.createConnection(name, {
       client: auth.client('client_secret_post'),
     });
     const before = await h.current(name);
     await setConnectionStatus(h.engine('operator'), name, 'disabled');
-    const stub = intercept(h.secretsManager, (command) =>
-      command instanceof GetSecretValueCommand && command.input.SecretId === secretName
-        ? Promise.resolve({
-            Name: secretName,
-            VersionId: before.versionId,
-            SecretString: JSON.stringify(before.record),
-          })
-        : undefined,
-    );
+    const stub = serveStale(h, name, before);
     const run = await h.invoke({ action: 'run', connections: [name] });
     stub.restore();
     expect(run.results[0]).toMatchObject({ status: 'failed', failureClass: 'transient' });
