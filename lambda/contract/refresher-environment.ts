@@ -33,6 +33,12 @@ interface SettingVariable {
   max?: number;
 }
 
+/** Settings that are not numbers: a comma-separated list, and a test-only switch. */
+export const LIST_AND_SWITCH_VARIABLES = {
+  allowedTokenOrigins: 'ALLOWED_TOKEN_ORIGINS',
+  allowInsecureLoopback: 'ALLOW_INSECURE_LOOPBACK',
+} as const;
+
 /** Engine settings a deployment may tune, and the variable of each. */
 export const SETTING_VARIABLES = {
   refreshWindowMs: { variable: 'REFRESH_WINDOW_SECONDS', unit: 'seconds' },
@@ -46,13 +52,17 @@ export const SETTING_VARIABLES = {
 
 export type EncodedSetting = keyof typeof SETTING_VARIABLES;
 
+type EncodableSettings = Partial<
+  Pick<EngineSettings, EncodedSetting | 'allowedTokenOrigins' | 'allowInsecureLoopback'>
+>;
+
 /** The variables of a refresher function, for the construct's `environment`. */
 export function encodeRefresherEnvironment(config: {
   prefix: string;
   leaseTableName: string;
   refreshTokenKeyId: string;
   onDemandOnly?: boolean;
-  settings?: Partial<Pick<EngineSettings, EncodedSetting>>;
+  settings?: EncodableSettings;
 }): Record<string, string> {
   const env: Record<string, string> = {
     [RefresherVariable.prefix]: config.prefix,
@@ -65,6 +75,9 @@ export function encodeRefresherEnvironment(config: {
     if (value === undefined) continue;
     env[spec.variable] = String(spec.unit === 'seconds' ? value / 1000 : value);
   }
+  const origins = config.settings?.allowedTokenOrigins;
+  if (origins !== undefined) env[LIST_AND_SWITCH_VARIABLES.allowedTokenOrigins] = origins.join(',');
+  if (config.settings?.allowInsecureLoopback) env[LIST_AND_SWITCH_VARIABLES.allowInsecureLoopback] = 'true';
   return env;
 }
 
@@ -105,6 +118,22 @@ export function decodeRefresherEnvironment(env: Record<string, string | undefine
     }
     settings[setting] = spec.unit === 'seconds' ? value * 1000 : value;
   }
+
+  const originsRaw = env[LIST_AND_SWITCH_VARIABLES.allowedTokenOrigins];
+  if (originsRaw !== undefined && originsRaw.trim() !== '') {
+    const origins = originsRaw
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
+    if (origins.length === 0)
+      problems.push(`${LIST_AND_SWITCH_VARIABLES.allowedTokenOrigins}: no origin listed`);
+    settings.allowedTokenOrigins = origins;
+  }
+  const insecureRaw = env[LIST_AND_SWITCH_VARIABLES.allowInsecureLoopback] ?? 'false';
+  if (insecureRaw !== 'true' && insecureRaw !== 'false') {
+    problems.push(`${LIST_AND_SWITCH_VARIABLES.allowInsecureLoopback}: must be "true" or "false"`);
+  }
+  settings.allowInsecureLoopback = insecureRaw === 'true';
 
   if (problems.length > 0) throw new Error(`token-refresher is misconfigured: ${problems.join('; ')}`);
   return { settings, onDemandOnly: onDemandRaw === 'true', leaseTableName, refreshTokenKeyId };

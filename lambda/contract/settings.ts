@@ -52,7 +52,23 @@ export interface EngineSettings {
    * @default 25 per second
    */
   writesPerSecond: number;
+  /**
+   * The origins (`https://host[:port]`) a refresh token and a client secret may be sent to:
+   * a record or a connect event naming any other token endpoint is refused before anything
+   * is decrypted. Pinned at deploy time (construct prop `allowedTokenOrigins`).
+   * @default the Askara API's origin
+   */
+  allowedTokenOrigins: readonly string[];
+  /**
+   * Tests and the local sandbox only: also allow plain `http://` origins on loopback (they
+   * must still be listed). The deployed stack never sets it.
+   * @default false
+   */
+  allowInsecureLoopback: boolean;
 }
+
+/** The Askara API's origin: the default (and first) allowed token-endpoint origin. */
+export const ASKARA_TOKEN_ORIGIN = 'https://api.askara.ai';
 
 export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
   refreshWindowMs: 10 * 60_000,
@@ -68,6 +84,8 @@ export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
   backoffCapMs: 5_000,
   leaseMarginMs: 30_000,
   writesPerSecond: 25,
+  allowedTokenOrigins: [ASKARA_TOKEN_ORIGIN],
+  allowInsecureLoopback: false,
 };
 
 export function settingsWith(prefix: string, overrides: Partial<EngineSettings> = {}): EngineSettings {
