@@ -438,6 +438,9 @@ class Simulation {
         inv.skewMs = Math.max(-25_000, Math.min(25_000, inv.skewMs + jump));
         inv.clockFault = true;
         this.note('clock_jump', { benign: true });
+        // It affects what the invocation holds now (a record written next carries the jumped
+        // time), besides what it locks or refreshes from now on.
+        for (const c of this.heldBy(inv)) this.faults.touch({ connection: c }, this.sched.now);
       });
     }
     this.sched.at(inv.deadline, () => {
