@@ -508,7 +508,11 @@ export class SimLeaseTable {
         item ? new LeaseHeldError(connection, item.leaseUntil) : new TokenRefresherError('there is no lease'),
       );
     }
-    if (item.rescue) this.observer.rescueRemoved(connection, item.rescue, 'replaced', this.net.sched.now);
+    // A retried write of the same set (its first answer lost) replaces nothing.
+    const same = item.rescue?.refreshToken.ciphertext === rescue.refreshToken.ciphertext;
+    if (item.rescue && !same) {
+      this.observer.rescueRemoved(connection, item.rescue, 'replaced', this.net.sched.now);
+    }
     item.rescue = { ...rescue };
     this.observer.rescueStored(connection, rescue, this.net.sched.now);
     return ok(undefined);
