@@ -176,6 +176,8 @@ class Simulation {
     this.consumerRng = this.rng.fork('consumers');
     this.mutationRng = this.rng.fork('mutations');
     const world = this.rng.fork('world');
+    // Forked last, so every earlier stream is what it was before these faults existed.
+    const protocolChaos = this.rng.fork('protocol-faults');
     this.end = SIM_START + options.days * DAY;
     this.periodMs = this.resolved.scheduleMinutes * MINUTE;
     this.timeoutMs = this.resolved.timeoutSeconds * 1000;
@@ -197,6 +199,7 @@ class Simulation {
       crash,
       latency: this.latency,
       chaos: this.chaos,
+      protocolChaos,
       note: (kind, scope) => this.faults.note(kind, scope, this.sched.now),
     };
 
@@ -243,6 +246,7 @@ class Simulation {
       },
     );
     this.server.setObserver(this.oracle);
+    this.oracle.currentVersionOf = (connection) => this.sm.current(PREFIX + connection)?.versionId;
     const observer: AwsObserver = {
       versionCreated: (name, id, value, at) => {
         this.oracle.versionCreated(name, id, value, at);
@@ -252,8 +256,15 @@ class Simulation {
       rescueStored: (c, r, at) => this.oracle.rescueStored(c, r, at),
       rescueRemoved: (c, r, why, at) => this.oracle.rescueRemoved(c, r, why, at),
       leaseAcquired: (c, o, p, at) => this.oracle.leaseAcquired(c, o, p, at),
+      leaseReleased: (c, o, outcome, details, at) => this.oracle.leaseReleased(c, o, outcome, details, at),
+      staleReadServed: (name, reader, at) => this.oracle.staleReadServed(name, reader, at),
     };
-    this.sm = new SimSecretsManager(this.net, observer, (id) => this.scopeOfSecret(id));
+    this.sm = new SimSecretsManager(
+      this.net,
+      observer,
+      (id) => this.scopeOfSecret(id),
+      (id) => (id.startsWith(PREFIX) ? this.leases.unsavedVersions.get(id.slice(PREFIX.length)) : undefined),
+    );
     this.leases = new SimLeaseTable(this.net, observer);
     this.consumerInv = new Invocation('consumers', 'consumer', SIM_START, Number.POSITIVE_INFINITY);
 
