@@ -551,6 +551,12 @@ const clone = (state: LeaseState | undefined): LeaseState | undefined =>
  */
 export class SimLeaseTable {
   readonly items = new Map<string, LeaseState>();
+  /**
+   * The old adapter's bug, for the `erase-marker-on-acquire` mutation: acquiring removes
+   * the spent-token marker from the item (`REMOVE #outcome, #sent`) while still returning
+   * the previous state with it.
+   */
+  eraseMarkerOnAcquire = false;
   /** Connection → the version whose send was released `unsaved`, until the next send. */
   readonly unsavedVersions = new Map<string, string>();
 
@@ -568,6 +574,10 @@ export class SimLeaseTable {
     // Only the lease changes hands: the marker, the last commit and any rescue stay.
     const next: LeaseState = { ...item, connection, owner, leaseUntil };
     delete next.outcome;
+    if (this.eraseMarkerOnAcquire) {
+      delete next.sentFromVersionId;
+      delete next.sentOutcome;
+    }
     this.items.set(connection, next);
     this.observer.leaseAcquired(connection, owner, previous, this.net.sched.now);
     return previous ? { acquired: true, previous } : { acquired: true };

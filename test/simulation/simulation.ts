@@ -67,6 +67,8 @@ export const DEFAULT_LIFETIMES: readonly (readonly [number, number])[] = [
 export interface Mutation {
   name: string;
   wrap(ports: RefresherPorts, context: { inv: Invocation; rng: Prng; sched: Scheduler }): RefresherPorts;
+  /** A bug in the simulated service rather than the ports (an old adapter's behaviour). */
+  setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager }): void;
 }
 
 export interface SimulationOptions {
@@ -266,6 +268,7 @@ class Simulation {
       (id) => (id.startsWith(PREFIX) ? this.leases.unsavedVersions.get(id.slice(PREFIX.length)) : undefined),
     );
     this.leases = new SimLeaseTable(this.net, observer);
+    for (const mutation of options.mutations ?? []) mutation.setUp?.({ leases: this.leases, sm: this.sm });
     this.consumerInv = new Invocation('consumers', 'consumer', SIM_START, Number.POSITIVE_INFINITY);
 
     this.setUpWorld(world);
