@@ -24,6 +24,7 @@ import {
   awsError,
   type CallSpec,
   type Invocation,
+  type InvocationKind,
   invocationClock,
   type Net,
   remoteCall,
@@ -37,6 +38,15 @@ export interface AwsObserver {
   rescueStored(connection: string, rescue: RescuedTokenSet, at: number): void;
   rescueRemoved(connection: string, rescue: RescuedTokenSet, why: 'cleared' | 'replaced', at: number): void;
   leaseAcquired(connection: string, owner: string, previous: LeaseState | undefined, at: number): void;
+  leaseReleased(
+    connection: string,
+    owner: string,
+    outcome: LeaseOutcome,
+    details: ReleaseDetails,
+    at: number,
+  ): void;
+  /** A GetSecretValue(AWSCURRENT) was answered with the version the last put replaced. */
+  staleReadServed(secretName: string, reader: InvocationKind, at: number): void;
 }
 
 const ok = <T>(value: T): ServerResult<T> => ({ ok: true, value });
@@ -60,7 +70,21 @@ interface StoredSecret {
   current?: string;
   previous?: string;
   hint?: string;
+  /**
+   * Until `until`, a read of AWSCURRENT may still be answered with `versionId`, the version
+   * the last PutSecretValue replaced (staging labels are eventually consistent).
+   */
+  lag?: { versionId: string; until: number };
 }
+
+/** How long after a PutSecretValue a read may still see the replaced version: usually. */
+const LAG_MS: readonly [number, number] = [0, 2_000];
+/** ...and in a lag episode (`smStaleEpisode`). */
+const LAG_EPISODE_MS: readonly [number, number] = [60_000, 900_000];
+/** A per-secret write outage (`smSecretUnwritable`). */
+const UNWRITABLE_MS: readonly [number, number] = [120_000, 480_000];
+/** The write outage after an unsaved marker: longer than a scheduled run's budget. */
+const UNWRITABLE_AFTER_UNSAVED_MS: readonly [number, number] = [240_000, 480_000];
 
 /** Versions Secrets Manager keeps before it removes unlabeled ones (never younger than 24 h). */
 export const VERSION_QUOTA = 100;
@@ -91,6 +115,12 @@ class TokenBucket {
  * there are more than 100 but never one younger than 24 h (past that the version quota
  * is reached: `LimitExceededException`), 50 writes per second (PutSecretValue; TagResource
  * has its own bucket), ListSecrets pages of 100 with tags and version stages.
+ *
+ * AWS documents no read-after-write guarantee for staging labels: for a moment after a
+ * PutSecretValue (0-2 s; in a lag episode 1-15 min) a read of AWSCURRENT may still return
+ * the replaced version, id and value (`smStaleRead` per read). Writes can also be refused
+ * for minutes for one secret (`smSecretUnwritable`, and `smPutRefusedAfterUnsaved`: the
+ * status commit that follows an `unsaved` spent-token marker).
  */
 export class SimSecretsManager {
   readonly secrets = new Map<string, StoredSecret>();
@@ -100,10 +130,21 @@ export class SimSecretsManager {
   private readonly putBucket = new TokenBucket(50);
   private readonly tagBucket = new TokenBucket(50);
 
+  /** Secret name → end of its write outage. */
+  private readonly unwritableUntil = new Map<string, number>();
+  /** `${secret}|${version}` of unsaved markers whose first following write was already decided. */
+  private readonly unsavedSeen = new Set<string>();
+
   constructor(
     private readonly net: Net,
     private readonly observer: AwsObserver,
     private readonly scopeOf: (secretId: string) => FaultScope,
+    /**
+     * The version whose send last ended `unsaved` for the connection a secret belongs to,
+     * as released (for `smPutRefusedAfterUnsaved`; what was released, even if a buggy
+     * lease table later loses it).
+     */
+    private readonly unsavedVersionOf: (secretId: string) => string | undefined = () => undefined,
   ) {}
 
   /** Creates a secret with a first version (setup and the operator; not an engine path). */
@@ -113,7 +154,7 @@ export class SimSecretsManager {
     this.sortedNames.push(name);
     this.sortedNames.sort();
     this.listed.clear();
-    this.applyPut(secret, value, versionId);
+    this.applyPut(secret, value, versionId, false);
   }
 
   current(name: string): SecretVersion | undefined {
@@ -124,11 +165,56 @@ export class SimSecretsManager {
 
   // ----- server side: runs at the instant a request arrives -----
 
-  serveGet(secretId: string): ServerResult<SecretVersion> {
+  serveGet(secretId: string, reader: InvocationKind): ServerResult<SecretVersion> {
     const secret = this.secrets.get(secretId);
     if (!secret) return err(new SecretNotFoundError(secretId));
+    const now = this.net.sched.now;
+    const lag = secret.lag;
+    if (lag && now < lag.until && this.net.protocolChaos.chance(this.net.faults.rates.smStaleRead)) {
+      const stale = secret.versions.get(lag.versionId);
+      if (stale) {
+        this.net.note('sm_stale_read', this.scopeOf(secretId));
+        this.observer.staleReadServed(secretId, reader, now);
+        return ok({ versionId: stale.id, value: stale.value });
+      }
+    }
     const version = this.current(secretId)!;
     return ok(version);
+  }
+
+  /**
+   * Whether the service refuses this PutSecretValue (engine writes only): the secret is in a
+   * write outage, or one starts now. Decided where the request arrives, before it takes effect.
+   */
+  writeRefused(secretId: string): boolean {
+    const now = this.net.sched.now;
+    const scope = this.scopeOf(secretId);
+    const { rates } = this.net.faults;
+    const chaos = this.net.protocolChaos;
+    const unsaved = this.unsavedVersionOf(secretId);
+    if (unsaved !== undefined) {
+      // The first write after an unsaved marker is the refusing holder's status commit.
+      const key = `${secretId}|${unsaved}`;
+      if (!this.unsavedSeen.has(key)) {
+        this.unsavedSeen.add(key);
+        if (chaos.chance(rates.smPutRefusedAfterUnsaved)) {
+          const until = now + chaos.between(...UNWRITABLE_AFTER_UNSAVED_MS);
+          this.unwritableUntil.set(secretId, Math.max(until, this.unwritableUntil.get(secretId) ?? until));
+          this.net.note('sm_put_refused_after_unsaved', scope);
+          return true;
+        }
+      }
+    }
+    if (now < (this.unwritableUntil.get(secretId) ?? Number.NEGATIVE_INFINITY)) {
+      this.net.faults.touch(scope, now);
+      return true;
+    }
+    if (chaos.chance(rates.smSecretUnwritable)) {
+      this.unwritableUntil.set(secretId, now + chaos.between(...UNWRITABLE_MS));
+      this.net.note('sm_secret_unwritable', scope);
+      return true;
+    }
+    return false;
   }
 
   servePut(secretId: string, value: string, token: string): ServerResult<{ versionId: string }> {
@@ -151,7 +237,7 @@ export class SimSecretsManager {
         }),
       );
     }
-    this.applyPut(secret, value, token);
+    this.applyPut(secret, value, token, true);
     return ok({ versionId: token });
   }
 
@@ -201,12 +287,23 @@ export class SimSecretsManager {
     return true;
   }
 
-  private applyPut(secret: StoredSecret, value: string, versionId: string): void {
+  private applyPut(secret: StoredSecret, value: string, versionId: string, lagging: boolean): void {
     const now = this.net.sched.now;
     secret.versions.set(versionId, { id: versionId, value, createdAt: now });
     secret.order.push(versionId);
     secret.previous = secret.current;
     secret.current = versionId;
+    delete secret.lag;
+    if (lagging && secret.previous !== undefined) {
+      const chaos = this.net.protocolChaos;
+      let lagMs = chaos.between(...LAG_MS);
+      if (chaos.chance(this.net.faults.rates.smStaleEpisode)) {
+        lagMs = chaos.between(...LAG_EPISODE_MS);
+        // Counted here, harmless until a read is served stale (that read is the fault).
+        this.net.note('sm_stale_episode', { benign: true });
+      }
+      secret.lag = { versionId: secret.previous, until: now + lagMs };
+    }
     this.observer.versionCreated(secret.name, versionId, value, now);
   }
 }
@@ -234,7 +331,7 @@ export class SimSecretStore implements SecretStore {
   }
 
   getCurrent(secretId: string): Promise<SecretVersion> {
-    return this.call('GetSecretValue', secretId, () => this.sm.serveGet(secretId));
+    return this.call('GetSecretValue', secretId, () => this.sm.serveGet(secretId, this.inv.kind));
   }
 
   async putVersion(
@@ -309,6 +406,9 @@ export class SimSecretStore implements SecretStore {
         if (isWrite && net.faults.active('sm_throttle_storm', now)) {
           net.faults.touch(scope, now);
           return err(failed(operation, secretId, awsError('ThrottlingException', 'Rate exceeded')));
+        }
+        if (operation === 'PutSecretValue' && this.sm.writeRefused(secretId)) {
+          return err(failed(operation, secretId, awsError('InternalServiceError', 'injected write outage')));
         }
         if (this.inv.kind !== 'consumer' && net.chaos.chance(net.faults.rates.smError)) {
           net.note('sm_error', scope);
@@ -451,6 +551,14 @@ const clone = (state: LeaseState | undefined): LeaseState | undefined =>
  */
 export class SimLeaseTable {
   readonly items = new Map<string, LeaseState>();
+  /**
+   * The old adapter's bug, for the `erase-marker-on-acquire` mutation: acquiring removes
+   * the spent-token marker from the item (`REMOVE #outcome, #sent`) while still returning
+   * the previous state with it.
+   */
+  eraseMarkerOnAcquire = false;
+  /** Connection → the version whose send was released `unsaved`, until the next send. */
+  readonly unsavedVersions = new Map<string, string>();
 
   constructor(
     private readonly net: Net,
@@ -466,6 +574,10 @@ export class SimLeaseTable {
     // Only the lease changes hands: the marker, the last commit and any rescue stay.
     const next: LeaseState = { ...item, connection, owner, leaseUntil };
     delete next.outcome;
+    if (this.eraseMarkerOnAcquire) {
+      delete next.sentFromVersionId;
+      delete next.sentOutcome;
+    }
     this.items.set(connection, next);
     this.observer.leaseAcquired(connection, owner, previous, this.net.sched.now);
     return previous ? { acquired: true, previous } : { acquired: true };
@@ -481,6 +593,7 @@ export class SimLeaseTable {
     if (item && item.owner === owner && item.outcome === undefined && item.leaseUntil > now) {
       item.sentFromVersionId = fromVersionId;
       delete item.sentOutcome;
+      this.unsavedVersions.delete(connection);
       return ok(undefined);
     }
     if (item && item.owner !== owner) return err(new LeaseHeldError(connection, item.leaseUntil));
@@ -490,8 +603,12 @@ export class SimLeaseTable {
   serveRelease(connection: string, owner: string, outcome: LeaseOutcome, details: ReleaseDetails): boolean {
     const item = this.items.get(connection);
     if (!item || item.owner !== owner) return false;
+    this.observer.leaseReleased(connection, owner, outcome, details, this.net.sched.now);
     item.outcome = outcome;
     if (details.sent) item.sentOutcome = outcome;
+    if (details.sent && outcome === 'unsaved' && item.sentFromVersionId !== undefined) {
+      this.unsavedVersions.set(connection, item.sentFromVersionId);
+    }
     if (details.committed) item.lastCommit = { ...details.committed };
     if (details.clearRescue && item.rescue) {
       const rescue = item.rescue;
@@ -508,7 +625,11 @@ export class SimLeaseTable {
         item ? new LeaseHeldError(connection, item.leaseUntil) : new TokenRefresherError('there is no lease'),
       );
     }
-    if (item.rescue) this.observer.rescueRemoved(connection, item.rescue, 'replaced', this.net.sched.now);
+    // A retried write of the same set (its first answer lost) replaces nothing.
+    const same = item.rescue?.refreshToken.ciphertext === rescue.refreshToken.ciphertext;
+    if (item.rescue && !same) {
+      this.observer.rescueRemoved(connection, item.rescue, 'replaced', this.net.sched.now);
+    }
     item.rescue = { ...rescue };
     this.observer.rescueStored(connection, rescue, this.net.sched.now);
     return ok(undefined);
@@ -516,6 +637,9 @@ export class SimLeaseTable {
 }
 
 export class SimLeaseStore implements LeaseStore {
+  /** Connection → whether this invocation's rescue writes for it are refused (`ddbRescueRefused`). */
+  private readonly rescueRefused = new Map<string, boolean>();
+
   constructor(
     private readonly net: Net,
     private readonly table: SimLeaseTable,
@@ -560,6 +684,17 @@ export class SimLeaseStore implements LeaseStore {
     return this.call('get', connection, () => ok(clone(this.table.items.get(connection))));
   }
 
+  /** Decided at this invocation's first rescue write for the connection, then kept. */
+  private refusesRescue(connection: string): boolean {
+    let refused = this.rescueRefused.get(connection);
+    if (refused === undefined) {
+      refused = this.net.protocolChaos.chance(this.net.faults.rates.ddbRescueRefused);
+      this.rescueRefused.set(connection, refused);
+      if (refused) this.net.note('ddb_rescue_refused', { connection });
+    }
+    return refused;
+  }
+
   private call<T>(operation: string, connection: string, serve: () => ServerResult<T>): Promise<T> {
     const { net } = this;
     const scope: FaultScope = { connection };
@@ -574,6 +709,10 @@ export class SimLeaseStore implements LeaseStore {
         if (net.faults.active('ddb_outage', now)) {
           net.faults.touch(scope, now);
           return err(wrap(awsError('InternalServerError', 'injected outage')));
+        }
+        if (operation === 'storeRescue' && this.refusesRescue(connection)) {
+          net.faults.touch(scope, now);
+          return err(wrap(awsError('ProvisionedThroughputExceededException', 'injected: rescue refused')));
         }
         if (net.chaos.chance(net.faults.rates.ddbError)) {
           net.note('ddb_error', scope);

@@ -33,9 +33,14 @@ export const FAULT_KINDS = {
   sm_write_delayed: 'PutSecretValue held in flight 30 s-15 min',
   sm_throttled: 'Secrets Manager throttled at 50 writes/s (after SDK retries)',
   sm_version_quota: 'Secrets Manager version quota reached (LimitExceededException)',
+  sm_stale_read: 'GetSecretValue(AWSCURRENT) served the replaced version (label not yet moved)',
+  sm_stale_episode: 'AWSCURRENT label lagging 1-15 min after a PutSecretValue (no effect until a read)',
+  sm_secret_unwritable: 'one secret refused PutSecretValue for 2-8 min (per-secret outage)',
+  sm_put_refused_after_unsaved: 'first PutSecretValue after an unsaved marker: 4-8 min write outage',
   kms_error: 'KMS error or throttling',
   ddb_error: 'DynamoDB error (before taking effect)',
   ddb_answer_lost: 'DynamoDB answer lost after the write took effect',
+  ddb_rescue_refused: 'lease table refused every rescue write of one invocation (throttled item)',
   // Processes and time.
   crash: 'process died between two steps',
   lambda_timeout: 'Lambda timeout killed an invocation',
@@ -71,9 +76,25 @@ export interface FaultRates {
   smError: number;
   smAnswerLost: number;
   smWriteDelayed: number;
+  /**
+   * Per GetSecretValue(AWSCURRENT) inside a secret's lag window: the read returns the version
+   * the last PutSecretValue replaced. Every PutSecretValue that moves AWSCURRENT opens a
+   * window of 0-2 s; `smStaleEpisode` of them (per put) open one of 1-15 min instead.
+   */
+  smStaleRead: number;
+  smStaleEpisode: number;
+  /** Per PutSecretValue: the secret refuses writes for 2-8 min (InternalServiceError). */
+  smSecretUnwritable: number;
+  /**
+   * Per unsaved spent-token marker: the first PutSecretValue of that connection afterwards
+   * (the refusing run's status commit) opens a 4-8 min write outage of the secret.
+   */
+  smPutRefusedAfterUnsaved: number;
   kmsError: number;
   ddbError: number;
   ddbAnswerLost: number;
+  /** Per rescue (one invocation, one connection): every rescue write is refused (throttled). */
+  ddbRescueRefused: number;
   /** Per step boundary (before or after each port call) of an invocation. */
   crashPerBoundary: number;
   /** Per connection per day. */
@@ -104,9 +125,14 @@ export const DEFAULT_RATES: FaultRates = {
   smError: 0.002,
   smAnswerLost: 0.002,
   smWriteDelayed: 0.0005,
+  smStaleRead: 0.3,
+  smStaleEpisode: 0.002,
+  smSecretUnwritable: 0.001,
+  smPutRefusedAfterUnsaved: 0.5,
   kmsError: 0.002,
   ddbError: 0.001,
   ddbAnswerLost: 0.001,
+  ddbRescueRefused: 0.3,
   crashPerBoundary: 0.00005,
   grantRevokedPerDay: 0.003,
   accessTokenRevokedPerDay: 0.03,

@@ -86,6 +86,55 @@ export const MUTATIONS = {
   },
 
   /**
+   * The old lease adapter: acquiring removes the spent-token marker from the item (`REMOVE
+   * #outcome, #sent`), though it still returns the previous state with it. A holder that
+   * finds an `unsaved` marker refuses the token, but if its status commit fails, its
+   * release (it sent nothing) leaves no marker, and the third holder sends the spent token.
+   * Expected: invariant 1 (a token presented again after the engine received its answer).
+   */
+  'erase-marker-on-acquire': {
+    name: 'erase-marker-on-acquire',
+    wrap: (ports) => ports,
+    setUp: ({ leases }) => {
+      leases.eraseMarkerOnAcquire = true;
+    },
+  },
+
+  /**
+   * The engine no longer knows a read is stale: acquisition hides the last commit, and a
+   * marker whose send was committed (both say "AWSCURRENT has moved past this version").
+   * A holder served the replaced version then takes it for AWSCURRENT and sends its
+   * refresh token, which the provider already answered. Expected: invariant 1 (or 5, when
+   * the replacing commit was `reauth_required`).
+   *
+   * Hiding `lastCommit` alone is not observable: every commit that follows a send also
+   * leaves that send's marker `committed`, which says "stale" by itself, and the commits
+   * without a send (a restore, the operator's reconnect) replace a version whose marker
+   * refuses it (`rescued`) or whose record is not active.
+   */
+  'ignore-stale-rule': {
+    name: 'ignore-stale-rule',
+    wrap: (ports) => {
+      const inner = ports.leases;
+      const leases: LeaseStore = {
+        ...bind(inner),
+        acquire: async (connection, lease) => {
+          const result = await inner.acquire(connection, lease);
+          if (!result.acquired || !result.previous) return result;
+          const previous = { ...result.previous };
+          delete previous.lastCommit;
+          if (previous.sentOutcome === 'committed') {
+            delete previous.sentFromVersionId;
+            delete previous.sentOutcome;
+          }
+          return { acquired: true, previous };
+        },
+      };
+      return { ...ports, leases };
+    },
+  },
+
+  /**
    * The token endpoint adapter logs the access token it received, before the engine has
    * registered it with the logger's scrubber. Expected: invariant 6.
    */

@@ -1,10 +1,16 @@
-import type { LeaseState, RescuedTokenSet, TokenEndpointOutcome } from '../../lambda/core/ports.js';
+import type {
+  LeaseOutcome,
+  LeaseState,
+  ReleaseDetails,
+  RescuedTokenSet,
+  TokenEndpointOutcome,
+} from '../../lambda/core/ports.js';
 import type { AwsObserver, SimKms } from './aws.js';
 import { VERSION_QUOTA } from './aws.js';
 import type { Faults } from './faults.js';
 import { hashString } from './prng.js';
 import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } from './provider.js';
-import type { Invocation } from './runtime.js';
+import type { Invocation, InvocationKind } from './runtime.js';
 
 export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6;
 
@@ -85,6 +91,10 @@ export class Oracle implements AwsObserver, ProviderObserver {
   /** `${invocation id}|${connection}` → the lease state its acquire replaced. */
   private readonly acquiredFrom = new Map<string, LeaseState | undefined>();
   private readonly criticalAt = new Map<string, number>();
+  /** The true AWSCURRENT version of a connection (set by the simulation). */
+  currentVersionOf: (connection: string) => string | undefined = () => undefined;
+  /** Connection → the unsaved marker (its version) and how many holders have found it. */
+  private readonly unsavedFound = new Map<string, { versionId: string; holders: number }>();
   readonly consumerErrors = new Map<string, number>();
   readonly reauthCommitted: { connection: string; at: number }[] = [];
   private readonly minGapByLifetime = new Map<number, number>();
@@ -497,9 +507,47 @@ export class Oracle implements AwsObserver, ProviderObserver {
         `${invId} ACQUIRES lease; previous ${JSON.stringify(previous ? { owner: previous.owner.split('/')[0], sent: previous.sentFromVersionId, outcome: previous.outcome, rescue: Boolean(previous.rescue) } : null)}`,
       );
     this.acquiredFrom.set(`${invId}|${connection}`, previous);
+    this.unsavedMarkerFound(connection, previous);
     if (previous && previous.outcome === undefined && previous.sentFromVersionId !== undefined) {
       this.count('lease.taken_over_interrupted');
     }
+  }
+
+  leaseReleased(
+    connection: string,
+    _owner: string,
+    outcome: LeaseOutcome,
+    details: ReleaseDetails,
+    _at: number,
+  ): void {
+    if (details.sent && outcome === 'unsaved') {
+      // The provider answered, the set could be neither committed nor rescued: spent for good.
+      this.count('unsaved.released');
+      this.debug(connection, 'RELEASED unsaved');
+    }
+  }
+
+  /**
+   * Counts the holders that find an unsaved marker on the version that is still AWSCURRENT
+   * (so they must refuse it): the 2nd and later came after a refusal whose status commit
+   * failed (or a run that stopped before it).
+   */
+  private unsavedMarkerFound(connection: string, previous: LeaseState | undefined): void {
+    if (previous?.sentOutcome !== 'unsaved' || previous.sentFromVersionId === undefined) return;
+    if (this.currentVersionOf(connection) !== previous.sentFromVersionId) return;
+    const found = this.unsavedFound.get(connection);
+    if (found?.versionId !== previous.sentFromVersionId) {
+      this.unsavedFound.set(connection, { versionId: previous.sentFromVersionId, holders: 1 });
+      this.count('unsaved.found_by_next_holder');
+      return;
+    }
+    found.holders += 1;
+    this.count('unsaved.found_again');
+  }
+
+  staleReadServed(secretName: string, reader: InvocationKind, _at: number): void {
+    this.count(`stale_read.${reader === 'consumer' ? 'consumer' : 'engine'}`);
+    this.debug(secretName.slice(this.prefix.length), `STALE READ served to a ${reader}`);
   }
 
   private rescueSet(rescue: RescuedTokenSet): SetState | undefined {
@@ -534,6 +582,15 @@ export class Oracle implements AwsObserver, ProviderObserver {
     }
     if (mentionsSecret(message) || mentionsSecret(fields)) {
       this.checkText(`${message} ${JSON.stringify(fields)}`, `a ${level} log line of ${inv.id}`);
+    }
+    if (message === 'the connection status could not be recorded') {
+      this.count(`status_not_recorded.${String(fields.status)}`);
+    } else if (
+      message === 'connection refresh failed' &&
+      typeof fields.reason === 'string' &&
+      fields.reason.includes('(a stale read, repeated)')
+    ) {
+      this.count('stale_read.engine_gave_up');
     }
     if (!message.startsWith('CRITICAL')) return;
     this.count('log.critical');

@@ -123,6 +123,15 @@ export function formatReport(result: SimulationResult): string {
       `lease contention ${c('metric.LeaseContended')}, hint write failures ${c('metric.HintUpdateFailed')}`,
   );
   lines.push(
+    `  stale AWSCURRENT reads served: to the engine ${c('stale_read.engine')}, to consumers ${c('stale_read.consumer')}; ` +
+      `StaleRead metric ${c('metric.StaleRead')}, runs that stayed stale and sent nothing ${c('stale_read.engine_gave_up')}`,
+  );
+  lines.push(
+    `  spent tokens: released unsaved ${c('unsaved.released')}, found by the next holder ${c('unsaved.found_by_next_holder')}, ` +
+      `found again after a refusal or skip ${c('unsaved.found_again')}, SpentTokenRefused ${c('metric.SpentTokenRefused')}, ` +
+      `status commits that failed: ${breakdown(result, 'status_not_recorded.')}`,
+  );
+  lines.push(
     `  answers lost: ${breakdown(result, 'lost_answer.')}; consumer errors under faults: ${[
       ...result.consumerErrors.entries(),
     ]

@@ -144,5 +144,11 @@ export interface Net {
   latency: Prng;
   /** Fault draws. */
   chaos: Prng;
+  /**
+   * Draws for the faults aimed at the write protocol (stale reads, write outages, refused
+   * rescues). A stream of their own: until one of them fires, a run draws from `chaos`
+   * exactly as it did before they existed.
+   */
+  protocolChaos: Prng;
   note(kind: FaultKind, scope: FaultScope): void;
 }

@@ -44,6 +44,8 @@ describe('simulation of the refresh engine under faults', () => {
 describe('the simulator catches deliberate bugs', () => {
   const quick = { days: 1, connections: 30 };
   const heavy = { days: 3, connections: 40, faults: 3 };
+  /** One day at three times the fault rates: unsaved markers and lag episodes every few hours. */
+  const protocol = { days: 1, connections: 30, faults: 3 };
   const cases: [MutationName, Omit<SimulationOptions, 'seed'>, number][] = [
     ['resend-after-answer', quick, 1],
     ['no-lease-condition', heavy, 1],
@@ -51,6 +53,8 @@ describe('the simulator catches deliberate bugs', () => {
     ['rescue-not-stored', heavy, 3],
     ['log-issued-access-token', quick, 6],
     ['expires-in-plus-a-minute', quick, 2],
+    ['erase-marker-on-acquire', protocol, 1],
+    ['ignore-stale-rule', protocol, 1],
   ];
 
   it.each(cases)(

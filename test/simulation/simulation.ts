@@ -67,6 +67,8 @@ export const DEFAULT_LIFETIMES: readonly (readonly [number, number])[] = [
 export interface Mutation {
   name: string;
   wrap(ports: RefresherPorts, context: { inv: Invocation; rng: Prng; sched: Scheduler }): RefresherPorts;
+  /** A bug in the simulated service rather than the ports (an old adapter's behaviour). */
+  setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager }): void;
 }
 
 export interface SimulationOptions {
@@ -176,6 +178,8 @@ class Simulation {
     this.consumerRng = this.rng.fork('consumers');
     this.mutationRng = this.rng.fork('mutations');
     const world = this.rng.fork('world');
+    // Forked last, so every earlier stream is what it was before these faults existed.
+    const protocolChaos = this.rng.fork('protocol-faults');
     this.end = SIM_START + options.days * DAY;
     this.periodMs = this.resolved.scheduleMinutes * MINUTE;
     this.timeoutMs = this.resolved.timeoutSeconds * 1000;
@@ -197,6 +201,7 @@ class Simulation {
       crash,
       latency: this.latency,
       chaos: this.chaos,
+      protocolChaos,
       note: (kind, scope) => this.faults.note(kind, scope, this.sched.now),
     };
 
@@ -243,6 +248,7 @@ class Simulation {
       },
     );
     this.server.setObserver(this.oracle);
+    this.oracle.currentVersionOf = (connection) => this.sm.current(PREFIX + connection)?.versionId;
     const observer: AwsObserver = {
       versionCreated: (name, id, value, at) => {
         this.oracle.versionCreated(name, id, value, at);
@@ -252,9 +258,17 @@ class Simulation {
       rescueStored: (c, r, at) => this.oracle.rescueStored(c, r, at),
       rescueRemoved: (c, r, why, at) => this.oracle.rescueRemoved(c, r, why, at),
       leaseAcquired: (c, o, p, at) => this.oracle.leaseAcquired(c, o, p, at),
+      leaseReleased: (c, o, outcome, details, at) => this.oracle.leaseReleased(c, o, outcome, details, at),
+      staleReadServed: (name, reader, at) => this.oracle.staleReadServed(name, reader, at),
     };
-    this.sm = new SimSecretsManager(this.net, observer, (id) => this.scopeOfSecret(id));
+    this.sm = new SimSecretsManager(
+      this.net,
+      observer,
+      (id) => this.scopeOfSecret(id),
+      (id) => (id.startsWith(PREFIX) ? this.leases.unsavedVersions.get(id.slice(PREFIX.length)) : undefined),
+    );
     this.leases = new SimLeaseTable(this.net, observer);
+    for (const mutation of options.mutations ?? []) mutation.setUp?.({ leases: this.leases, sm: this.sm });
     this.consumerInv = new Invocation('consumers', 'consumer', SIM_START, Number.POSITIVE_INFINITY);
 
     this.setUpWorld(world);
@@ -438,6 +452,9 @@ class Simulation {
         inv.skewMs = Math.max(-25_000, Math.min(25_000, inv.skewMs + jump));
         inv.clockFault = true;
         this.note('clock_jump', { benign: true });
+        // It affects what the invocation holds now (a record written next carries the jumped
+        // time), besides what it locks or refreshes from now on.
+        for (const c of this.heldBy(inv)) this.faults.touch({ connection: c }, this.sched.now);
       });
     }
     this.sched.at(inv.deadline, () => {
