@@ -117,6 +117,16 @@ export class SecretsManagerStore implements SecretStore, SecretRemover {
     return { versionId: versionId ?? clientRequestToken };
   }
 
+  async versionExists(secretId: string, versionId: string): Promise<boolean> {
+    try {
+      await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
+      return true;
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') return false;
+      throw failed('GetSecretValue (by version)', secretId, error);
+    }
+  }
+
   async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ deletionDate?: Date }> {
     try {
       const response = await this.client.send(

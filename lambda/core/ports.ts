@@ -45,6 +45,11 @@ export interface SecretStore {
    * Only the write protocol (`write-protocol.ts`) calls it.
    */
   putVersion(secretId: string, value: string, clientRequestToken: string): Promise<{ versionId: string }>;
+  /**
+   * Whether a version with this id exists (labelled or not). The write protocol asks it of
+   * the one version a commit from an uncertain version would have created.
+   */
+  versionExists(secretId: string, versionId: string): Promise<boolean>;
   /** Sets the scheduling hint tag. Best effort from the engine's point of view. */
   setHint(secretId: string, hint: string): Promise<void>;
 }

@@ -143,7 +143,14 @@ async function refreshUnderLease(
   deps.logger.registerSecret(refreshToken);
 
   await lease.markSending(current.versionId);
-  const exchange = await exchangeRefreshToken(deps, lease, record, refreshToken, credentials);
+  const exchange = await exchangeRefreshToken(
+    deps,
+    lease,
+    record,
+    refreshToken,
+    credentials,
+    access.kind === 'uncertain' ? current.versionId : undefined,
+  );
   if ('tokens' in exchange) return commitTokens(deps, request, lease, current, record, exchange);
   const sentBefore = access.kind === 'uncertain' || lease.transactionState === 'maybe_consumed';
   return handleFailure(deps, lease, current, record, exchange.failure, sentBefore, expiresAt);

@@ -19,11 +19,14 @@ export async function exchangeRefreshToken(
   record: ConnectedRecord,
   refreshToken: string,
   credentials: ClientCredentials,
+  /** The version whose token this is, when its earlier answer is unknown: re-checked before each retry. */
+  uncertainVersionId?: string,
 ): Promise<ExchangeResult> {
   const { settings, clock } = deps;
   const { budget } = lease;
   let transientAttempts = 0;
   let ambiguousRetried = false;
+  let attempts = 0;
   for (;;) {
     const timeoutMs = Math.min(settings.requestTimeoutMs, budget.remainingMs() - settings.commitReserveMs);
     if (timeoutMs < settings.minRequestTimeoutMs) {
@@ -35,6 +38,22 @@ export async function exchangeRefreshToken(
         },
       };
     }
+    if (
+      attempts > 0 &&
+      uncertainVersionId !== undefined &&
+      (await lease.replacedByLandedCommit(uncertainVersionId))
+    ) {
+      return {
+        failure: {
+          failureClass: 'transient',
+          message:
+            'a commit from this version landed while its refresh token was being retried (a holder that died ' +
+            'had its write land late); nothing more was sent, and the next run reads the new version',
+          mayHaveConsumedToken: false,
+        },
+      };
+    }
+    attempts += 1;
     const sentAt = clock.now();
     lease.beginRequest();
     const outcome = await deps.tokenEndpoint.refresh({

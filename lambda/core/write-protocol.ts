@@ -133,6 +133,8 @@ export class ConnectionLease {
   private stateBeforeRequest: TransactionState = 'unsent';
   private sent = false;
   private committed?: CommittedVersion;
+  /** A commit this lease found landed although no release recorded it (see `readCurrent`). */
+  private observedCommit?: CommittedVersion;
   private clearRescue = false;
   private released = false;
 
@@ -159,7 +161,7 @@ export class ConnectionLease {
   async readCurrent(): Promise<{ current: SecretVersion; access: VersionAccess }> {
     for (let read = 1; ; read += 1) {
       const current = await this.deps.store.getCurrent(this.secretName);
-      const access = versionAccess(this.previous, current.versionId);
+      const access = await this.accessTo(current.versionId);
       if (access.kind !== 'stale') return { current, access };
       emit(this.deps, MetricName.StaleRead, 'Count', 1);
       this.deps.logger.warn('AWSCURRENT was read stale: a commit already replaced that version', {
@@ -173,6 +175,39 @@ export class ConnectionLease {
       if (!this.budget.fits(delayMs + 1_000, RESCUE_RESERVE_MS)) return { current, access };
       await this.deps.clock.sleep(delayMs);
     }
+  }
+
+  /**
+   * What the lease allows on `versionId`. When its token's answer is unknown, first asks
+   * Secrets Manager whether the one version a commit from it would have created exists: a
+   * holder that died (or could not release) after its commit landed leaves the marker
+   * "interrupted", and resending would then be a reuse. Found, it is the last commit.
+   */
+  private async accessTo(versionId: string): Promise<VersionAccess> {
+    const previous = this.previous && {
+      ...this.previous,
+      lastCommit: this.observedCommit ?? this.previous.lastCommit,
+    };
+    const access = versionAccess(previous, versionId);
+    if (access.kind !== 'uncertain' || !(await this.replacedByLandedCommit(versionId))) return access;
+    return { kind: 'stale', replacedBy: this.observedCommit!.versionId };
+  }
+
+  /**
+   * Whether a commit from `versionId` has landed (the version its deterministic token names
+   * exists). Asked again before each retry of an uncertain token: a dead holder's write may
+   * land late. Found, it is remembered and recorded as the last commit at release.
+   */
+  async replacedByLandedCommit(versionId: string): Promise<boolean> {
+    const successor = clientRequestTokenFor(this.secretName, versionId);
+    if (!(await this.deps.store.versionExists(this.secretName, successor))) return false;
+    this.observedCommit = { fromVersionId: versionId, versionId: successor };
+    this.deps.logger.warn('a commit from this version landed without its holder recording it', {
+      connection: this.connection,
+      versionId,
+      landedVersionId: successor,
+    });
+    return true;
   }
 
   /** Records, before the first request, that the refresh token of `versionId` is about to be sent. */
@@ -282,7 +317,7 @@ export class ConnectionLease {
         this.connection,
         this.owner,
         LEASE_OUTCOME_OF[this.state],
-        { sent: this.sent, committed: this.committed, clearRescue: this.clearRescue },
+        { sent: this.sent, committed: this.committed ?? this.observedCommit, clearRescue: this.clearRescue },
       );
       if (!stillHeld) {
         this.deps.logger.warn('the lease had been taken over before release', {

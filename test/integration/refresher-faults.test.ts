@@ -657,6 +657,40 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     expectInvariants(h);
   });
 
+  it('(b) a commit landed but its release failed: a stale read of the replaced version still sends nothing', async () => {
+    const h = await harness();
+    const name = 'landed-unrecorded';
+    const { refreshToken: original } = await h.createConnection(name, {
+      client: auth.client('client_secret_post'),
+    });
+    const before = await h.current(name);
+    // The refresh commits, but the lease table refuses the release: the marker says "sent,
+    // no outcome" (interrupted) and no lastCommit records the new version.
+    const ddb = intercept(h.dynamodb, (command) =>
+      /#sentOutcome = :outcome/.test(String(command.input.UpdateExpression ?? ''))
+        ? Promise.reject(awsError('ProvisionedThroughputExceededException', 'injected'))
+        : undefined,
+    );
+    expect((await h.invoke()).results[0]).toMatchObject({ status: 'refreshed' });
+    ddb.restore();
+    expect((await leases(h).get(name))?.sentOutcome).toBeUndefined();
+
+    // The next holder (after the lease expired) is served the replaced version: its marker
+    // alone would allow the one retry of an interrupted token. The landed version is found.
+    const stub = serveStale(h, name, before);
+    const next = await h.invoke(
+      { action: 'run', connections: [name] },
+      { ports: h.ports(laterClock), clock: laterClock },
+    );
+    stub.restore();
+    expect(next.results[0]).toMatchObject({ status: 'failed', failureClass: 'transient' });
+    expect(presentationsOf(original)).toHaveLength(1);
+    expect(h.metricTotal('InterruptedRefresh')).toBe(0);
+    // What it learnt is recorded: the lease now knows the commit.
+    expect((await leases(h).get(name))?.lastCommit?.fromVersionId).toBe(before.versionId);
+    expectInvariants(h);
+  });
+
   it('(b) a stale read after an operator’s change is caught too: a disabled connection is not refreshed', async () => {
     const h = await harness();
     const name = 'stale-after-disable';

@@ -165,6 +165,13 @@ export class SimSecretsManager {
 
   // ----- server side: runs at the instant a request arrives -----
 
+  /** GetSecretValue by VersionId, reduced to whether that version exists. */
+  serveVersionExists(secretId: string, versionId: string): ServerResult<boolean> {
+    const secret = this.secrets.get(secretId);
+    if (!secret) return err(new SecretNotFoundError(secretId));
+    return ok(secret.versions.has(versionId));
+  }
+
   serveGet(secretId: string, reader: InvocationKind): ServerResult<SecretVersion> {
     const secret = this.secrets.get(secretId);
     if (!secret) return err(new SecretNotFoundError(secretId));
@@ -332,6 +339,10 @@ export class SimSecretStore implements SecretStore {
 
   getCurrent(secretId: string): Promise<SecretVersion> {
     return this.call('GetSecretValue', secretId, () => this.sm.serveGet(secretId, this.inv.kind));
+  }
+
+  versionExists(secretId: string, versionId: string): Promise<boolean> {
+    return this.call('GetSecretValue', secretId, () => this.sm.serveVersionExists(secretId, versionId));
   }
 
   async putVersion(

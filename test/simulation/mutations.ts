@@ -71,6 +71,7 @@ export const MUTATIONS = {
           return inner.putVersion(secretId, value, token);
         },
         setHint: (secretId, hint) => inner.setHint(secretId, hint),
+        versionExists: (secretId, versionId) => inner.versionExists(secretId, versionId),
       };
       return { ...ports, store };
     },
