@@ -203,6 +203,8 @@ export class RefresherFunction extends nodejs.NodejsFunction {
             minIntervalMs: settings.minInterval.toMilliseconds(),
             versionFloorMs: settings.versionFloor.toMilliseconds(),
             maxAgeMs: settings.maxAge.toMilliseconds(),
+            // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
+            allowedTokenOrigins: settings.allowedTokenOrigins,
           },
         }),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

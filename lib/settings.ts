@@ -6,7 +6,7 @@ import {
   DEFAULT_CONNECTION_PREFIX,
   isConnectionName,
 } from '../lambda/contract/names.js';
-import { DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
+import { ASKARA_TOKEN_ORIGIN, DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
 
 /**
  * Properties of the `TokenRefresher` construct (lib/token-refresher.ts). Every one is
@@ -119,6 +119,23 @@ export interface TokenRefresherProps {
    */
   readonly refreshTokenKeyOperatorRoleArns?: string[];
   /**
+   * The token-endpoint origins (`https://host[:port]`, nothing after the port) a refresh
+   * token and a client secret may be sent to, pinned at deploy time: the refresher refuses
+   * a record or a connect/import event that names any other token endpoint, before it
+   * decrypts anything (metric `EndpointRefused`, alarm `EndpointRefused`). A wildcard or a
+   * plain `http://` origin refuses to synthesize unless `allowUnsafeTokenOrigins` is set.
+   * @default [ASKARA_TOKEN_ORIGIN] (`https://api.askara.ai`)
+   */
+  readonly allowedTokenOrigins?: string[];
+  /**
+   * **Tests only.** Lets `allowedTokenOrigins` hold a wildcard or a plain `http://`
+   * origin. The deployable app (bin/) cannot set it (it is no context key); the function
+   * still refuses plain http unless its test-only loopback switch is on, which this
+   * construct never sets.
+   * @default false
+   */
+  readonly allowUnsafeTokenOrigins?: boolean;
+  /**
    * Prefix of the alarm names (the CLI finds the alarms by it).
    * @default `<stack name>-`
    */
@@ -167,6 +184,7 @@ export const DEFAULTS = {
   /** Floor of the refresh-rate ceiling, for stacks whose connections are created after deployment. */
   minRefreshesPerHourCeiling: 60,
   logRetention: logs.RetentionDays.THREE_MONTHS,
+  allowedTokenOrigins: [ASKARA_TOKEN_ORIGIN] as readonly string[],
 } as const;
 
 /** A setting (prop or context value) that cannot be deployed; the message names it. */
@@ -196,6 +214,7 @@ export interface ResolvedSettings {
   readonly alarmEmail: string | undefined;
   readonly connections: readonly string[];
   readonly refreshTokenKeyOperatorRoleArns: readonly string[];
+  readonly allowedTokenOrigins: readonly string[];
 }
 
 /** Characters Secrets Manager allows in a secret name, minus `/` for connection names. */
@@ -237,6 +256,61 @@ function checkPrefix(name: string, prefix: string, problems: string[]): void {
     );
   }
   if (prefix.startsWith('/')) problems.push(`${name} must not start with "/" (got "${prefix}")`);
+}
+
+/**
+ * Problems with the token-endpoint origins: each must be exactly an origin
+ * `https://host[:port]` as the URL standard serializes it (no path, query, fragment or
+ * credentials, host in lower case, no default port). A wildcard or a plain `http://`
+ * origin only with `allowUnsafe` (tests).
+ */
+export function tokenOriginProblems(origins: readonly string[], allowUnsafe: boolean): string[] {
+  const problems: string[] = [];
+  if (origins.length === 0) problems.push('allowedTokenOrigins must list at least one origin');
+  const seen = new Set<string>();
+  for (const origin of origins) {
+    if (Token.isUnresolved(origin)) {
+      problems.push('allowedTokenOrigins must be literal strings, not tokens');
+      continue;
+    }
+    if (seen.has(origin)) problems.push(`allowedTokenOrigins lists "${origin}" twice`);
+    seen.add(origin);
+    if (origin.includes('*')) {
+      if (!allowUnsafe) {
+        problems.push(
+          `allowedTokenOrigins: "${origin}" is a wildcard; a refresh token may go only to a named origin ` +
+            '(allowUnsafeTokenOrigins is for tests only)',
+        );
+      }
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      problems.push(`allowedTokenOrigins: "${origin}" is not an origin (expected https://host[:port])`);
+      continue;
+    }
+    if (url.protocol === 'http:') {
+      if (!allowUnsafe) {
+        problems.push(
+          `allowedTokenOrigins: "${origin}" is plain http; refresh tokens and client secrets go over https only ` +
+            '(allowUnsafeTokenOrigins is for tests only)',
+        );
+        continue;
+      }
+    } else if (url.protocol !== 'https:') {
+      problems.push(`allowedTokenOrigins: "${origin}" must use https`);
+      continue;
+    }
+    if (url.origin !== origin) {
+      problems.push(
+        `allowedTokenOrigins: "${origin}" must be exactly an origin, https://host[:port] with nothing after it ` +
+          `(no path, query, fragment or credentials; host in lower case; no default port): "${url.origin}"?`,
+      );
+    }
+  }
+  return problems;
 }
 
 function wholeNumber(name: string, value: number, min: number, max: number, problems: string[]): void {
@@ -375,6 +449,9 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     }
   }
 
+  const allowedTokenOrigins = [...(props.allowedTokenOrigins ?? DEFAULTS.allowedTokenOrigins)];
+  problems.push(...tokenOriginProblems(allowedTokenOrigins, props.allowUnsafeTokenOrigins === true));
+
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
   if (!Object.values(logs.RetentionDays).includes(logRetention)) {
     problems.push(
@@ -404,6 +481,7 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     alarmEmail,
     connections,
     refreshTokenKeyOperatorRoleArns,
+    allowedTokenOrigins,
   };
 }
 

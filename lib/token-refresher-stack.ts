@@ -32,6 +32,7 @@ export const CONTEXT_KEYS = [
   'earlyRefreshesPerHour',
   'maxRefreshesPerHour',
   'refreshTokenKeyOperatorRoleArns',
+  'allowedTokenOrigins',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -67,6 +68,7 @@ export class TokenRefresherStack extends Stack {
     output('DashboardName', refresher.dashboard.dashboardName);
     output('DeadLetterQueueUrl', refresher.deadLetterQueue.queueUrl);
     output('ScheduleName', refresher.schedule.scheduleName);
+    output('AllowedTokenOrigins', refresher.settings.allowedTokenOrigins.join(','));
   }
 }
 
@@ -141,6 +143,7 @@ export function settingsFromContext(read: ContextReader): TokenRefresherProps {
       'refreshTokenKeyOperatorRoleArns',
       read('refreshTokenKeyOperatorRoleArns'),
     ),
+    allowedTokenOrigins: list('allowedTokenOrigins', read('allowedTokenOrigins')),
   };
   return Object.fromEntries(
     Object.entries(props).filter(([, value]) => value !== undefined),

@@ -6,7 +6,7 @@ import {
   decodeRefresherEnvironment,
   SETTING_VARIABLES,
 } from '../../lambda/contract/refresher-environment.js';
-import { DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
+import { ASKARA_TOKEN_ORIGIN, DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
 import { DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
 import { TokenRefresher, type TokenRefresherProps } from '../../lib/token-refresher.js';
 import { CONTEXT_KEYS, settingsFromContext } from '../../lib/token-refresher-stack.js';
@@ -345,3 +345,81 @@ describe("settings: versionFloor, from prop or context to both functions' enviro
     );
   });
 });
+
+describe('settings: allowed token-endpoint origins, pinned at deploy time', () => {
+  it('defaults to the Askara origin, so `cdk synth` works out of the box', () => {
+    expect(resolveSettings().allowedTokenOrigins).toEqual([ASKARA_TOKEN_ORIGIN]);
+    expect(DEFAULT_SETTINGS.allowedTokenOrigins).toEqual([ASKARA_TOKEN_ORIGIN]);
+  });
+
+  it('accepts https origins, with a port', () => {
+    const origins = ['https://api.askara.ai', 'https://auth.example.com:8443', 'https://[2001:db8::1]:9443'];
+    expect(resolveSettings({ allowedTokenOrigins: origins }).allowedTokenOrigins).toEqual(origins);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['a path', 'https://auth.example.com/oauth/token', /must be exactly an origin/],
+    ['a trailing slash', 'https://auth.example.com/', /must be exactly an origin/],
+    ['a query', 'https://auth.example.com?x=1', /must be exactly an origin/],
+    ['a fragment', 'https://auth.example.com#x', /must be exactly an origin/],
+    ['credentials', 'https://user:pass@auth.example.com', /must be exactly an origin/],
+    ['an upper-case host', 'https://Auth.Example.com', /host in lower case/],
+    ['the default port', 'https://auth.example.com:443', /no default port/],
+    ['plain http', 'http://auth.example.com', /plain http.*tests only/],
+    ['http to loopback', 'http://127.0.0.1:9001', /plain http/],
+    ['a wildcard', '*', /is a wildcard/],
+    ['a wildcard host', 'https://*.example.com', /is a wildcard/],
+    ['another scheme', 'ftp://auth.example.com', /must use https/],
+    ['no scheme', 'auth.example.com', /is not an origin/],
+  ])('refuses to synthesize an origin with %s', (_name, origin, message) => {
+    expect(problems({ allowedTokenOrigins: [origin] })).toMatch(message);
+  });
+
+  it('refuses an empty list and a duplicate', () => {
+    expect(problems({ allowedTokenOrigins: [] })).toMatch(/at least one origin/);
+    expect(problems({ allowedTokenOrigins: ['https://a.example', 'https://a.example'] })).toMatch(/twice/);
+  });
+
+  it('allows a wildcard or plain http only with the test-only escape, which the app cannot set', () => {
+    const unsafe = ['*', 'http://127.0.0.1:9001'];
+    expect(
+      resolveSettings({ allowedTokenOrigins: unsafe, allowUnsafeTokenOrigins: true }).allowedTokenOrigins,
+    ).toEqual(unsafe);
+    // Still an origin: the escape lifts the scheme and wildcard rules only.
+    expect(
+      problems({ allowedTokenOrigins: ['http://127.0.0.1:9001/token'], allowUnsafeTokenOrigins: true }),
+    ).toMatch(/must be exactly an origin/);
+    expect(CONTEXT_KEYS).not.toContain('allowUnsafeTokenOrigins' as never);
+    const context: Record<string, unknown> = { allowUnsafeTokenOrigins: true };
+    expect(settingsFromContext((key) => context[key])).toEqual({});
+  });
+
+  it('reads the context key allowedTokenOrigins like connections (comma-separated or a JSON array)', () => {
+    const read = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
+    expect(
+      read({ allowedTokenOrigins: 'https://a.example, https://b.example:8443' }).allowedTokenOrigins,
+    ).toEqual(['https://a.example', 'https://b.example:8443']);
+    expect(read({ allowedTokenOrigins: ['https://a.example'] }).allowedTokenOrigins).toEqual([
+      'https://a.example',
+    ]);
+    expect(read({ allowedTokenOrigins: '["https://a.example"]' }).allowedTokenOrigins).toEqual([
+      'https://a.example',
+    ]);
+  });
+
+  it('puts the origins in both functions and the AllowedTokenOrigins output; a bad one stops synthesis', () => {
+    const s = synth({ allowedTokenOrigins: 'https://api.askara.ai,https://auth.example.com:8443' });
+    const functions = resourcesOfType(s.json, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(2);
+    for (const [id] of functions) {
+      const { Variables } = propertiesOf(s.json, id).Environment as { Variables: Record<string, string> };
+      expect(Variables.ALLOWED_TOKEN_ORIGINS).toBe('https://api.askara.ai,https://auth.example.com:8443');
+      expect(Variables).not.toHaveProperty('ALLOW_INSECURE_LOOPBACK');
+    }
+    expect(s.json.Outputs?.AllowedTokenOrigins?.Value).toBe(
+      'https://api.askara.ai,https://auth.example.com:8443',
+    );
+    expect(() => synth({ allowedTokenOrigins: 'http://evil.example' })).toThrow(/plain http/);
+  });
+});
+

@@ -183,6 +183,7 @@ describe('TokenRefresher stack, default settings', () => {
           MIN_INTERVAL_SECONDS: '900',
           VERSION_FLOOR_SECONDS: '900',
           MAX_AGE_SECONDS: '86400',
+          ALLOWED_TOKEN_ORIGINS: 'https://api.askara.ai',
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
           POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -458,6 +459,7 @@ describe('TokenRefresher stack, default settings', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'AlarmTopicArn',
+        'AllowedTokenOrigins',
         'ClientCredentialsPrefix',
         'ConnectionPrefix',
         'DashboardName',
@@ -478,6 +480,7 @@ describe('TokenRefresher stack, default settings', () => {
     expect(outputs.LeaseTableName?.Value).toEqual(ref(ids.table));
     expect(outputs.ConnectionPrefix?.Value).toBe('token-refresher/');
     expect(outputs.ClientCredentialsPrefix?.Value).toBe('token-refresher-clients/');
+    expect(outputs.AllowedTokenOrigins?.Value).toBe('https://api.askara.ai');
   });
 
   it('is named TokenRefresher (the CLI looks it up) and is region-agnostic', () => {
