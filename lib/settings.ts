@@ -136,6 +136,13 @@ export interface TokenRefresherProps {
    */
   readonly allowUnsafeTokenOrigins?: boolean;
   /**
+   * Reserved concurrency of the on-demand function (the one consumers invoke after a
+   * 401): a flood of consumer requests is throttled at this many at once and cannot take
+   * the account's concurrency.
+   * @default 5
+   */
+  readonly onDemandReservedConcurrency?: number;
+  /**
    * Prefix of the alarm names (the CLI finds the alarms by it).
    * @default `<stack name>-`
    */
@@ -185,6 +192,7 @@ export const DEFAULTS = {
   minRefreshesPerHourCeiling: 60,
   logRetention: logs.RetentionDays.THREE_MONTHS,
   allowedTokenOrigins: [ASKARA_TOKEN_ORIGIN] as readonly string[],
+  onDemandReservedConcurrency: 5,
 } as const;
 
 /** A setting (prop or context value) that cannot be deployed; the message names it. */
@@ -215,6 +223,7 @@ export interface ResolvedSettings {
   readonly connections: readonly string[];
   readonly refreshTokenKeyOperatorRoleArns: readonly string[];
   readonly allowedTokenOrigins: readonly string[];
+  readonly onDemandReservedConcurrency: number;
 }
 
 /** Characters Secrets Manager allows in a secret name, minus `/` for connection names. */
@@ -452,6 +461,10 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
   const allowedTokenOrigins = [...(props.allowedTokenOrigins ?? DEFAULTS.allowedTokenOrigins)];
   problems.push(...tokenOriginProblems(allowedTokenOrigins, props.allowUnsafeTokenOrigins === true));
 
+  const onDemandReservedConcurrency =
+    props.onDemandReservedConcurrency ?? DEFAULTS.onDemandReservedConcurrency;
+  wholeNumber('onDemandReservedConcurrency', onDemandReservedConcurrency, 1, 100, problems);
+
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
   if (!Object.values(logs.RetentionDays).includes(logRetention)) {
     problems.push(
@@ -482,6 +495,7 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     connections,
     refreshTokenKeyOperatorRoleArns,
     allowedTokenOrigins,
+    onDemandReservedConcurrency,
   };
 }
 

@@ -33,6 +33,7 @@ export const CONTEXT_KEYS = [
   'maxRefreshesPerHour',
   'refreshTokenKeyOperatorRoleArns',
   'allowedTokenOrigins',
+  'onDemandReservedConcurrency',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -144,6 +145,7 @@ export function settingsFromContext(read: ContextReader): TokenRefresherProps {
       read('refreshTokenKeyOperatorRoleArns'),
     ),
     allowedTokenOrigins: list('allowedTokenOrigins', read('allowedTokenOrigins')),
+    onDemandReservedConcurrency: whole('onDemandReservedConcurrency', read('onDemandReservedConcurrency')),
   };
   return Object.fromEntries(
     Object.entries(props).filter(([, value]) => value !== undefined),

@@ -52,6 +52,17 @@ const EXPECTED: Record<AlarmId, Expected> = {
     evaluationPeriods: 1,
     missing: 'breaching',
   },
+  EndpointRefused: {
+    metric: MetricName.EndpointRefused,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
   RefreshFailuresPersisting: {
     metric: MetricName.RefreshFailed,
     namespace: 'TokenRefresher',
@@ -129,6 +140,27 @@ const EXPECTED: Record<AlarmId, Expected> = {
     datapointsToAlarm: 3,
     missing: 'notBreaching',
   },
+  OnDemandLambdaErrors: {
+    metric: 'Errors',
+    namespace: 'AWS/Lambda',
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
+  },
+  OnDemandLambdaThrottles: {
+    metric: 'Throttles',
+    namespace: 'AWS/Lambda',
+    statistic: 'Sum',
+    period: 300,
+    threshold: 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    missing: 'notBreaching',
+  },
   DeadLetterQueueNotEmpty: {
     metric: 'ApproximateNumberOfMessagesVisible',
     namespace: 'AWS/SQS',
@@ -150,12 +182,14 @@ describe('alarms', () => {
   let s: Synthesized;
   let topic: string;
   let fn: string;
+  let onDemandFn: string;
   let queue: string;
 
   beforeAll(() => {
     s = synth();
     topic = logicalIdOf(s.json, 'AWS::SNS::Topic', 'TokenRefresherAlarmTopic');
     fn = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherFunction');
+    onDemandFn = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
     queue = logicalIdOf(s.json, 'AWS::SQS::Queue', 'TokenRefresherDeadLetterQueue');
   });
 
@@ -170,7 +204,7 @@ describe('alarms', () => {
       const dimensions =
         expected.dimensions ??
         (expected.namespace === 'AWS/Lambda'
-          ? [{ Name: 'FunctionName', Value: { Ref: fn } }]
+          ? [{ Name: 'FunctionName', Value: { Ref: id.startsWith('OnDemand') ? onDemandFn : fn } }]
           : [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]);
       expect(alarm).toMatchObject({
         AlarmName: `TokenRefresher-${id}`,
@@ -196,6 +230,14 @@ describe('alarms', () => {
     const alarm = alarmProperties(s, 'HeartbeatMissing');
     expect(alarm.Period).toBe(2 * 300);
     expect(alarm.TreatMissingData).toBe('breaching');
+  });
+
+  it("watches the on-demand function's own errors and throttles, not only the scheduled function's", () => {
+    for (const id of ['OnDemandLambdaErrors', 'OnDemandLambdaThrottles'] as const) {
+      expect(alarmProperties(s, id).Dimensions).toEqual([
+        { Name: 'FunctionName', Value: { Ref: onDemandFn } },
+      ]);
+    }
   });
 
   it('marks the commit failure and the heartbeat critical', () => {
@@ -285,6 +327,12 @@ describe('dashboard', () => {
     expect(metricsOf('Seconds to expiry per connection')).toContain(
       `SEARCH('{TokenRefresher,Connection,service} service=\\"token-refresher\\" MetricName=\\"SecondsToExpiry\\"', 'Minimum', 300)`,
     );
+  });
+
+  it("plots the on-demand function's errors, throttles and invocations, and refused endpoints", () => {
+    const onDemand = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
+    expect(metricsOf('Lambda errors and throttles')).toContain(onDemand);
+    expect(metricsOf('Failures by class')).toContain('"EndpointRefused"');
   });
 
   it('plots refreshes, re-auth needed, durations, errors and throttles', () => {

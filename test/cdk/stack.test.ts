@@ -42,6 +42,7 @@ interface Ids {
   refreshTokenKey: string;
   opsKey: string;
   role: string;
+  onDemandRole: string;
   policy: string;
   fn: string;
   logGroup: string;
@@ -57,6 +58,7 @@ function idsOf(json: CfnTemplate): Ids {
     refreshTokenKey: logicalIdOf(json, 'AWS::KMS::Key', 'TokenRefresherRefreshTokenKey'),
     opsKey: logicalIdOf(json, 'AWS::KMS::Key', 'TokenRefresherOpsKey'),
     role: logicalIdOf(json, 'AWS::IAM::Role', 'TokenRefresherFunctionRole'),
+    onDemandRole: logicalIdOf(json, 'AWS::IAM::Role', 'TokenRefresherOnDemandFunctionRole'),
     policy: logicalIdOf(json, 'AWS::IAM::Policy', 'TokenRefresherFunctionRoleDefaultPolicy'),
     fn: logicalIdOf(json, 'AWS::Lambda::Function', 'TokenRefresherFunction'),
     logGroup: logicalIdOf(json, 'AWS::Logs::LogGroup', 'TokenRefresherLogGroup'),
@@ -113,30 +115,30 @@ describe('TokenRefresher stack, default settings', () => {
       });
     });
 
-    it("says in the refresh-token key's policy that only the refresher's role may encrypt and decrypt", () => {
+    it("denies in the refresh-token key's policy every principal but the two refresher roles any cryptographic use", () => {
       const statements = (
         propertiesOf(s.json, ids.refreshTokenKey).KeyPolicy as { Statement: Record<string, unknown>[] }
       ).Statement;
-      expect(statements).toContainEqual({
-        Sid: 'AllowTheRefresherToEncryptAndDecryptRefreshTokens',
-        Effect: 'Allow',
-        Principal: { AWS: '*' },
-        Action: ['kms:Decrypt', 'kms:Encrypt'],
-        Resource: '*',
-        Condition: { ArnEquals: { 'aws:PrincipalArn': [arnOf(ids.role)] } },
-      });
       expect(statements).toContainEqual({
         Sid: 'DenyEveryoneElseAnyCryptographicUse',
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         Resource: '*',
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [arnOf(ids.role)] } },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [arnOf(ids.role), arnOf(ids.onDemandRole)] } },
       });
-      expect(statements).toHaveLength(3);
+      // No allow of its own for the refresher roles: they use the key through their IAM
+      // policies, which bind it to their own function (lambda:SourceFunctionArn), and no
+      // break-glass role by default. Account root (administration) and the deny only.
+      expect(statements).toHaveLength(2);
+      // lambda:SourceFunctionArn cannot be used in a resource-based policy (AWS Lambda
+      // developer guide): it must never appear in a key policy, where it would never match.
+      for (const key of [ids.refreshTokenKey, ids.secretsKey, ids.opsKey]) {
+        expect(JSON.stringify(propertiesOf(s.json, key).KeyPolicy)).not.toContain('lambda:SourceFunctionArn');
+      }
     });
 
-    it('lets CloudWatch alarms use the ops key (and nothing else beyond the account)', () => {
+    it('lets CloudWatch alarms of this account use the ops key (and nothing else beyond the account)', () => {
       const statements = (
         propertiesOf(s.json, ids.opsKey).KeyPolicy as { Statement: Record<string, unknown>[] }
       ).Statement;
@@ -147,6 +149,7 @@ describe('TokenRefresher stack, default settings', () => {
         Principal: { Service: 'cloudwatch.amazonaws.com' },
         Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
       });
     });
   });
@@ -260,7 +263,20 @@ describe('TokenRefresher stack, default settings', () => {
         {
           Sid: 'SecretsKeyThroughDynamoDbForTheLeaseTable',
           Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          Resource: arnOf(ids.secretsKey),
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': viaService('dynamodb'),
+              'kms:EncryptionContext:aws:dynamodb:tableName': ref(ids.table),
+              'kms:EncryptionContext:aws:dynamodb:subscriberId': ref('AWS::AccountId'),
+            },
+          },
+        },
+        {
+          Sid: 'DescribeSecretsKeyThroughDynamoDb',
+          Effect: 'Allow',
+          Action: 'kms:DescribeKey',
           Resource: arnOf(ids.secretsKey),
           Condition: { StringEquals: { 'kms:ViaService': viaService('dynamodb') } },
         },
@@ -269,12 +285,6 @@ describe('TokenRefresher stack, default settings', () => {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: arnOf(ids.table),
-        },
-        {
-          Sid: 'RefreshTokens',
-          Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:Encrypt'],
-          Resource: arnOf(ids.refreshTokenKey),
         },
         {
           Sid: 'SendFailedInvocationsToDeadLetterQueue',
