@@ -111,4 +111,22 @@ export class OpsKey extends kms.Key {
       }),
     );
   }
+
+  /**
+   * Lets EventBridge deliver the token-store watch rules' events to the encrypted alarm
+   * topic. Without aws:SourceAccount / aws:SourceArn: the SNS developer guide
+   * ("Enable compatibility between event sources from AWS services and encrypted topics")
+   * says EventBridge's KMS requests do not carry them, so a condition on them would drop
+   * every notification. The topic policy limits publishing to this stack's rules.
+   */
+  public allowEventBridgeToPublish(): void {
+    this.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBridgeToPublishToTheEncryptedTopic',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+  }
 }

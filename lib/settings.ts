@@ -143,6 +143,32 @@ export interface TokenRefresherProps {
    */
   readonly onDemandReservedConcurrency?: number;
   /**
+   * IAM role ARNs of the operators (and deploy roles) that may write connection records:
+   * the CLI's connect, disable, enable and remove, and CloudFormation when it updates a
+   * pre-created connection. A record written by any other principal but the refresher's
+   * roles notifies the alarm topic (rule `ConnectionRecordWrittenByOther`); they also
+   * count as granted readers (rule `ConnectionRecordReadByOther`).
+   * @default - none: every write but the refresher's notifies
+   */
+  readonly operatorRoleArns?: string[];
+  /**
+   * Create a multi-Region CloudTrail trail (with its own encrypted, TLS-only, versioned
+   * S3 bucket) for the token-store watch rules. Those rules see CloudTrail events only
+   * while a trail logs management events in the account; set this when no trail (for
+   * example an organization trail) does already. See docs/security.md.
+   * @default false
+   */
+  readonly createTrail?: boolean;
+  /**
+   * IPv4 CIDR blocks (on octet boundaries: /8, /16, /24 or /32) that principals other
+   * than the refresher call the token store from. A Secrets Manager call on a connection
+   * record from any other source address notifies the alarm topic (rule
+   * `TokenStoreCalledFromUnexpectedAddress`). EventBridge cannot test "not in a CIDR", so
+   * each block becomes an `anything-but` wildcard (`203.0.113.*`), hence the octet rule.
+   * @default - no source-address rule
+   */
+  readonly tokenStoreSourceCidrs?: string[];
+  /**
    * Prefix of the alarm names (the CLI finds the alarms by it).
    * @default `<stack name>-`
    */
@@ -224,6 +250,9 @@ export interface ResolvedSettings {
   readonly refreshTokenKeyOperatorRoleArns: readonly string[];
   readonly allowedTokenOrigins: readonly string[];
   readonly onDemandReservedConcurrency: number;
+  readonly operatorRoleArns: readonly string[];
+  readonly createTrail: boolean;
+  readonly tokenStoreSourceCidrs: readonly string[];
 }
 
 /** Characters Secrets Manager allows in a secret name, minus `/` for connection names. */
@@ -320,6 +349,23 @@ export function tokenOriginProblems(origins: readonly string[], allowUnsafe: boo
     }
   }
   return problems;
+}
+
+const IPV4_OCTET_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(8|16|24|32)$/;
+
+/**
+ * The EventBridge `anything-but` wildcard of an IPv4 CIDR block on an octet boundary
+ * (`203.0.113.0/24` → `203.0.113.*`, a /32 → the address itself), or undefined when the
+ * block is not one.
+ */
+export function cidrWildcard(cidr: string): string | undefined {
+  const match = IPV4_OCTET_CIDR.exec(cidr);
+  if (!match) return undefined;
+  const octets = match.slice(1, 5).map(Number);
+  if (octets.some((octet) => octet > 255)) return undefined;
+  const kept = Number(match[5]) / 8;
+  if (octets.slice(kept).some((octet) => octet !== 0)) return undefined;
+  return kept === 4 ? octets.join('.') : `${octets.slice(0, kept).join('.')}.*`;
 }
 
 function wholeNumber(name: string, value: number, min: number, max: number, problems: string[]): void {
@@ -465,6 +511,23 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     props.onDemandReservedConcurrency ?? DEFAULTS.onDemandReservedConcurrency;
   wholeNumber('onDemandReservedConcurrency', onDemandReservedConcurrency, 1, 100, problems);
 
+  const operatorRoleArns = [...(props.operatorRoleArns ?? [])];
+  for (const arn of operatorRoleArns) {
+    if (literal('operatorRoleArns', arn, problems) && !ROLE_ARN.test(arn)) {
+      problems.push(`operatorRoleArns: "${arn}" is not an IAM role ARN`);
+    }
+  }
+
+  const tokenStoreSourceCidrs = [...(props.tokenStoreSourceCidrs ?? [])];
+  for (const cidr of tokenStoreSourceCidrs) {
+    if (literal('tokenStoreSourceCidrs', cidr, problems) && cidrWildcard(cidr) === undefined) {
+      problems.push(
+        `tokenStoreSourceCidrs: "${cidr}" must be an IPv4 CIDR block on an octet boundary (/8, /16, /24 or /32, ` +
+          'host bits zero): EventBridge can exclude addresses only by wildcard',
+      );
+    }
+  }
+
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
   if (!Object.values(logs.RetentionDays).includes(logRetention)) {
     problems.push(
@@ -496,6 +559,9 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     refreshTokenKeyOperatorRoleArns,
     allowedTokenOrigins,
     onDemandReservedConcurrency,
+    operatorRoleArns,
+    createTrail: props.createTrail === true,
+    tokenStoreSourceCidrs,
   };
 }
 

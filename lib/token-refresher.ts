@@ -1,6 +1,7 @@
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -35,6 +36,7 @@ import {
   versionQuotaWarnings,
 } from './settings.js';
 import { ConnectionSecret, LeaseTable } from './storage.js';
+import { createWatchRules, type WatchRuleId } from './watch.js';
 
 export type { TokenRefresherProps } from './settings.js';
 
@@ -62,7 +64,7 @@ export class TokenRefresher extends Construct {
    */
   public readonly refreshTokenKey: kms.Key;
   /** Encrypts the alarm topic and the dead-letter queue (operational data, no tokens). */
-  public readonly opsKey: kms.Key;
+  public readonly opsKey: OpsKey;
   /** The refresher function. */
   public readonly function: nodejs.NodejsFunction;
   /** The function consumers invoke for an on-demand refresh (see {@link grantRequestRefresh}). */
@@ -84,6 +86,8 @@ export class TokenRefresher extends Construct {
   public readonly alarmTopic: sns.Topic;
   /** The alarms, by name (see docs/runbook.md). */
   public readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
+  /** The token-store watch rules, by name (see docs/runbook.md and docs/security.md). */
+  public readonly watchRules: Readonly<Partial<Record<WatchRuleId, events.CfnRule>>>;
   /** The operations dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
   /** Pre-created connection secrets, by connection name. */
@@ -94,6 +98,8 @@ export class TokenRefresher extends Construct {
   public readonly connectionPrefix: string;
   /** Secret-name prefix of the client-credential secrets. */
   public readonly clientCredentialsPrefix: string;
+  /** Role ARNs given read access (the watch rule on record reads leaves them out). */
+  private readonly grantedReaderRoleArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps = {}) {
     super(scope, id);
@@ -224,6 +230,19 @@ export class TokenRefresher extends Construct {
       deadLetterQueue,
       topic: this.alarmTopic,
     });
+    this.watchRules = createWatchRules(this, {
+      connectionPrefix: settings.connectionPrefix,
+      refresherRoles: [role, onDemandRole],
+      operatorRoleArns: settings.operatorRoleArns,
+      breakGlassRoleArns: settings.refreshTokenKeyOperatorRoleArns,
+      grantedReaderRoleArns: () => this.grantedReaderRoleArns,
+      keys: [this.secretsKey, this.refreshTokenKey, this.opsKey],
+      functions: [this.function, this.onDemandFunction],
+      sourceCidrs: settings.tokenStoreSourceCidrs,
+      topic: this.alarmTopic,
+      opsKey: this.opsKey,
+      createTrail: settings.createTrail,
+    });
     this.dashboard = createDashboard(this, {
       dashboardName: props.dashboardName ?? `${stack.stackName}-${stack.region}`,
       serviceName: SERVICE_NAME,
@@ -286,6 +305,11 @@ export class TokenRefresher extends Construct {
       // single-valued key is an IAM policy-validation warning, and reads wrongly).
       conditions: { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
     });
+    // The watch rule on record reads leaves out roles given read access.
+    const principal = grantee.grantPrincipal as Partial<iam.IRole>;
+    if (typeof principal.roleArn === 'string' && !this.grantedReaderRoleArns.includes(principal.roleArn)) {
+      this.grantedReaderRoleArns.push(principal.roleArn);
+    }
     const decryptViaSecretsManager = iam.Grant.addToPrincipal({
       grantee,
       actions: ['kms:Decrypt'],

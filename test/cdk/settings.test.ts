@@ -7,7 +7,7 @@ import {
   SETTING_VARIABLES,
 } from '../../lambda/contract/refresher-environment.js';
 import { ASKARA_TOKEN_ORIGIN, DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
-import { DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
+import { cidrWildcard, DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
 import { TokenRefresher, type TokenRefresherProps } from '../../lib/token-refresher.js';
 import { CONTEXT_KEYS, settingsFromContext } from '../../lib/token-refresher-stack.js';
 import { propertiesOf, resourcesOfType, SKIP_BUNDLING, synth } from './support/synth.js';
@@ -423,3 +423,52 @@ describe('settings: allowed token-endpoint origins, pinned at deploy time', () =
   });
 });
 
+describe('settings: operators, trail, source addresses and on-demand concurrency', () => {
+  const read = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
+
+  it('defaults to no operator roles, no trail, no source-address rule, 5 on-demand at once', () => {
+    const settings = resolveSettings();
+    expect(settings.operatorRoleArns).toEqual([]);
+    expect(settings.createTrail).toBe(false);
+    expect(settings.tokenStoreSourceCidrs).toEqual([]);
+    expect(settings.onDemandReservedConcurrency).toBe(5);
+  });
+
+  it('reads them from context', () => {
+    const props = read({
+      operatorRoleArns: 'arn:aws:iam::111122223333:role/ops,arn:aws:iam::111122223333:role/cfn-exec',
+      createTrail: 'true',
+      tokenStoreSourceCidrs: '203.0.113.0/24',
+      onDemandReservedConcurrency: '3',
+    });
+    expect(props.operatorRoleArns).toHaveLength(2);
+    expect(props.createTrail).toBe(true);
+    expect(props.tokenStoreSourceCidrs).toEqual(['203.0.113.0/24']);
+    expect(props.onDemandReservedConcurrency).toBe(3);
+    expect(read({ createTrail: false }).createTrail).toBe(false);
+    expect(() => read({ createTrail: 'yes' })).toThrow(/context "createTrail" must be true or false/);
+  });
+
+  it.each<[string, TokenRefresherProps, RegExp]>([
+    [
+      'an operator that is not a role ARN',
+      { operatorRoleArns: ['ops'] },
+      /operatorRoleArns: "ops" is not an IAM role ARN/,
+    ],
+    ['a CIDR off an octet boundary', { tokenStoreSourceCidrs: ['203.0.113.0/25'] }, /octet boundary/],
+    ['a CIDR with host bits', { tokenStoreSourceCidrs: ['203.0.113.7/24'] }, /host bits zero/],
+    ['an IPv6 block', { tokenStoreSourceCidrs: ['2001:db8::/32'] }, /IPv4 CIDR/],
+    ['zero on-demand concurrency', { onDemandReservedConcurrency: 0 }, /onDemandReservedConcurrency must be/],
+  ])('rejects %s', (_name, props, message) => {
+    expect(problems(props)).toMatch(message);
+  });
+
+  it('turns octet-aligned CIDR blocks into EventBridge wildcards', () => {
+    expect(cidrWildcard('203.0.113.0/24')).toBe('203.0.113.*');
+    expect(cidrWildcard('10.0.0.0/8')).toBe('10.*');
+    expect(cidrWildcard('172.16.0.0/16')).toBe('172.16.*');
+    expect(cidrWildcard('198.51.100.7/32')).toBe('198.51.100.7');
+    expect(cidrWildcard('198.51.100.0/23')).toBeUndefined();
+    expect(cidrWildcard('256.0.0.0/8')).toBeUndefined();
+  });
+});

@@ -138,11 +138,11 @@ describe('TokenRefresher stack, default settings', () => {
       }
     });
 
-    it('lets CloudWatch alarms of this account use the ops key (and nothing else beyond the account)', () => {
+    it('lets CloudWatch alarms of this account, and EventBridge, use the ops key (and nothing else beyond the account)', () => {
       const statements = (
         propertiesOf(s.json, ids.opsKey).KeyPolicy as { Statement: Record<string, unknown>[] }
       ).Statement;
-      expect(statements).toHaveLength(2);
+      expect(statements).toHaveLength(3);
       expect(statements).toContainEqual({
         Sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedTopic',
         Effect: 'Allow',
@@ -150,6 +150,13 @@ describe('TokenRefresher stack, default settings', () => {
         Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         Resource: '*',
         Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+      });
+      expect(statements).toContainEqual({
+        Sid: 'AllowEventBridgeToPublishToTheEncryptedTopic',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
       });
     });
   });
@@ -423,6 +430,18 @@ describe('TokenRefresher stack, default settings', () => {
               Condition: {
                 ArnLike: { 'aws:SourceArn': regionalArn('cloudwatch', 'alarm:TokenRefresher-*') },
                 StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+              },
+            },
+            {
+              Sid: 'AllowThisStacksWatchRulesToPublish',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: ref(ids.topic),
+              Condition: {
+                ArnEquals: {
+                  'aws:SourceArn': resourcesOfType(s.json, 'AWS::Events::Rule').map(([id]) => arnOf(id)),
+                },
               },
             },
           ],
