@@ -270,6 +270,28 @@ describe('consumer access (grantReadAccessToken)', () => {
     }
   });
 
+  it("binds the role's allow itself to its own function, not only its deny (either alone keeps the key in the function)", () => {
+    for (const [role, own, other] of [
+      [ids.refresher, ids.scheduledFunction, ids.onDemandFunction],
+      [ids.onDemand, ids.onDemandFunction, ids.scheduledFunction],
+    ] as const) {
+      const allowsOnly = identity(role).filter((statement) => statement.Effect === 'Allow');
+      const decide = (fn?: string) =>
+        kmsDecision(keyPolicyStatements(s.json, ids.refreshTokenKey), allowsOnly, {
+          principalArn: roleArn(role),
+          action: 'kms:Decrypt',
+          resource: keyArn(ids.refreshTokenKey),
+          context: {
+            ...REFRESH_TOKEN_CONTEXT,
+            ...(fn === undefined ? {} : { 'lambda:SourceFunctionArn': functionArn(fn) }),
+          },
+        });
+      expect(decide(own).allowed).toBe(true);
+      expect(decide(other).allowed).toBe(false);
+      expect(decide().allowed).toBe(false);
+    }
+  });
+
   it('lets the listed break-glass role, and no one else, use the key without being a refresher function', () => {
     const operator = kmsDecision(keyPolicyStatements(s.json, ids.refreshTokenKey), [], {
       principalArn: OPERATOR_ROLE,
