@@ -134,6 +134,15 @@ interface RuleDefinition {
   readOnlyEvents: boolean;
 }
 
+/** A pattern for CloudTrail records of `service`'s API calls (`detail`: the record's own fields). */
+function apiCallPattern(service: string, detail: Record<string, unknown>): Record<string, unknown> {
+  return {
+    source: [`aws.${service}`],
+    'detail-type': [API_CALL],
+    detail: { eventSource: [`${service}.amazonaws.com`], ...detail },
+  };
+}
+
 /** The connection-record secret as a caller names it: by name, or by (partial or full) ARN. */
 function recordIds(connectionPrefix: string): unknown[] {
   return [
@@ -186,16 +195,11 @@ export function createWatchRules(
         'was not granted it: not a refresher role, a declared operator or break-glass role, or a consumer role ' +
         'given grantReadAccessToken.',
       readOnlyEvents: true,
-      pattern: {
-        source: ['aws.secretsmanager'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          eventName: ['GetSecretValue'],
-          requestParameters: { secretId: ids },
-          userIdentity: callerNotIn(readers),
-        },
-      },
+      pattern: apiCallPattern('secretsmanager', {
+        eventName: ['GetSecretValue'],
+        requestParameters: { secretId: ids },
+        userIdentity: callerNotIn(readers),
+      }),
     },
     ConnectionRecordWrittenByOther: {
       severity: 'HIGH',
@@ -203,16 +207,11 @@ export function createWatchRules(
         'A connection record was created, written, tagged, re-staged, shared (resource policy), replicated or ' +
         'deleted by a principal that is neither a refresher role nor a declared operator role (operatorRoleArns).',
       readOnlyEvents: false,
-      pattern: {
-        source: ['aws.secretsmanager'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          eventName: [...RECORD_WRITE_EVENTS],
-          requestParameters: namesRecord(ids),
-          userIdentity: callerNotIn(writers),
-        },
-      },
+      pattern: apiCallPattern('secretsmanager', {
+        eventName: [...RECORD_WRITE_EVENTS],
+        requestParameters: namesRecord(ids),
+        userIdentity: callerNotIn(writers),
+      }),
     },
     KeyPolicyOrGrantChanged: {
       severity: 'HIGH',
@@ -221,15 +220,10 @@ export function createWatchRules(
         'replicated or scheduled for deletion: whoever did it may have given themselves the refresh tokens, or ' +
         'made every record unreadable.',
       readOnlyEvents: false,
-      pattern: {
-        source: ['aws.kms'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['kms.amazonaws.com'],
-          eventName: [...KEY_ADMIN_EVENTS],
-          resources: { ARN: props.keys.map((key) => key.keyArn) },
-        },
-      },
+      pattern: apiCallPattern('kms', {
+        eventName: [...KEY_ADMIN_EVENTS],
+        resources: { ARN: props.keys.map((key) => key.keyArn) },
+      }),
     },
     RefresherFunctionChanged: {
       severity: 'HIGH',
@@ -237,25 +231,20 @@ export function createWatchRules(
         "A refresher function's code, configuration, invoke permissions, concurrency or aliases changed, or a " +
         'function was created or reconfigured with a refresher role: whoever did it runs as the refresher.',
       readOnlyEvents: false,
-      pattern: {
-        source: ['aws.lambda'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['lambda.amazonaws.com'],
-          eventName: FUNCTION_CHANGE_EVENTS.map((name) => ({ prefix: name })),
-          $or: [
-            {
-              requestParameters: {
-                functionName: [
-                  ...props.functions.map((fn) => fn.functionName),
-                  ...props.functions.map((fn) => ({ prefix: fn.functionArn })),
-                ],
-              },
+      pattern: apiCallPattern('lambda', {
+        eventName: FUNCTION_CHANGE_EVENTS.map((name) => ({ prefix: name })),
+        $or: [
+          {
+            requestParameters: {
+              functionName: [
+                ...props.functions.map((fn) => fn.functionName),
+                ...props.functions.map((fn) => ({ prefix: fn.functionArn })),
+              ],
             },
-            { requestParameters: { role: roleArns } },
-          ],
-        },
-      },
+          },
+          { requestParameters: { role: roleArns } },
+        ],
+      }),
     },
     RefresherRoleChanged: {
       severity: 'HIGH',
@@ -263,15 +252,10 @@ export function createWatchRules(
         "A refresher role's policies, permissions boundary or trust policy changed. IAM events reach EventBridge " +
         'only in us-east-1: this rule sees them only in a stack deployed there.',
       readOnlyEvents: false,
-      pattern: {
-        source: ['aws.iam'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['iam.amazonaws.com'],
-          eventName: [...ROLE_CHANGE_EVENTS],
-          requestParameters: { roleName: props.refresherRoles.map((role) => role.roleName) },
-        },
-      },
+      pattern: apiCallPattern('iam', {
+        eventName: [...ROLE_CHANGE_EVENTS],
+        requestParameters: { roleName: props.refresherRoles.map((role) => role.roleName) },
+      }),
     },
     TokenStoreCalledFromOtherRegion: {
       severity: 'WARNING',
@@ -279,18 +263,13 @@ export function createWatchRules(
         "A Secrets Manager call named a secret under the connection prefix in another Region than the stack's. " +
         "It reaches this rule only when that Region's events are forwarded to this Region's default event bus.",
       readOnlyEvents: true,
-      pattern: {
-        source: ['aws.secretsmanager'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          awsRegion: [{ 'anything-but': Aws.REGION }],
-          requestParameters: namesRecord([
-            { prefix: props.connectionPrefix },
-            { wildcard: `arn:*:secretsmanager:*:${Aws.ACCOUNT_ID}:secret:${props.connectionPrefix}*` },
-          ]),
-        },
-      },
+      pattern: apiCallPattern('secretsmanager', {
+        awsRegion: [{ 'anything-but': Aws.REGION }],
+        requestParameters: namesRecord([
+          { prefix: props.connectionPrefix },
+          { wildcard: `arn:*:secretsmanager:*:${Aws.ACCOUNT_ID}:secret:${props.connectionPrefix}*` },
+        ]),
+      }),
     },
   };
   if (props.sourceCidrs.length > 0) {
@@ -300,18 +279,13 @@ export function createWatchRules(
         'A principal other than the refresher called Secrets Manager on a connection record from a source ' +
         `address outside ${props.sourceCidrs.join(', ')} (tokenStoreSourceCidrs).`,
       readOnlyEvents: true,
-      pattern: {
-        source: ['aws.secretsmanager'],
-        'detail-type': [API_CALL],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          requestParameters: namesRecord(ids),
-          sourceIPAddress: [
-            { 'anything-but': { wildcard: props.sourceCidrs.map((cidr) => cidrWildcard(cidr)!) } },
-          ],
-          userIdentity: callerNotIn(roleArns),
-        },
-      },
+      pattern: apiCallPattern('secretsmanager', {
+        requestParameters: namesRecord(ids),
+        sourceIPAddress: [
+          { 'anything-but': { wildcard: props.sourceCidrs.map((cidr) => cidrWildcard(cidr)!) } },
+        ],
+        userIdentity: callerNotIn(roleArns),
+      }),
     };
   }
 

@@ -28,19 +28,37 @@ interface Expected {
   missing: 'breaching' | 'notBreaching' | 'ignore';
 }
 
+/** An engine metric whose every occurrence in a schedule period alarms. */
+const ANY_IN_ONE_PERIOD = (metric: string): Expected => ({
+  metric,
+  namespace: 'TokenRefresher',
+  dimensions: SERVICE,
+  statistic: 'Sum',
+  period: 300,
+  threshold: 1,
+  comparison: 'GreaterThanOrEqualToThreshold',
+  evaluationPeriods: 1,
+  missing: 'notBreaching',
+});
+
+/** A Lambda function's failed invocations (dimension FunctionName: that function). */
+const LAMBDA_ERRORS: Expected = {
+  ...ANY_IN_ONE_PERIOD('Errors'),
+  namespace: 'AWS/Lambda',
+  dimensions: undefined,
+};
+
+/** Throttles page only when they persist for 3 schedule periods. */
+const LAMBDA_THROTTLES: Expected = {
+  ...LAMBDA_ERRORS,
+  metric: 'Throttles',
+  evaluationPeriods: 3,
+  datapointsToAlarm: 3,
+};
+
 /** What each alarm watches, at the default settings (schedule 5 minutes). */
 const EXPECTED: Record<AlarmId, Expected> = {
-  CommitFailed: {
-    metric: MetricName.CommitFailed,
-    namespace: 'TokenRefresher',
-    dimensions: SERVICE,
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 1,
-    missing: 'notBreaching',
-  },
+  CommitFailed: ANY_IN_ONE_PERIOD(MetricName.CommitFailed),
   HeartbeatMissing: {
     metric: MetricName.RunCompleted,
     namespace: 'TokenRefresher',
@@ -52,28 +70,12 @@ const EXPECTED: Record<AlarmId, Expected> = {
     evaluationPeriods: 1,
     missing: 'breaching',
   },
-  EndpointRefused: {
-    metric: MetricName.EndpointRefused,
-    namespace: 'TokenRefresher',
-    dimensions: SERVICE,
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 1,
-    missing: 'notBreaching',
-  },
+  // Refused, nothing sent: one is enough to look.
+  EndpointRefused: ANY_IN_ONE_PERIOD(MetricName.EndpointRefused),
   RefreshFailuresPersisting: {
-    metric: MetricName.RefreshFailed,
-    namespace: 'TokenRefresher',
-    dimensions: SERVICE,
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
+    ...ANY_IN_ONE_PERIOD(MetricName.RefreshFailed),
     evaluationPeriods: 3,
     datapointsToAlarm: 3,
-    missing: 'notBreaching',
   },
   ReauthRequired: {
     metric: MetricName.ConnectionsNeedingReauth,
@@ -119,48 +121,11 @@ const EXPECTED: Record<AlarmId, Expected> = {
     evaluationPeriods: 1,
     missing: 'notBreaching',
   },
-  LambdaErrors: {
-    metric: 'Errors',
-    namespace: 'AWS/Lambda',
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 1,
-    missing: 'notBreaching',
-  },
-  LambdaThrottles: {
-    metric: 'Throttles',
-    namespace: 'AWS/Lambda',
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    missing: 'notBreaching',
-  },
-  OnDemandLambdaErrors: {
-    metric: 'Errors',
-    namespace: 'AWS/Lambda',
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 1,
-    missing: 'notBreaching',
-  },
-  OnDemandLambdaThrottles: {
-    metric: 'Throttles',
-    namespace: 'AWS/Lambda',
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    missing: 'notBreaching',
-  },
+  LambdaErrors: LAMBDA_ERRORS,
+  LambdaThrottles: LAMBDA_THROTTLES,
+  // The on-demand function's own metrics (dimension FunctionName: that function), alike.
+  OnDemandLambdaErrors: LAMBDA_ERRORS,
+  OnDemandLambdaThrottles: LAMBDA_THROTTLES,
   DeadLetterQueueNotEmpty: {
     metric: 'ApproximateNumberOfMessagesVisible',
     namespace: 'AWS/SQS',
