@@ -16,6 +16,7 @@ import type { ResolvedSettings } from './settings.js';
 export const ALARM_IDS = [
   'CommitFailed',
   'HeartbeatMissing',
+  'EndpointRefused',
   'RefreshFailuresPersisting',
   'ReauthRequired',
   'AccessTokenNearExpiry',
@@ -23,6 +24,8 @@ export const ALARM_IDS = [
   'RefreshRateAboveCeiling',
   'LambdaErrors',
   'LambdaThrottles',
+  'OnDemandLambdaErrors',
+  'OnDemandLambdaThrottles',
   'DeadLetterQueueNotEmpty',
 ] as const;
 
@@ -34,6 +37,8 @@ export interface TokenRefresherAlarmsProps {
   readonly serviceName: string;
   readonly settings: ResolvedSettings;
   readonly function: lambda.IFunction;
+  /** The function consumers invoke after a 401. */
+  readonly onDemandFunction: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
   readonly topic: sns.ITopic;
 }
@@ -151,6 +156,20 @@ export function createAlarms(
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       },
     },
+    EndpointRefused: {
+      severity: 'HIGH',
+      summary:
+        'A connection record, or a connect/import event, named a token endpoint outside the allowed origins ' +
+        '(allowedTokenOrigins). Nothing was sent: someone edited a record or invoked the refresher to send a ' +
+        'refresh token elsewhere, or the provider moved its token endpoint.',
+      options: {
+        metric: metric(MetricName.EndpointRefused, cloudwatch.Stats.SUM, period),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    },
     RefreshFailuresPersisting: {
       severity: 'HIGH',
       summary: `Refreshes failed in each of ${settings.failureAlarmPeriods} consecutive schedule periods.`,
@@ -234,6 +253,34 @@ export function createAlarms(
         'overlap (an operator run during a scheduled one) is throttled and retried; only persistent throttling pages.',
       options: {
         metric: props.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    },
+    OnDemandLambdaErrors: {
+      severity: 'WARNING',
+      summary:
+        'An invocation of the on-demand function (the one consumers invoke after a 401) failed as a whole: a ' +
+        'crash, a timeout, or an event it refuses (run, force, connect, import: someone who may invoke it is ' +
+        'probing it).',
+      options: {
+        metric: props.onDemandFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    },
+    OnDemandLambdaThrottles: {
+      severity: 'WARNING',
+      summary:
+        `The on-demand function was throttled at its reserved concurrency (${settings.onDemandReservedConcurrency}) ` +
+        'in 3 consecutive schedule periods: a consumer flood or a loop. Scheduled refreshes are unaffected.',
+      options: {
+        metric: props.onDemandFunction.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 3,

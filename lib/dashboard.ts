@@ -13,6 +13,7 @@ export interface TokenRefresherDashboardProps {
   readonly serviceName: string;
   readonly settings: ResolvedSettings;
   readonly function: lambda.IFunction;
+  readonly onDemandFunction: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
   readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
 }
@@ -84,6 +85,7 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
           period,
         }),
         metric(MetricName.CommitFailed, cloudwatch.Stats.SUM, 'Commit failed (critical)'),
+        metric(MetricName.EndpointRefused, cloudwatch.Stats.SUM, 'Endpoint refused (not an allowed origin)'),
       ],
       stacked: true,
       width: 8,
@@ -149,6 +151,21 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
         props.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM, label: 'Errors' }),
         props.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM, label: 'Throttles' }),
         props.function.metricInvocations({ period, statistic: cloudwatch.Stats.SUM, label: 'Invocations' }),
+        props.onDemandFunction.metricErrors({
+          period,
+          statistic: cloudwatch.Stats.SUM,
+          label: 'On-demand errors',
+        }),
+        props.onDemandFunction.metricThrottles({
+          period,
+          statistic: cloudwatch.Stats.SUM,
+          label: 'On-demand throttles',
+        }),
+        props.onDemandFunction.metricInvocations({
+          period,
+          statistic: cloudwatch.Stats.SUM,
+          label: 'On-demand invocations',
+        }),
       ],
       width: 12,
     }),

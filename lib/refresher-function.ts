@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +8,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { HINT_TAG_KEY, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/names.js';
+import {
+  connectionSecretName,
+  HINT_TAG_KEY,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../lambda/contract/names.js';
 import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import { nagFinding, secretArn, viaService } from './policy.js';
@@ -16,32 +21,51 @@ import type { ResolvedSettings } from './settings.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Which refresher function a role serves: each has its own role with what its path needs. */
+export type RefresherPath = 'scheduled' | 'onDemand';
+
+/** What a refresher role's policy names. */
+export interface RefresherRoleResources {
+  /** The function's own log group. */
+  readonly logGroup: logs.ILogGroup;
+  /** Secret-name prefix of the connection records. */
+  readonly connectionPrefix: string;
+  /** Secret-name prefix of the client-credential secrets. */
+  readonly clientCredentialsPrefix: string;
+  readonly secretsKey: kms.IKey;
+  readonly leaseTable: dynamodb.ITable;
+  /** The scheduled function's failed asynchronous invocations go here (scheduled path only). */
+  readonly deadLetterQueue?: DeadLetterQueue;
+}
+
 /**
- * The refresher functions' role. Both functions share it: the refresh-token key trusts
- * this role alone. Inline policies only ({@link grantRefresherPermissions}).
+ * A refresher function's own role (inline policies only). The scheduled function's role
+ * serves runs, operator runs, connect and import; the on-demand function's role serves
+ * one consumer-requested refresh: it cannot list connections, has no dead-letter queue,
+ * and holds nothing a connect or import needs beyond a refresh (no CreateSecret, which
+ * neither role has: the CLI creates connection secrets with the operator's credentials).
+ * Neither role can use the refresh-token key until {@link bindRefreshTokenKey} allows it
+ * from its own function.
  */
 export class RefresherRole extends iam.Role {
-  constructor(scope: Construct, id: string) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly path: RefresherPath,
+  ) {
     super(scope, id, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'token-refresher: the refresher function (inline policies only)',
+      description:
+        path === 'scheduled'
+          ? 'token-refresher: the scheduled refresher function (inline policies only)'
+          : 'token-refresher: the on-demand refresher function consumers invoke (inline policies only)',
     });
   }
 
   /** The role's inline policy: every statement written out, no managed policy. */
-  public grantRefresherPermissions(resources: {
-    /** The scheduled function's log group. */
-    readonly logGroup: logs.ILogGroup;
-    /** ARN pattern of every connection's secret. */
-    readonly connectionSecrets: string;
-    /** Secret-name prefix of the client-credential secrets. */
-    readonly clientCredentialsPrefix: string;
-    readonly secretsKey: kms.IKey;
-    readonly refreshTokenKey: kms.IKey;
-    readonly leaseTable: dynamodb.ITable;
-    readonly deadLetterQueue: DeadLetterQueue;
-  }): void {
-    const { connectionSecrets } = resources;
+  public grantRefresherPermissions(resources: RefresherRoleResources): void {
+    const scheduled = this.path === 'scheduled';
+    const connectionSecrets = secretArn(this, connectionSecretName(resources.connectionPrefix, '*'));
     const clientSecrets = secretArn(this, `${resources.clientCredentialsPrefix}*`);
     const statements = [
       new iam.PolicyStatement({
@@ -50,19 +74,25 @@ export class RefresherRole extends iam.Role {
         // The log group's Arn attribute ends in ":*", which covers its log streams.
         resources: [resources.logGroup.logGroupArn],
       }),
-      new iam.PolicyStatement({
-        sid: 'DiscoverConnections',
-        // ListSecrets has no resource-level permissions; it returns names and tags, no values.
-        actions: ['secretsmanager:ListSecrets'],
-        resources: ['*'],
-      }),
+      ...(scheduled
+        ? [
+            new iam.PolicyStatement({
+              sid: 'DiscoverConnections',
+              // ListSecrets has no resource-level permissions; it returns names and tags, no values.
+              actions: ['secretsmanager:ListSecrets'],
+              resources: ['*'],
+            }),
+          ]
+        : []),
       new iam.PolicyStatement({
         sid: 'ReadAndCommitConnectionRecords',
-        actions: [
-          'secretsmanager:GetSecretValue',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:DescribeSecret',
-        ],
+        actions: scheduled
+          ? [
+              'secretsmanager:GetSecretValue',
+              'secretsmanager:PutSecretValue',
+              'secretsmanager:DescribeSecret',
+            ]
+          : ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
         resources: [connectionSecrets],
       }),
       new iam.PolicyStatement({
@@ -85,9 +115,26 @@ export class RefresherRole extends iam.Role {
           StringLike: { 'kms:EncryptionContext:SecretARN': [connectionSecrets, clientSecrets] },
         },
       }),
+      // DynamoDB calls KMS for the caller with the encryption context
+      // {aws:dynamodb:tableName, aws:dynamodb:subscriberId} (DynamoDB developer guide,
+      // "Encryption at rest: how it works", DynamoDB encryption context): the key may be
+      // used only through DynamoDB, only for the lease table, only in this account.
       new iam.PolicyStatement({
         sid: 'SecretsKeyThroughDynamoDbForTheLeaseTable',
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [resources.secretsKey.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': viaService('dynamodb'),
+            'kms:EncryptionContext:aws:dynamodb:tableName': resources.leaseTable.tableName,
+            'kms:EncryptionContext:aws:dynamodb:subscriberId': Aws.ACCOUNT_ID,
+          },
+        },
+      }),
+      // DescribeKey carries no encryption context: its own statement, still only through DynamoDB.
+      new iam.PolicyStatement({
+        sid: 'DescribeSecretsKeyThroughDynamoDb',
+        actions: ['kms:DescribeKey'],
         resources: [resources.secretsKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': viaService('dynamodb') } },
       }),
@@ -96,31 +143,37 @@ export class RefresherRole extends iam.Role {
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [resources.leaseTable.tableArn],
       }),
-      new iam.PolicyStatement({
-        sid: 'RefreshTokens',
-        actions: ['kms:Encrypt', 'kms:Decrypt'],
-        resources: [resources.refreshTokenKey.keyArn],
-      }),
-      // The asynchronous invocation's on-failure destination is sent with the function's role.
-      new iam.PolicyStatement({
-        sid: 'SendFailedInvocationsToDeadLetterQueue',
-        actions: ['sqs:SendMessage'],
-        resources: [resources.deadLetterQueue.queueArn],
-      }),
     ];
+    if (scheduled) {
+      if (resources.deadLetterQueue === undefined) {
+        throw new Error('TokenRefresher: the scheduled role needs the dead-letter queue');
+      }
+      // The asynchronous invocation's on-failure destination is sent with the function's role.
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'SendFailedInvocationsToDeadLetterQueue',
+          actions: ['sqs:SendMessage'],
+          resources: [resources.deadLetterQueue.queueArn],
+        }),
+      );
+    }
     for (const statement of statements) this.addToPolicy(statement);
-    resources.deadLetterQueue.grantEncryptMessages(this);
+    if (scheduled) resources.deadLetterQueue?.grantEncryptMessages(this);
 
     const policy = this.node.tryFindChild('DefaultPolicy');
     if (policy === undefined) throw new Error('TokenRefresher: the role has no inline policy');
     Validations.of(policy).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'secretsmanager:ListSecrets has no resource-level permissions (the IAM service authorization ' +
-          'reference lists no resource type for it), so it needs Resource "*". It returns secret names and ' +
-          'tags, never values; the refresher uses it to discover connections added after deployment.',
-      },
+      ...(scheduled
+        ? [
+            {
+              id: 'AwsSolutions-IAM5[Resource::*]',
+              reason:
+                'secretsmanager:ListSecrets has no resource-level permissions (the IAM service authorization ' +
+                'reference lists no resource type for it), so it needs Resource "*". It returns secret names and ' +
+                'tags, never values; the refresher uses it to discover connections added after deployment.',
+            },
+          ]
+        : []),
       {
         id: `AwsSolutions-IAM5[Resource::${nagFinding(this, connectionSecrets)}]`,
         reason:
@@ -135,6 +188,71 @@ export class RefresherRole extends iam.Role {
       },
     );
   }
+}
+
+/** The encryption-context keys every refresh-token-key ciphertext carries (lambda/core/record.ts). */
+const SECRET_CONTEXT = 'kms:EncryptionContext:token-refresher:secret';
+const PURPOSE_CONTEXT = 'kms:EncryptionContext:token-refresher:purpose';
+/** The purposes the refresher encrypts under the refresh-token key: refresh tokens, and rescued access tokens. */
+export const REFRESH_TOKEN_KEY_PURPOSES = ['refresh-token', 'rescued-access-token'] as const;
+
+/** Properties of {@link bindRefreshTokenKey}. */
+export interface RefreshTokenKeyBinding {
+  readonly role: iam.IRole;
+  /** The one function whose code may use the key with this role's credentials. */
+  readonly function: lambda.IFunction;
+  readonly refreshTokenKey: kms.IKey;
+  /** Secret-name prefix of the connection records (the `token-refresher:secret` context). */
+  readonly connectionPrefix: string;
+}
+
+/**
+ * Binds a refresher role's use of the refresh-token key to its own function: Encrypt and
+ * Decrypt only when `lambda:SourceFunctionArn` is that function's ARN and the encryption
+ * context names a connection record, and an explicit deny of every cryptographic use of
+ * the key with this role's credentials anywhere else (another function the role was passed
+ * to, or the credentials taken out of the function: both carry another or no source
+ * function ARN).
+ *
+ * Lambda puts `lambda:SourceFunctionArn` in the request context of every AWS call made
+ * with the execution role's credentials from inside the function's execution environment;
+ * it may be used in identity-based policies and SCPs but **not in resource-based
+ * policies** (AWS Lambda developer guide, "Using source function ARN to control function
+ * access behavior", permissions-source-function-arn.html). So it is here, in the role's
+ * own policy, not in the key policy, whose deny can name roles only (aws:PrincipalArn).
+ *
+ * A separate policy (not the role's default policy, on which the function depends): it
+ * names the function's ARN, and the default policy cannot without a dependency cycle.
+ */
+export function bindRefreshTokenKey(
+  scope: Construct,
+  id: string,
+  binding: RefreshTokenKeyBinding,
+): iam.Policy {
+  const key = binding.refreshTokenKey.keyArn;
+  const source = { 'lambda:SourceFunctionArn': binding.function.functionArn };
+  return new iam.Policy(scope, id, {
+    roles: [binding.role],
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'RefreshTokensFromTheOwnFunctionOnly',
+        actions: ['kms:Encrypt', 'kms:Decrypt'],
+        resources: [key],
+        conditions: {
+          ArnEquals: source,
+          StringEquals: { [PURPOSE_CONTEXT]: [...REFRESH_TOKEN_KEY_PURPOSES] },
+          StringLike: { [SECRET_CONTEXT]: connectionSecretName(binding.connectionPrefix, '*') },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'DenyTheRefreshTokenKeyOutsideTheOwnFunction',
+        effect: iam.Effect.DENY,
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+        resources: [key],
+        conditions: { ArnNotEquals: source },
+      }),
+    ],
+  });
 }
 
 /** Properties of a {@link RefresherLogGroup}. */
@@ -203,6 +321,8 @@ export class RefresherFunction extends nodejs.NodejsFunction {
             minIntervalMs: settings.minInterval.toMilliseconds(),
             versionFloorMs: settings.versionFloor.toMilliseconds(),
             maxAgeMs: settings.maxAge.toMilliseconds(),
+            // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
+            allowedTokenOrigins: settings.allowedTokenOrigins,
           },
         }),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

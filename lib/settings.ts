@@ -6,7 +6,7 @@ import {
   DEFAULT_CONNECTION_PREFIX,
   isConnectionName,
 } from '../lambda/contract/names.js';
-import { DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
+import { ASKARA_TOKEN_ORIGIN, DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
 
 /**
  * Properties of the `TokenRefresher` construct (lib/token-refresher.ts). Every one is
@@ -119,6 +119,56 @@ export interface TokenRefresherProps {
    */
   readonly refreshTokenKeyOperatorRoleArns?: string[];
   /**
+   * The token-endpoint origins (`https://host[:port]`, nothing after the port) a refresh
+   * token and a client secret may be sent to, pinned at deploy time: the refresher refuses
+   * a record or a connect/import event that names any other token endpoint, before it
+   * decrypts anything (metric `EndpointRefused`, alarm `EndpointRefused`). A wildcard or a
+   * plain `http://` origin refuses to synthesize unless `allowUnsafeTokenOrigins` is set.
+   * @default [ASKARA_TOKEN_ORIGIN] (`https://api.askara.ai`)
+   */
+  readonly allowedTokenOrigins?: string[];
+  /**
+   * **Tests only.** Lets `allowedTokenOrigins` hold a wildcard or a plain `http://`
+   * origin. The deployable app (bin/) cannot set it (it is no context key); the function
+   * still refuses plain http unless its test-only loopback switch is on, which this
+   * construct never sets.
+   * @default false
+   */
+  readonly allowUnsafeTokenOrigins?: boolean;
+  /**
+   * Reserved concurrency of the on-demand function (the one consumers invoke after a
+   * 401): a flood of consumer requests is throttled at this many at once and cannot take
+   * the account's concurrency.
+   * @default 5
+   */
+  readonly onDemandReservedConcurrency?: number;
+  /**
+   * IAM role ARNs of the operators (and deploy roles) that may write connection records:
+   * the CLI's connect, disable, enable and remove, and CloudFormation when it updates a
+   * pre-created connection. A record written by any other principal but the refresher's
+   * roles notifies the alarm topic (rule `ConnectionRecordWrittenByOther`); they also
+   * count as granted readers (rule `ConnectionRecordReadByOther`).
+   * @default - none: every write but the refresher's notifies
+   */
+  readonly operatorRoleArns?: string[];
+  /**
+   * Create a multi-Region CloudTrail trail (with its own encrypted, TLS-only, versioned
+   * S3 bucket) for the token-store watch rules. Those rules see CloudTrail events only
+   * while a trail logs management events in the account; set this when no trail (for
+   * example an organization trail) does already. See docs/security.md.
+   * @default false
+   */
+  readonly createTrail?: boolean;
+  /**
+   * IPv4 CIDR blocks (on octet boundaries: /8, /16, /24 or /32) that principals other
+   * than the refresher call the token store from. A Secrets Manager call on a connection
+   * record from any other source address notifies the alarm topic (rule
+   * `TokenStoreCalledFromUnexpectedAddress`). EventBridge cannot test "not in a CIDR", so
+   * each block becomes an `anything-but` wildcard (`203.0.113.*`), hence the octet rule.
+   * @default - no source-address rule
+   */
+  readonly tokenStoreSourceCidrs?: string[];
+  /**
    * Prefix of the alarm names (the CLI finds the alarms by it).
    * @default `<stack name>-`
    */
@@ -167,6 +217,8 @@ export const DEFAULTS = {
   /** Floor of the refresh-rate ceiling, for stacks whose connections are created after deployment. */
   minRefreshesPerHourCeiling: 60,
   logRetention: logs.RetentionDays.THREE_MONTHS,
+  allowedTokenOrigins: [ASKARA_TOKEN_ORIGIN] as readonly string[],
+  onDemandReservedConcurrency: 5,
 } as const;
 
 /** A setting (prop or context value) that cannot be deployed; the message names it. */
@@ -196,6 +248,11 @@ export interface ResolvedSettings {
   readonly alarmEmail: string | undefined;
   readonly connections: readonly string[];
   readonly refreshTokenKeyOperatorRoleArns: readonly string[];
+  readonly allowedTokenOrigins: readonly string[];
+  readonly onDemandReservedConcurrency: number;
+  readonly operatorRoleArns: readonly string[];
+  readonly createTrail: boolean;
+  readonly tokenStoreSourceCidrs: readonly string[];
 }
 
 /** Characters Secrets Manager allows in a secret name, minus `/` for connection names. */
@@ -237,6 +294,78 @@ function checkPrefix(name: string, prefix: string, problems: string[]): void {
     );
   }
   if (prefix.startsWith('/')) problems.push(`${name} must not start with "/" (got "${prefix}")`);
+}
+
+/**
+ * Problems with the token-endpoint origins: each must be exactly an origin
+ * `https://host[:port]` as the URL standard serializes it (no path, query, fragment or
+ * credentials, host in lower case, no default port). A wildcard or a plain `http://`
+ * origin only with `allowUnsafe` (tests).
+ */
+export function tokenOriginProblems(origins: readonly string[], allowUnsafe: boolean): string[] {
+  const problems: string[] = [];
+  if (origins.length === 0) problems.push('allowedTokenOrigins must list at least one origin');
+  const seen = new Set<string>();
+  for (const origin of origins) {
+    if (Token.isUnresolved(origin)) {
+      problems.push('allowedTokenOrigins must be literal strings, not tokens');
+      continue;
+    }
+    if (seen.has(origin)) problems.push(`allowedTokenOrigins lists "${origin}" twice`);
+    seen.add(origin);
+    if (origin.includes('*')) {
+      if (!allowUnsafe) {
+        problems.push(
+          `allowedTokenOrigins: "${origin}" is a wildcard; a refresh token may go only to a named origin ` +
+            '(allowUnsafeTokenOrigins is for tests only)',
+        );
+      }
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      problems.push(`allowedTokenOrigins: "${origin}" is not an origin (expected https://host[:port])`);
+      continue;
+    }
+    if (url.protocol === 'http:') {
+      if (!allowUnsafe) {
+        problems.push(
+          `allowedTokenOrigins: "${origin}" is plain http; refresh tokens and client secrets go over https only ` +
+            '(allowUnsafeTokenOrigins is for tests only)',
+        );
+        continue;
+      }
+    } else if (url.protocol !== 'https:') {
+      problems.push(`allowedTokenOrigins: "${origin}" must use https`);
+      continue;
+    }
+    if (url.origin !== origin) {
+      problems.push(
+        `allowedTokenOrigins: "${origin}" must be exactly an origin, https://host[:port] with nothing after it ` +
+          `(no path, query, fragment or credentials; host in lower case; no default port): "${url.origin}"?`,
+      );
+    }
+  }
+  return problems;
+}
+
+const IPV4_OCTET_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(8|16|24|32)$/;
+
+/**
+ * The EventBridge `anything-but` wildcard of an IPv4 CIDR block on an octet boundary
+ * (`203.0.113.0/24` → `203.0.113.*`, a /32 → the address itself), or undefined when the
+ * block is not one.
+ */
+export function cidrWildcard(cidr: string): string | undefined {
+  const match = IPV4_OCTET_CIDR.exec(cidr);
+  if (!match) return undefined;
+  const octets = match.slice(1, 5).map(Number);
+  if (octets.some((octet) => octet > 255)) return undefined;
+  const kept = Number(match[5]) / 8;
+  if (octets.slice(kept).some((octet) => octet !== 0)) return undefined;
+  return kept === 4 ? octets.join('.') : `${octets.slice(0, kept).join('.')}.*`;
 }
 
 function wholeNumber(name: string, value: number, min: number, max: number, problems: string[]): void {
@@ -375,6 +504,30 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     }
   }
 
+  const allowedTokenOrigins = [...(props.allowedTokenOrigins ?? DEFAULTS.allowedTokenOrigins)];
+  problems.push(...tokenOriginProblems(allowedTokenOrigins, props.allowUnsafeTokenOrigins === true));
+
+  const onDemandReservedConcurrency =
+    props.onDemandReservedConcurrency ?? DEFAULTS.onDemandReservedConcurrency;
+  wholeNumber('onDemandReservedConcurrency', onDemandReservedConcurrency, 1, 100, problems);
+
+  const operatorRoleArns = [...(props.operatorRoleArns ?? [])];
+  for (const arn of operatorRoleArns) {
+    if (literal('operatorRoleArns', arn, problems) && !ROLE_ARN.test(arn)) {
+      problems.push(`operatorRoleArns: "${arn}" is not an IAM role ARN`);
+    }
+  }
+
+  const tokenStoreSourceCidrs = [...(props.tokenStoreSourceCidrs ?? [])];
+  for (const cidr of tokenStoreSourceCidrs) {
+    if (literal('tokenStoreSourceCidrs', cidr, problems) && cidrWildcard(cidr) === undefined) {
+      problems.push(
+        `tokenStoreSourceCidrs: "${cidr}" must be an IPv4 CIDR block on an octet boundary (/8, /16, /24 or /32, ` +
+          'host bits zero): EventBridge can exclude addresses only by wildcard',
+      );
+    }
+  }
+
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
   if (!Object.values(logs.RetentionDays).includes(logRetention)) {
     problems.push(
@@ -404,6 +557,11 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     alarmEmail,
     connections,
     refreshTokenKeyOperatorRoleArns,
+    allowedTokenOrigins,
+    onDemandReservedConcurrency,
+    operatorRoleArns,
+    createTrail: props.createTrail === true,
+    tokenStoreSourceCidrs,
   };
 }
 

@@ -32,6 +32,11 @@ export const CONTEXT_KEYS = [
   'earlyRefreshesPerHour',
   'maxRefreshesPerHour',
   'refreshTokenKeyOperatorRoleArns',
+  'allowedTokenOrigins',
+  'onDemandReservedConcurrency',
+  'operatorRoleArns',
+  'createTrail',
+  'tokenStoreSourceCidrs',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -67,6 +72,7 @@ export class TokenRefresherStack extends Stack {
     output('DashboardName', refresher.dashboard.dashboardName);
     output('DeadLetterQueueUrl', refresher.deadLetterQueue.queueUrl);
     output('ScheduleName', refresher.schedule.scheduleName);
+    output('AllowedTokenOrigins', refresher.settings.allowedTokenOrigins.join(','));
   }
 }
 
@@ -111,6 +117,14 @@ function list(key: ContextKey, value: unknown): string[] | undefined {
   return items.map((item) => item.trim()).filter((item) => item.length > 0);
 }
 
+/** A switch: `true` / `false` (JSON) or "true" / "false" (`-c createTrail=true`). */
+function flag(key: ContextKey, value: unknown): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new SettingsError(`context "${key}" must be true or false (got ${JSON.stringify(value)})`);
+}
+
 const seconds = (value: number | undefined) => (value === undefined ? undefined : Duration.seconds(value));
 
 /**
@@ -141,6 +155,11 @@ export function settingsFromContext(read: ContextReader): TokenRefresherProps {
       'refreshTokenKeyOperatorRoleArns',
       read('refreshTokenKeyOperatorRoleArns'),
     ),
+    allowedTokenOrigins: list('allowedTokenOrigins', read('allowedTokenOrigins')),
+    onDemandReservedConcurrency: whole('onDemandReservedConcurrency', read('onDemandReservedConcurrency')),
+    operatorRoleArns: list('operatorRoleArns', read('operatorRoleArns')),
+    createTrail: flag('createTrail', read('createTrail')),
+    tokenStoreSourceCidrs: list('tokenStoreSourceCidrs', read('tokenStoreSourceCidrs')),
   };
   return Object.fromEntries(
     Object.entries(props).filter(([, value]) => value !== undefined),

@@ -1,6 +1,7 @@
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -21,7 +22,12 @@ import { createDashboard } from './dashboard.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { OpsKey, RefreshTokenKey, SecretsKey } from './keys.js';
 import { secretArn, viaService } from './policy.js';
-import { RefresherFunction, RefresherLogGroup, RefresherRole } from './refresher-function.js';
+import {
+  bindRefreshTokenKey,
+  RefresherFunction,
+  RefresherLogGroup,
+  RefresherRole,
+} from './refresher-function.js';
 import { RefresherSchedule, SchedulerRole } from './schedule.js';
 import {
   type ResolvedSettings,
@@ -30,6 +36,7 @@ import {
   versionQuotaWarnings,
 } from './settings.js';
 import { ConnectionSecret, LeaseTable } from './storage.js';
+import { createWatchRules, type WatchRuleId } from './watch.js';
 
 export type { TokenRefresherProps } from './settings.js';
 
@@ -40,7 +47,7 @@ export type { TokenRefresherProps } from './settings.js';
  *
  * Grant a consumer read access to a connection's access token with
  * {@link TokenRefresher.grantReadAccessToken}; nothing a consumer is granted can decrypt
- * a refresh token.
+ * a refresh token. Who can do what, and what shows it, is in docs/security.md.
  *
  * Every resource is a direct child of this construct (the parts are built by the
  * constructs of keys.ts, storage.ts, dead-letter-queue.ts, refresher-function.ts,
@@ -50,17 +57,23 @@ export type { TokenRefresherProps } from './settings.js';
 export class TokenRefresher extends Construct {
   /** Secrets Manager encrypts the connection records (and the lease table) with this key. */
   public readonly secretsKey: kms.Key;
-  /** Encrypts the refresh token inside each record. Only the refresher's role may use it. */
+  /**
+   * Encrypts the refresh token inside each record. Only the refresher functions' roles
+   * (each from inside its own function) and the break-glass roles may use it; see
+   * RefreshTokenKey (keys.ts) for what its policy does not stop.
+   */
   public readonly refreshTokenKey: kms.Key;
   /** Encrypts the alarm topic and the dead-letter queue (operational data, no tokens). */
-  public readonly opsKey: kms.Key;
+  public readonly opsKey: OpsKey;
   /** The refresher function. */
   public readonly function: nodejs.NodejsFunction;
   /** The function consumers invoke for an on-demand refresh (see {@link grantRequestRefresh}). */
   public readonly onDemandFunction: nodejs.NodejsFunction;
   public readonly onDemandLogGroup: logs.LogGroup;
-  /** The refresher function's own role (inline policies only). */
+  /** The scheduled function's own role (inline policies only). */
   public readonly role: iam.Role;
+  /** The on-demand function's own role: a refresh of one connection, nothing more. */
+  public readonly onDemandRole: iam.Role;
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
   /** Leases, "about to send" markers and rescued token sets, one item per connection. */
@@ -73,6 +86,8 @@ export class TokenRefresher extends Construct {
   public readonly alarmTopic: sns.Topic;
   /** The alarms, by name (see docs/runbook.md). */
   public readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
+  /** The token-store watch rules, by name (see docs/runbook.md and docs/security.md). */
+  public readonly watchRules: Readonly<Partial<Record<WatchRuleId, events.CfnRule>>>;
   /** The operations dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
   /** Pre-created connection secrets, by connection name. */
@@ -83,6 +98,8 @@ export class TokenRefresher extends Construct {
   public readonly connectionPrefix: string;
   /** Secret-name prefix of the client-credential secrets. */
   public readonly clientCredentialsPrefix: string;
+  /** Role ARNs given read access (the watch rule on record reads leaves them out). */
+  private readonly grantedReaderRoleArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps = {}) {
     super(scope, id);
@@ -99,10 +116,13 @@ export class TokenRefresher extends Construct {
     // Each id below is the source of a logical ID, and construction order is the order of
     // the template's resources: keep both when moving code around.
     this.secretsKey = new SecretsKey(this, 'SecretsKey');
-    const role = new RefresherRole(this, 'FunctionRole');
+    // One role per function, each with what its path needs (refresher-function.ts).
+    const role = new RefresherRole(this, 'FunctionRole', 'scheduled');
     this.role = role;
+    const onDemandRole = new RefresherRole(this, 'OnDemandFunctionRole', 'onDemand');
+    this.onDemandRole = onDemandRole;
     this.refreshTokenKey = new RefreshTokenKey(this, 'RefreshTokenKey', {
-      refresher: role,
+      refresherRoles: [role, onDemandRole],
       operatorRoleArns: settings.refreshTokenKeyOperatorRoleArns,
     });
     this.opsKey = new OpsKey(this, 'OpsKey');
@@ -122,13 +142,13 @@ export class TokenRefresher extends Construct {
 
     const functionResources = {
       settings,
-      role,
       leaseTable: this.leaseTable,
       refreshTokenKey: this.refreshTokenKey,
     };
     this.logGroup = new RefresherLogGroup(this, 'LogGroup', { retention: settings.logRetention });
     this.function = new RefresherFunction(this, 'Function', {
       ...functionResources,
+      role,
       description: 'token-refresher: refreshes OAuth 2.0 connections before their access tokens expire',
       timeout: settings.timeout,
       // One run at a time makes overlap rare (the lease makes it harmless).
@@ -139,11 +159,14 @@ export class TokenRefresher extends Construct {
       retention: settings.logRetention,
     });
     // Consumers invoke this one after a 401: on-demand requests only, never force or runs.
-    // Same role (the refresh-token key trusts only it); single flight comes from the lease.
+    // Its own role (a refresh of one connection, nothing more); single flight comes from
+    // the lease, and reserved concurrency keeps a consumer flood to a few at a time.
     this.onDemandFunction = new RefresherFunction(this, 'OnDemandFunction', {
       ...functionResources,
+      role: onDemandRole,
       description: 'token-refresher: on-demand refresh of one connection after a consumer saw a 401',
       timeout: Duration.seconds(30),
+      reservedConcurrentExecutions: settings.onDemandReservedConcurrency,
       logGroup: this.onDemandLogGroup,
       onDemandOnly: true,
     });
@@ -154,14 +177,32 @@ export class TokenRefresher extends Construct {
       maxEventAge: settings.schedule,
       onFailure: deadLetterQueue.asFailureDestination(),
     });
-    role.grantRefresherPermissions({
-      logGroup: this.logGroup,
-      connectionSecrets: this.connectionSecretArnPattern(),
+    this.onDemandFunction.configureAsyncInvoke({
+      // A consumer that invoked asynchronously gets no answer anyway; a retry would only
+      // repeat a request the next 401 makes again. No destination: nothing to replay.
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+    });
+    const roleResources = {
+      connectionPrefix: settings.connectionPrefix,
       clientCredentialsPrefix: settings.clientCredentialsPrefix,
       secretsKey: this.secretsKey,
-      refreshTokenKey: this.refreshTokenKey,
       leaseTable: this.leaseTable,
-      deadLetterQueue,
+    };
+    role.grantRefresherPermissions({ ...roleResources, logGroup: this.logGroup, deadLetterQueue });
+    onDemandRole.grantRefresherPermissions({ ...roleResources, logGroup: this.onDemandLogGroup });
+    // Each role may use the refresh-token key only from its own function.
+    bindRefreshTokenKey(this, 'FunctionRefreshTokenKeyPolicy', {
+      role,
+      function: this.function,
+      refreshTokenKey: this.refreshTokenKey,
+      connectionPrefix: settings.connectionPrefix,
+    });
+    bindRefreshTokenKey(this, 'OnDemandFunctionRefreshTokenKeyPolicy', {
+      role: onDemandRole,
+      function: this.onDemandFunction,
+      refreshTokenKey: this.refreshTokenKey,
+      connectionPrefix: settings.connectionPrefix,
     });
 
     const schedulerRole = new SchedulerRole(this, 'SchedulerRole');
@@ -185,14 +226,29 @@ export class TokenRefresher extends Construct {
       serviceName: SERVICE_NAME,
       settings,
       function: this.function,
+      onDemandFunction: this.onDemandFunction,
       deadLetterQueue,
       topic: this.alarmTopic,
+    });
+    this.watchRules = createWatchRules(this, {
+      connectionPrefix: settings.connectionPrefix,
+      refresherRoles: [role, onDemandRole],
+      operatorRoleArns: settings.operatorRoleArns,
+      breakGlassRoleArns: settings.refreshTokenKeyOperatorRoleArns,
+      grantedReaderRoleArns: () => this.grantedReaderRoleArns,
+      keys: [this.secretsKey, this.refreshTokenKey, this.opsKey],
+      functions: [this.function, this.onDemandFunction],
+      sourceCidrs: settings.tokenStoreSourceCidrs,
+      topic: this.alarmTopic,
+      opsKey: this.opsKey,
+      createTrail: settings.createTrail,
     });
     this.dashboard = createDashboard(this, {
       dashboardName: props.dashboardName ?? `${stack.stackName}-${stack.region}`,
       serviceName: SERVICE_NAME,
       settings,
       function: this.function,
+      onDemandFunction: this.onDemandFunction,
       deadLetterQueue,
       alarms: this.alarms,
     });
@@ -201,7 +257,13 @@ export class TokenRefresher extends Construct {
   /**
    * Lets `grantee` (a consumer) ask for an on-demand refresh after a 401: invoke the
    * on-demand function, which refreshes only the version the consumer names, within the
-   * minimum interval, and refuses `force`.
+   * minimum interval, and refuses `force`, runs, connect and import.
+   *
+   * IAM cannot scope `lambda:InvokeFunction` to a connection (the payload is not a
+   * condition key), so this grant reaches the function, not a connection. What a consumer
+   * may act on is decided by knowledge: the request must name the connection's current
+   * AWSCURRENT version id, which only a principal that can read the secret knows
+   * (grantReadAccessToken). Give both grants for the same connection.
    */
   public grantRequestRefresh(grantee: iam.IGrantable): iam.Grant {
     // The unqualified ARN only (grantInvoke would add `:*`, every version and alias).
@@ -239,8 +301,15 @@ export class TokenRefresher extends Construct {
       grantee,
       actions: ['secretsmanager:GetSecretValue'],
       resourceArns: [secret],
-      conditions: { 'ForAnyValue:StringEquals': { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
+      // VersionStage is single-valued: StringEquals (a ForAnyValue: set operator on a
+      // single-valued key is an IAM policy-validation warning, and reads wrongly).
+      conditions: { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
     });
+    // The watch rule on record reads leaves out roles given read access.
+    const principal = grantee.grantPrincipal as Partial<iam.IRole>;
+    if (typeof principal.roleArn === 'string' && !this.grantedReaderRoleArns.includes(principal.roleArn)) {
+      this.grantedReaderRoleArns.push(principal.roleArn);
+    }
     const decryptViaSecretsManager = iam.Grant.addToPrincipal({
       grantee,
       actions: ['kms:Decrypt'],

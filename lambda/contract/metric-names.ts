@@ -53,6 +53,11 @@ export const MetricName = {
   StaleRead: 'StaleRead',
   /** The scheduling hint tag could not be written (costs reads, not refreshes). */
   HintUpdateFailed: 'HintUpdateFailed',
+  /**
+   * A record or a connect/import named a token endpoint outside the allowed origins
+   * (`ALLOWED_TOKEN_ORIGINS`, construct prop `allowedTokenOrigins`); nothing was sent.
+   */
+  EndpointRefused: 'EndpointRefused',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -28,19 +28,37 @@ interface Expected {
   missing: 'breaching' | 'notBreaching' | 'ignore';
 }
 
+/** An engine metric whose every occurrence in a schedule period alarms. */
+const ANY_IN_ONE_PERIOD = (metric: string): Expected => ({
+  metric,
+  namespace: 'TokenRefresher',
+  dimensions: SERVICE,
+  statistic: 'Sum',
+  period: 300,
+  threshold: 1,
+  comparison: 'GreaterThanOrEqualToThreshold',
+  evaluationPeriods: 1,
+  missing: 'notBreaching',
+});
+
+/** A Lambda function's failed invocations (dimension FunctionName: that function). */
+const LAMBDA_ERRORS: Expected = {
+  ...ANY_IN_ONE_PERIOD('Errors'),
+  namespace: 'AWS/Lambda',
+  dimensions: undefined,
+};
+
+/** Throttles page only when they persist for 3 schedule periods. */
+const LAMBDA_THROTTLES: Expected = {
+  ...LAMBDA_ERRORS,
+  metric: 'Throttles',
+  evaluationPeriods: 3,
+  datapointsToAlarm: 3,
+};
+
 /** What each alarm watches, at the default settings (schedule 5 minutes). */
 const EXPECTED: Record<AlarmId, Expected> = {
-  CommitFailed: {
-    metric: MetricName.CommitFailed,
-    namespace: 'TokenRefresher',
-    dimensions: SERVICE,
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 1,
-    missing: 'notBreaching',
-  },
+  CommitFailed: ANY_IN_ONE_PERIOD(MetricName.CommitFailed),
   HeartbeatMissing: {
     metric: MetricName.RunCompleted,
     namespace: 'TokenRefresher',
@@ -52,17 +70,12 @@ const EXPECTED: Record<AlarmId, Expected> = {
     evaluationPeriods: 1,
     missing: 'breaching',
   },
+  // Refused, nothing sent: one is enough to look.
+  EndpointRefused: ANY_IN_ONE_PERIOD(MetricName.EndpointRefused),
   RefreshFailuresPersisting: {
-    metric: MetricName.RefreshFailed,
-    namespace: 'TokenRefresher',
-    dimensions: SERVICE,
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
+    ...ANY_IN_ONE_PERIOD(MetricName.RefreshFailed),
     evaluationPeriods: 3,
     datapointsToAlarm: 3,
-    missing: 'notBreaching',
   },
   ReauthRequired: {
     metric: MetricName.ConnectionsNeedingReauth,
@@ -108,27 +121,11 @@ const EXPECTED: Record<AlarmId, Expected> = {
     evaluationPeriods: 1,
     missing: 'notBreaching',
   },
-  LambdaErrors: {
-    metric: 'Errors',
-    namespace: 'AWS/Lambda',
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 1,
-    missing: 'notBreaching',
-  },
-  LambdaThrottles: {
-    metric: 'Throttles',
-    namespace: 'AWS/Lambda',
-    statistic: 'Sum',
-    period: 300,
-    threshold: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    missing: 'notBreaching',
-  },
+  LambdaErrors: LAMBDA_ERRORS,
+  LambdaThrottles: LAMBDA_THROTTLES,
+  // The on-demand function's own metrics (dimension FunctionName: that function), alike.
+  OnDemandLambdaErrors: LAMBDA_ERRORS,
+  OnDemandLambdaThrottles: LAMBDA_THROTTLES,
   DeadLetterQueueNotEmpty: {
     metric: 'ApproximateNumberOfMessagesVisible',
     namespace: 'AWS/SQS',
@@ -150,12 +147,14 @@ describe('alarms', () => {
   let s: Synthesized;
   let topic: string;
   let fn: string;
+  let onDemandFn: string;
   let queue: string;
 
   beforeAll(() => {
     s = synth();
     topic = logicalIdOf(s.json, 'AWS::SNS::Topic', 'TokenRefresherAlarmTopic');
     fn = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherFunction');
+    onDemandFn = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
     queue = logicalIdOf(s.json, 'AWS::SQS::Queue', 'TokenRefresherDeadLetterQueue');
   });
 
@@ -170,7 +169,7 @@ describe('alarms', () => {
       const dimensions =
         expected.dimensions ??
         (expected.namespace === 'AWS/Lambda'
-          ? [{ Name: 'FunctionName', Value: { Ref: fn } }]
+          ? [{ Name: 'FunctionName', Value: { Ref: id.startsWith('OnDemand') ? onDemandFn : fn } }]
           : [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]);
       expect(alarm).toMatchObject({
         AlarmName: `TokenRefresher-${id}`,
@@ -196,6 +195,14 @@ describe('alarms', () => {
     const alarm = alarmProperties(s, 'HeartbeatMissing');
     expect(alarm.Period).toBe(2 * 300);
     expect(alarm.TreatMissingData).toBe('breaching');
+  });
+
+  it("watches the on-demand function's own errors and throttles, not only the scheduled function's", () => {
+    for (const id of ['OnDemandLambdaErrors', 'OnDemandLambdaThrottles'] as const) {
+      expect(alarmProperties(s, id).Dimensions).toEqual([
+        { Name: 'FunctionName', Value: { Ref: onDemandFn } },
+      ]);
+    }
   });
 
   it('marks the commit failure and the heartbeat critical', () => {
@@ -285,6 +292,12 @@ describe('dashboard', () => {
     expect(metricsOf('Seconds to expiry per connection')).toContain(
       `SEARCH('{TokenRefresher,Connection,service} service=\\"token-refresher\\" MetricName=\\"SecondsToExpiry\\"', 'Minimum', 300)`,
     );
+  });
+
+  it("plots the on-demand function's errors, throttles and invocations, and refused endpoints", () => {
+    const onDemand = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
+    expect(metricsOf('Lambda errors and throttles')).toContain(onDemand);
+    expect(metricsOf('Failures by class')).toContain('"EndpointRefused"');
   });
 
   it('plots refreshes, re-auth needed, durations, errors and throttles', () => {

@@ -38,7 +38,15 @@ describe('cfn-lint on the synthesized template', () => {
     ['default settings', {}],
     [
       'every optional feature',
-      { connections: 'askara-prod,askara-test', alarmEmail: 'oncall@example.com', scheduleMinutes: 1 },
+      {
+        connections: 'askara-prod,askara-test',
+        alarmEmail: 'oncall@example.com',
+        scheduleMinutes: 1,
+        operatorRoleArns: 'arn:aws:iam::111122223333:role/operator',
+        refreshTokenKeyOperatorRoleArns: 'arn:aws:iam::111122223333:role/break-glass',
+        createTrail: true,
+        tokenStoreSourceCidrs: '203.0.113.0/24,10.0.0.0/8',
+      },
     ],
   ])(
     '%s: no errors and no warnings beyond those ignored by id',

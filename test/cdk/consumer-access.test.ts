@@ -21,6 +21,13 @@ const OTHER = secretArn('token-refresher/other');
 const CLIENT = secretArn('token-refresher-clients/askara');
 const roleArn = (logicalId: string) => `arn:aws:iam::${ENV.account}:role/${logicalId}`;
 const keyArn = (logicalId: string) => `arn:aws:kms:${ENV.region}:${ENV.account}:key/${logicalId}`;
+const functionArn = (logicalId: string) =>
+  `arn:aws:lambda:${ENV.region}:${ENV.account}:function:${logicalId}`;
+/** The encryption context of a refresh token of connection askara-prod (lambda/core/record.ts). */
+const REFRESH_TOKEN_CONTEXT = {
+  'kms:EncryptionContext:token-refresher:secret': 'token-refresher/askara-prod',
+  'kms:EncryptionContext:token-refresher:purpose': 'refresh-token',
+};
 
 /** Every cryptographic use of a key a thief could try, directly or through a service. */
 const CRYPTO_ACTIONS = [
@@ -40,6 +47,9 @@ describe('consumer access (grantReadAccessToken)', () => {
     allConsumer: string;
     admin: string;
     refresher: string;
+    onDemand: string;
+    scheduledFunction: string;
+    onDemandFunction: string;
     refreshTokenKey: string;
     secretsKey: string;
   };
@@ -81,6 +91,9 @@ describe('consumer access (grantReadAccessToken)', () => {
       allConsumer: logicalIdOf(s.json, 'AWS::IAM::Role', 'AllConnectionsConsumer'),
       admin: logicalIdOf(s.json, 'AWS::IAM::Role', 'Admin'),
       refresher: logicalIdOf(s.json, 'AWS::IAM::Role', 'TokenRefresherFunctionRole'),
+      onDemand: logicalIdOf(s.json, 'AWS::IAM::Role', 'TokenRefresherOnDemandFunctionRole'),
+      scheduledFunction: logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherFunction'),
+      onDemandFunction: logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction'),
       refreshTokenKey: logicalIdOf(s.json, 'AWS::KMS::Key', 'TokenRefresherRefreshTokenKey'),
       secretsKey: logicalIdOf(s.json, 'AWS::KMS::Key', 'TokenRefresherSecretsKey'),
     };
@@ -107,6 +120,16 @@ describe('consumer access (grantReadAccessToken)', () => {
       resource: secret,
       context: stages === undefined ? {} : { 'secretsmanager:VersionStage': stages },
     });
+
+  it('conditions the read on the single-valued VersionStage with StringEquals, not a set operator', () => {
+    const statements = identity(ids.consumer).filter((statement) =>
+      JSON.stringify(statement.Action).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.Condition).toEqual({
+      StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' },
+    });
+  });
 
   it('grants GetSecretValue on that connection only, and only for the AWSCURRENT stage', () => {
     expect(getSecret(ids.consumer, ASKARA, ['AWSCURRENT'])).toBe(true);
@@ -164,23 +187,139 @@ describe('consumer access (grantReadAccessToken)', () => {
   it('denies even an administrator whose IAM policy allows kms:* on everything', () => {
     expect(kms(ids.secretsKey, ids.admin, 'kms:Decrypt').allowed).toBe(true);
     for (const action of CRYPTO_ACTIONS) {
-      expect(kms(ids.refreshTokenKey, ids.admin, action).allowed, action).toBe(false);
+      const decision = kms(ids.refreshTokenKey, ids.admin, action);
+      expect(decision.allowed, action).toBe(false);
+      expect(decision.reason).toBe('explicit deny (DenyEveryoneElseAnyCryptographicUse)');
+      // Even with a refresher's context, as if from inside a refresher function: it is not its role.
+      const inside = kms(ids.refreshTokenKey, ids.admin, action, undefined, {
+        ...REFRESH_TOKEN_CONTEXT,
+        'lambda:SourceFunctionArn': functionArn(ids.scheduledFunction),
+      });
+      expect(inside.allowed, action).toBe(false);
     }
-    // ...while keeping the key manageable.
+    // ...while keeping the key manageable (which is why KeyPolicyOrGrantChanged watches it).
     expect(kms(ids.refreshTokenKey, ids.admin, 'kms:PutKeyPolicy').allowed).toBe(true);
     expect(kms(ids.refreshTokenKey, ids.admin, 'kms:DescribeKey').allowed).toBe(true);
   });
 
-  it('lets the refresher (and only the listed break-glass role besides) encrypt and decrypt refresh tokens', () => {
-    expect(kms(ids.refreshTokenKey, ids.refresher, 'kms:Decrypt').allowed).toBe(true);
-    expect(kms(ids.refreshTokenKey, ids.refresher, 'kms:Encrypt').allowed).toBe(true);
-    expect(kms(ids.refreshTokenKey, ids.refresher, 'kms:ReEncryptFrom').allowed).toBe(false);
+  /** A refresher role's request on the refresh-token key, from inside `fromFunction` (or from outside any). */
+  const fromFunction = (
+    role: string,
+    action: string,
+    fromFunctionId?: string,
+    context: Record<string, string> = REFRESH_TOKEN_CONTEXT,
+  ) =>
+    kms(ids.refreshTokenKey, role, action, undefined, {
+      ...context,
+      ...(fromFunctionId === undefined ? {} : { 'lambda:SourceFunctionArn': functionArn(fromFunctionId) }),
+    });
+
+  it('lets each refresher role encrypt and decrypt refresh tokens from inside its own function', () => {
+    for (const [role, fn] of [
+      [ids.refresher, ids.scheduledFunction],
+      [ids.onDemand, ids.onDemandFunction],
+    ] as const) {
+      for (const action of ['kms:Decrypt', 'kms:Encrypt']) {
+        const decision = fromFunction(role, action, fn);
+        expect(decision.allowed, `${role} ${action}: ${decision.reason}`).toBe(true);
+        expect(decision.reason).toBe('the key policy delegates to IAM, which allows');
+      }
+      // A rescued access token is encrypted under the same key with its own purpose.
+      const rescue = {
+        ...REFRESH_TOKEN_CONTEXT,
+        'kms:EncryptionContext:token-refresher:purpose': 'rescued-access-token',
+      };
+      expect(fromFunction(role, 'kms:Encrypt', fn, rescue).allowed).toBe(true);
+      expect(fromFunction(role, 'kms:ReEncryptFrom', fn).allowed).toBe(false);
+      expect(fromFunction(role, 'kms:GenerateDataKey', fn).allowed).toBe(false);
+    }
+  });
+
+  it("denies a refresher role's credentials used outside its function: no source function, or another function", () => {
+    const strangerFunction = 'SomeoneElsesFunction';
+    for (const [role, own, other] of [
+      [ids.refresher, ids.scheduledFunction, ids.onDemandFunction],
+      [ids.onDemand, ids.onDemandFunction, ids.scheduledFunction],
+    ] as const) {
+      for (const action of CRYPTO_ACTIONS) {
+        // Taken out of the function (a laptop, another service): no lambda:SourceFunctionArn.
+        const outside = fromFunction(role, action);
+        expect(outside.allowed, `${role} ${action} outside`).toBe(false);
+        expect(outside.reason).toBe('explicit deny (DenyTheRefreshTokenKeyOutsideTheOwnFunction)');
+        // Passed to a new function, or used from the other refresher function.
+        for (const fn of [strangerFunction, other]) {
+          const elsewhere = fromFunction(role, action, fn);
+          expect(elsewhere.allowed, `${role} ${action} from ${fn}`).toBe(false);
+          expect(elsewhere.reason).toBe('explicit deny (DenyTheRefreshTokenKeyOutsideTheOwnFunction)');
+        }
+      }
+      // From its own function, only with a refresher encryption context.
+      expect(fromFunction(role, 'kms:Decrypt', own, {}).allowed).toBe(false);
+      expect(
+        fromFunction(role, 'kms:Decrypt', own, {
+          ...REFRESH_TOKEN_CONTEXT,
+          'kms:EncryptionContext:token-refresher:secret': 'token-refresher-clients/askara',
+        }).allowed,
+      ).toBe(false);
+      expect(
+        fromFunction(role, 'kms:Decrypt', own, {
+          ...REFRESH_TOKEN_CONTEXT,
+          'kms:EncryptionContext:token-refresher:purpose': 'anything',
+        }).allowed,
+      ).toBe(false);
+    }
+  });
+
+  it("binds the role's allow itself to its own function, not only its deny (either alone keeps the key in the function)", () => {
+    for (const [role, own, other] of [
+      [ids.refresher, ids.scheduledFunction, ids.onDemandFunction],
+      [ids.onDemand, ids.onDemandFunction, ids.scheduledFunction],
+    ] as const) {
+      const allowsOnly = identity(role).filter((statement) => statement.Effect === 'Allow');
+      const decide = (fn?: string) =>
+        kmsDecision(keyPolicyStatements(s.json, ids.refreshTokenKey), allowsOnly, {
+          principalArn: roleArn(role),
+          action: 'kms:Decrypt',
+          resource: keyArn(ids.refreshTokenKey),
+          context: {
+            ...REFRESH_TOKEN_CONTEXT,
+            ...(fn === undefined ? {} : { 'lambda:SourceFunctionArn': functionArn(fn) }),
+          },
+        });
+      expect(decide(own).allowed).toBe(true);
+      expect(decide(other).allowed).toBe(false);
+      expect(decide().allowed).toBe(false);
+    }
+  });
+
+  it('lets the listed break-glass role, and no one else, use the key without being a refresher function', () => {
     const operator = kmsDecision(keyPolicyStatements(s.json, ids.refreshTokenKey), [], {
       principalArn: OPERATOR_ROLE,
       action: 'kms:Decrypt',
       resource: keyArn(ids.refreshTokenKey),
     });
     expect(operator.allowed).toBe(true);
+    expect(operator.reason).toBe('the key policy allows the principal');
+  });
+
+  it('refuses a key policy that names lambda:SourceFunctionArn (AWS ignores it in resource-based policies)', () => {
+    const keyPolicy: Statement[] = [
+      ...keyPolicyStatements(s.json, ids.refreshTokenKey),
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'lambda:SourceFunctionArn': functionArn(ids.scheduledFunction) } },
+      },
+    ];
+    expect(() =>
+      kmsDecision(keyPolicy, [], {
+        principalArn: roleArn(ids.refresher),
+        action: 'kms:Decrypt',
+        resource: '*',
+      }),
+    ).toThrow(/lambda:SourceFunctionArn in a resource-based policy/);
   });
 
   it('lets the refresher read records through Secrets Manager, and not decrypt them directly', () => {

@@ -33,16 +33,29 @@ describe('on-demand refresh function (grantRequestRefresh)', () => {
   const envOf = (logicalId: string) =>
     (propertiesOf(s.json, logicalId).Environment as { Variables: Record<string, string> }).Variables;
 
-  it('runs the same handler and role, refuses force and runs, and has no reserved concurrency', () => {
+  it('runs the same handler with its own role, refuses force and runs, with reserved concurrency 5 and no async retry', () => {
     const onDemand = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
     const scheduled = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherFunction');
     const on = propertiesOf(s.json, onDemand);
     const sc = propertiesOf(s.json, scheduled);
-    expect(on.Role).toEqual(sc.Role); // the refresh-token key trusts exactly this role
+    // Each function its own role (roles.test.ts proves what each may do).
+    const onDemandRole = logicalIdOf(s.json, 'AWS::IAM::Role', 'TokenRefresherOnDemandFunctionRole');
+    expect(on.Role).toEqual({ 'Fn::GetAtt': [onDemandRole, 'Arn'] });
+    expect(on.Role).not.toEqual(sc.Role);
     expect(on.Handler).toEqual(sc.Handler);
     expect(on.Runtime).toEqual(sc.Runtime);
     expect(on.Architectures).toEqual(['arm64']);
-    expect(on.ReservedConcurrentExecutions).toBeUndefined();
+    // A consumer flood is throttled at a few at a time, and never retried by Lambda.
+    expect(on.ReservedConcurrentExecutions).toBe(5);
+    const invokeConfigs = resourcesOfType(s.json, 'AWS::Lambda::EventInvokeConfig').filter(
+      ([, config]) => JSON.stringify(config.Properties?.FunctionName) === JSON.stringify({ Ref: onDemand }),
+    );
+    expect(invokeConfigs).toHaveLength(1);
+    expect(invokeConfigs[0]![1].Properties).toMatchObject({
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+    expect(invokeConfigs[0]![1].Properties?.DestinationConfig).toBeUndefined();
     expect(on.Timeout).toBe(30);
     const env = envOf(onDemand);
     expect(env.ON_DEMAND_ONLY).toBe('true');
@@ -70,6 +83,12 @@ describe('on-demand refresh function (grantRequestRefresh)', () => {
     const resources = JSON.stringify(invoke[0]!.Resource);
     expect(resources).toContain(onDemand);
     for (const [id] of functions.filter(([id]) => id !== onDemand)) expect(resources).not.toContain(id);
+  });
+
+  it('takes its reserved concurrency from the prop (context onDemandReservedConcurrency)', () => {
+    const custom = synth({ onDemandReservedConcurrency: 2 });
+    const onDemand = logicalIdOf(custom.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
+    expect(propertiesOf(custom.json, onDemand).ReservedConcurrentExecutions).toBe(2);
   });
 
   it('outputs the on-demand function for the client library', () => {

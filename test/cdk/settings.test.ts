@@ -6,8 +6,8 @@ import {
   decodeRefresherEnvironment,
   SETTING_VARIABLES,
 } from '../../lambda/contract/refresher-environment.js';
-import { DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
-import { DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
+import { ASKARA_TOKEN_ORIGIN, DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
+import { cidrWildcard, DEFAULTS, resolveSettings, SettingsError } from '../../lib/settings.js';
 import { TokenRefresher, type TokenRefresherProps } from '../../lib/token-refresher.js';
 import { CONTEXT_KEYS, settingsFromContext } from '../../lib/token-refresher-stack.js';
 import { propertiesOf, resourcesOfType, SKIP_BUNDLING, synth } from './support/synth.js';
@@ -343,5 +343,132 @@ describe("settings: versionFloor, from prop or context to both functions' enviro
     expect(() => read({ versionFloorSeconds: '15m' })).toThrow(
       /context "versionFloorSeconds" must be a whole number/,
     );
+  });
+});
+
+describe('settings: allowed token-endpoint origins, pinned at deploy time', () => {
+  it('defaults to the Askara origin, so `cdk synth` works out of the box', () => {
+    expect(resolveSettings().allowedTokenOrigins).toEqual([ASKARA_TOKEN_ORIGIN]);
+    expect(DEFAULT_SETTINGS.allowedTokenOrigins).toEqual([ASKARA_TOKEN_ORIGIN]);
+  });
+
+  it('accepts https origins, with a port', () => {
+    const origins = ['https://api.askara.ai', 'https://auth.example.com:8443', 'https://[2001:db8::1]:9443'];
+    expect(resolveSettings({ allowedTokenOrigins: origins }).allowedTokenOrigins).toEqual(origins);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['a path', 'https://auth.example.com/oauth/token', /must be exactly an origin/],
+    ['a trailing slash', 'https://auth.example.com/', /must be exactly an origin/],
+    ['a query', 'https://auth.example.com?x=1', /must be exactly an origin/],
+    ['a fragment', 'https://auth.example.com#x', /must be exactly an origin/],
+    ['credentials', 'https://user:pass@auth.example.com', /must be exactly an origin/],
+    ['an upper-case host', 'https://Auth.Example.com', /host in lower case/],
+    ['the default port', 'https://auth.example.com:443', /no default port/],
+    ['plain http', 'http://auth.example.com', /plain http.*tests only/],
+    ['http to loopback', 'http://127.0.0.1:9001', /plain http/],
+    ['a wildcard', '*', /is a wildcard/],
+    ['a wildcard host', 'https://*.example.com', /is a wildcard/],
+    ['another scheme', 'ftp://auth.example.com', /must use https/],
+    ['no scheme', 'auth.example.com', /is not an origin/],
+  ])('refuses to synthesize an origin with %s', (_name, origin, message) => {
+    expect(problems({ allowedTokenOrigins: [origin] })).toMatch(message);
+  });
+
+  it('refuses an empty list and a duplicate', () => {
+    expect(problems({ allowedTokenOrigins: [] })).toMatch(/at least one origin/);
+    expect(problems({ allowedTokenOrigins: ['https://a.example', 'https://a.example'] })).toMatch(/twice/);
+  });
+
+  it('allows a wildcard or plain http only with the test-only escape, which the app cannot set', () => {
+    const unsafe = ['*', 'http://127.0.0.1:9001'];
+    expect(
+      resolveSettings({ allowedTokenOrigins: unsafe, allowUnsafeTokenOrigins: true }).allowedTokenOrigins,
+    ).toEqual(unsafe);
+    // Still an origin: the escape lifts the scheme and wildcard rules only.
+    expect(
+      problems({ allowedTokenOrigins: ['http://127.0.0.1:9001/token'], allowUnsafeTokenOrigins: true }),
+    ).toMatch(/must be exactly an origin/);
+    expect(CONTEXT_KEYS).not.toContain('allowUnsafeTokenOrigins' as never);
+    const context: Record<string, unknown> = { allowUnsafeTokenOrigins: true };
+    expect(settingsFromContext((key) => context[key])).toEqual({});
+  });
+
+  it('reads the context key allowedTokenOrigins like connections (comma-separated or a JSON array)', () => {
+    const read = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
+    expect(
+      read({ allowedTokenOrigins: 'https://a.example, https://b.example:8443' }).allowedTokenOrigins,
+    ).toEqual(['https://a.example', 'https://b.example:8443']);
+    expect(read({ allowedTokenOrigins: ['https://a.example'] }).allowedTokenOrigins).toEqual([
+      'https://a.example',
+    ]);
+    expect(read({ allowedTokenOrigins: '["https://a.example"]' }).allowedTokenOrigins).toEqual([
+      'https://a.example',
+    ]);
+  });
+
+  it('puts the origins in both functions and the AllowedTokenOrigins output; a bad one stops synthesis', () => {
+    const s = synth({ allowedTokenOrigins: 'https://api.askara.ai,https://auth.example.com:8443' });
+    const functions = resourcesOfType(s.json, 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(2);
+    for (const [id] of functions) {
+      const { Variables } = propertiesOf(s.json, id).Environment as { Variables: Record<string, string> };
+      expect(Variables.ALLOWED_TOKEN_ORIGINS).toBe('https://api.askara.ai,https://auth.example.com:8443');
+      expect(Variables).not.toHaveProperty('ALLOW_INSECURE_LOOPBACK');
+    }
+    expect(s.json.Outputs?.AllowedTokenOrigins?.Value).toBe(
+      'https://api.askara.ai,https://auth.example.com:8443',
+    );
+    expect(() => synth({ allowedTokenOrigins: 'http://evil.example' })).toThrow(/plain http/);
+  });
+});
+
+describe('settings: operators, trail, source addresses and on-demand concurrency', () => {
+  const read = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
+
+  it('defaults to no operator roles, no trail, no source-address rule, 5 on-demand at once', () => {
+    const settings = resolveSettings();
+    expect(settings.operatorRoleArns).toEqual([]);
+    expect(settings.createTrail).toBe(false);
+    expect(settings.tokenStoreSourceCidrs).toEqual([]);
+    expect(settings.onDemandReservedConcurrency).toBe(5);
+  });
+
+  it('reads them from context', () => {
+    const props = read({
+      operatorRoleArns: 'arn:aws:iam::111122223333:role/ops,arn:aws:iam::111122223333:role/cfn-exec',
+      createTrail: 'true',
+      tokenStoreSourceCidrs: '203.0.113.0/24',
+      onDemandReservedConcurrency: '3',
+    });
+    expect(props.operatorRoleArns).toHaveLength(2);
+    expect(props.createTrail).toBe(true);
+    expect(props.tokenStoreSourceCidrs).toEqual(['203.0.113.0/24']);
+    expect(props.onDemandReservedConcurrency).toBe(3);
+    expect(read({ createTrail: false }).createTrail).toBe(false);
+    expect(() => read({ createTrail: 'yes' })).toThrow(/context "createTrail" must be true or false/);
+  });
+
+  it.each<[string, TokenRefresherProps, RegExp]>([
+    [
+      'an operator that is not a role ARN',
+      { operatorRoleArns: ['ops'] },
+      /operatorRoleArns: "ops" is not an IAM role ARN/,
+    ],
+    ['a CIDR off an octet boundary', { tokenStoreSourceCidrs: ['203.0.113.0/25'] }, /octet boundary/],
+    ['a CIDR with host bits', { tokenStoreSourceCidrs: ['203.0.113.7/24'] }, /host bits zero/],
+    ['an IPv6 block', { tokenStoreSourceCidrs: ['2001:db8::/32'] }, /IPv4 CIDR/],
+    ['zero on-demand concurrency', { onDemandReservedConcurrency: 0 }, /onDemandReservedConcurrency must be/],
+  ])('rejects %s', (_name, props, message) => {
+    expect(problems(props)).toMatch(message);
+  });
+
+  it('turns octet-aligned CIDR blocks into EventBridge wildcards', () => {
+    expect(cidrWildcard('203.0.113.0/24')).toBe('203.0.113.*');
+    expect(cidrWildcard('10.0.0.0/8')).toBe('10.*');
+    expect(cidrWildcard('172.16.0.0/16')).toBe('172.16.*');
+    expect(cidrWildcard('198.51.100.7/32')).toBe('198.51.100.7');
+    expect(cidrWildcard('198.51.100.0/23')).toBeUndefined();
+    expect(cidrWildcard('256.0.0.0/8')).toBeUndefined();
   });
 });

@@ -42,6 +42,7 @@ interface Ids {
   refreshTokenKey: string;
   opsKey: string;
   role: string;
+  onDemandRole: string;
   policy: string;
   fn: string;
   logGroup: string;
@@ -57,6 +58,7 @@ function idsOf(json: CfnTemplate): Ids {
     refreshTokenKey: logicalIdOf(json, 'AWS::KMS::Key', 'TokenRefresherRefreshTokenKey'),
     opsKey: logicalIdOf(json, 'AWS::KMS::Key', 'TokenRefresherOpsKey'),
     role: logicalIdOf(json, 'AWS::IAM::Role', 'TokenRefresherFunctionRole'),
+    onDemandRole: logicalIdOf(json, 'AWS::IAM::Role', 'TokenRefresherOnDemandFunctionRole'),
     policy: logicalIdOf(json, 'AWS::IAM::Policy', 'TokenRefresherFunctionRoleDefaultPolicy'),
     fn: logicalIdOf(json, 'AWS::Lambda::Function', 'TokenRefresherFunction'),
     logGroup: logicalIdOf(json, 'AWS::Logs::LogGroup', 'TokenRefresherLogGroup'),
@@ -113,38 +115,46 @@ describe('TokenRefresher stack, default settings', () => {
       });
     });
 
-    it("says in the refresh-token key's policy that only the refresher's role may encrypt and decrypt", () => {
+    it("denies in the refresh-token key's policy every principal but the two refresher roles any cryptographic use", () => {
       const statements = (
         propertiesOf(s.json, ids.refreshTokenKey).KeyPolicy as { Statement: Record<string, unknown>[] }
       ).Statement;
-      expect(statements).toContainEqual({
-        Sid: 'AllowTheRefresherToEncryptAndDecryptRefreshTokens',
-        Effect: 'Allow',
-        Principal: { AWS: '*' },
-        Action: ['kms:Decrypt', 'kms:Encrypt'],
-        Resource: '*',
-        Condition: { ArnEquals: { 'aws:PrincipalArn': [arnOf(ids.role)] } },
-      });
       expect(statements).toContainEqual({
         Sid: 'DenyEveryoneElseAnyCryptographicUse',
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         Resource: '*',
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [arnOf(ids.role)] } },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [arnOf(ids.role), arnOf(ids.onDemandRole)] } },
       });
-      expect(statements).toHaveLength(3);
+      // No allow of its own for the refresher roles: they use the key through their IAM
+      // policies, which bind it to their own function (lambda:SourceFunctionArn), and no
+      // break-glass role by default. Account root (administration) and the deny only.
+      expect(statements).toHaveLength(2);
+      // lambda:SourceFunctionArn cannot be used in a resource-based policy (AWS Lambda
+      // developer guide): it must never appear in a key policy, where it would never match.
+      for (const key of [ids.refreshTokenKey, ids.secretsKey, ids.opsKey]) {
+        expect(JSON.stringify(propertiesOf(s.json, key).KeyPolicy)).not.toContain('lambda:SourceFunctionArn');
+      }
     });
 
-    it('lets CloudWatch alarms use the ops key (and nothing else beyond the account)', () => {
+    it('lets CloudWatch alarms of this account, and EventBridge, use the ops key (and nothing else beyond the account)', () => {
       const statements = (
         propertiesOf(s.json, ids.opsKey).KeyPolicy as { Statement: Record<string, unknown>[] }
       ).Statement;
-      expect(statements).toHaveLength(2);
+      expect(statements).toHaveLength(3);
       expect(statements).toContainEqual({
         Sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedTopic',
         Effect: 'Allow',
         Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+      });
+      expect(statements).toContainEqual({
+        Sid: 'AllowEventBridgeToPublishToTheEncryptedTopic',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
         Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         Resource: '*',
       });
@@ -183,6 +193,7 @@ describe('TokenRefresher stack, default settings', () => {
           MIN_INTERVAL_SECONDS: '900',
           VERSION_FLOOR_SECONDS: '900',
           MAX_AGE_SECONDS: '86400',
+          ALLOWED_TOKEN_ORIGINS: 'https://api.askara.ai',
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
           POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -259,7 +270,20 @@ describe('TokenRefresher stack, default settings', () => {
         {
           Sid: 'SecretsKeyThroughDynamoDbForTheLeaseTable',
           Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          Resource: arnOf(ids.secretsKey),
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': viaService('dynamodb'),
+              'kms:EncryptionContext:aws:dynamodb:tableName': ref(ids.table),
+              'kms:EncryptionContext:aws:dynamodb:subscriberId': ref('AWS::AccountId'),
+            },
+          },
+        },
+        {
+          Sid: 'DescribeSecretsKeyThroughDynamoDb',
+          Effect: 'Allow',
+          Action: 'kms:DescribeKey',
           Resource: arnOf(ids.secretsKey),
           Condition: { StringEquals: { 'kms:ViaService': viaService('dynamodb') } },
         },
@@ -268,12 +292,6 @@ describe('TokenRefresher stack, default settings', () => {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: arnOf(ids.table),
-        },
-        {
-          Sid: 'RefreshTokens',
-          Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:Encrypt'],
-          Resource: arnOf(ids.refreshTokenKey),
         },
         {
           Sid: 'SendFailedInvocationsToDeadLetterQueue',
@@ -414,6 +432,18 @@ describe('TokenRefresher stack, default settings', () => {
                 StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
               },
             },
+            {
+              Sid: 'AllowThisStacksWatchRulesToPublish',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: ref(ids.topic),
+              Condition: {
+                ArnEquals: {
+                  'aws:SourceArn': resourcesOfType(s.json, 'AWS::Events::Rule').map(([id]) => arnOf(id)),
+                },
+              },
+            },
           ],
         },
       });
@@ -458,6 +488,7 @@ describe('TokenRefresher stack, default settings', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'AlarmTopicArn',
+        'AllowedTokenOrigins',
         'ClientCredentialsPrefix',
         'ConnectionPrefix',
         'DashboardName',
@@ -478,6 +509,7 @@ describe('TokenRefresher stack, default settings', () => {
     expect(outputs.LeaseTableName?.Value).toEqual(ref(ids.table));
     expect(outputs.ConnectionPrefix?.Value).toBe('token-refresher/');
     expect(outputs.ClientCredentialsPrefix?.Value).toBe('token-refresher-clients/');
+    expect(outputs.AllowedTokenOrigins?.Value).toBe('https://api.askara.ai');
   });
 
   it('is named TokenRefresher (the CLI looks it up) and is region-agnostic', () => {

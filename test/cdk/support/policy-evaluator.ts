@@ -9,6 +9,13 @@
  * allowed only if no key policy or IAM statement denies it, and either the key policy
  * allows the principal itself, or the key policy allows the account (root) and an IAM
  * policy of the principal allows the request.
+ *
+ * Request context keys are what the caller's request carries: `lambda:SourceFunctionArn`
+ * only when the call comes from inside a Lambda function's execution environment (with
+ * that function's ARN). That key may be used in identity-based policies and SCPs only, not
+ * in resource-based policies (AWS Lambda developer guide, "Using source function ARN to
+ * control function access behavior"): a key policy that names it is refused here, as a
+ * policy whose condition would never mean what it says.
  */
 import type { CfnTemplate } from './synth.js';
 
@@ -32,7 +39,10 @@ export interface Request {
   principalArn: string;
   action: string;
   resource: string;
-  /** Request context keys (kms:ViaService, kms:EncryptionContext:..., secretsmanager:VersionStage). */
+  /**
+   * Request context keys (kms:ViaService, kms:EncryptionContext:..., secretsmanager:VersionStage,
+   * lambda:SourceFunctionArn for a call from inside a function).
+   */
   context?: Record<string, string | string[]>;
 }
 
@@ -213,8 +223,27 @@ export interface KmsDecision {
   reason: string;
 }
 
+/** Condition keys AWS evaluates in identity-based policies (and SCPs) only, never in resource-based ones. */
+export const IDENTITY_ONLY_CONDITION_KEYS = ['lambda:SourceFunctionArn'] as const;
+
+function assertResourcePolicyKeys(statements: Statement[]): void {
+  for (const statement of statements) {
+    for (const keys of Object.values(statement.Condition ?? {})) {
+      for (const key of Object.keys(keys)) {
+        if ((IDENTITY_ONLY_CONDITION_KEYS as readonly string[]).includes(key)) {
+          throw new Error(
+            `policy evaluator: ${key} in a resource-based policy (${statement.Sid ?? 'no sid'}): ` +
+              'AWS does not evaluate it there (identity-based policies and SCPs only)',
+          );
+        }
+      }
+    }
+  }
+}
+
 /** KMS authorization of `request` against a key policy and the caller's identity policies. */
 export function kmsDecision(keyPolicy: Statement[], identity: Statement[], request: Request): KmsDecision {
+  assertResourcePolicyKeys(keyPolicy);
   const keyStatements = keyPolicy.filter(
     (statement) => namesPrincipal(statement, request.principalArn) !== false && applies(statement, request),
   );
