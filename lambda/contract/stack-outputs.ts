@@ -15,6 +15,8 @@ export const StackOutput = {
   DashboardName: 'CloudWatch dashboard',
   DeadLetterQueueUrl: 'Dead-letter queue of the schedule and function',
   ScheduleName: 'EventBridge Scheduler schedule (default group)',
+  AllowedTokenOrigins:
+    'Token-endpoint origins the refresher may send refresh tokens and client secrets to (comma-separated)',
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;
