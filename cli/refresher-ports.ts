@@ -28,13 +28,22 @@ export async function deploymentRefresher(
   deployment: Deployment,
   options: DeploymentRefresherOptions = {},
 ): Promise<{ ports: RefresherPorts; config: RefresherConfig }> {
-  const [prefix, leaseTableName, refreshTokenKeyId] = await Promise.all([
+  const [prefix, leaseTableName, refreshTokenKeyId, origins] = await Promise.all([
     deployment.value('ConnectionPrefix'),
     deployment.value('LeaseTableName'),
     deployment.value('RefreshTokenKeyArn'),
+    deployment.optionalValue('AllowedTokenOrigins'),
   ]);
+  // The deployment's pinned token-endpoint origins, as its stack outputs them (the default otherwise).
+  const allowedTokenOrigins = origins
+    ?.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   const config: RefresherConfig = {
-    settings: settingsWith(prefix, options.settings),
+    settings: settingsWith(prefix, {
+      ...(allowedTokenOrigins?.length ? { allowedTokenOrigins } : {}),
+      ...options.settings,
+    }),
     leaseTableName,
     refreshTokenKeyId,
   };

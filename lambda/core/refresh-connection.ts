@@ -3,6 +3,7 @@ import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
 import { decideDue, dueFactsOf } from './due.js';
+import { checkEndpointAndBinding, reportEndpointRefusal } from './endpoint-refusal.js';
 import { type EngineDeps, emit } from './engine.js';
 import { describeError, failureClassOf, InvalidRecordError, SecretNotFoundError } from './errors.js';
 import type { Ciphertext, IssuedTokens, SecretVersion } from './ports.js';
@@ -17,6 +18,7 @@ import {
 import { refuseSpentToken, rescueTokenSet, restoreRescue, reviewOtherRescue } from './recovery.js';
 import { commitStatus } from './status-commit.js';
 import { exchangeRefreshToken } from './token-exchange.js';
+import { checkTokenEndpoint } from './token-origin.js';
 import type { VersionAccess } from './version-access.js';
 import { type ConnectionLease, takeConnectionLease } from './write-protocol.js';
 
@@ -128,6 +130,14 @@ async function refreshUnderLease(
   if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
     return skipped(connection, 'version_changed', current.versionId, record, expiresAt);
   }
+
+  // Pinned token endpoints: refused before anything secret is read, whether due or not (an
+  // edited record is reported by the first run that reads it).
+  if (record.status === 'active' && record.provider) {
+    const allowed = checkTokenEndpoint(record.provider.tokenEndpoint, deps.settings);
+    if (!allowed.ok) return refuseEndpoint(deps, lease, current, record, allowed.message, expiresAt);
+  }
+
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
   const decision = decideDue(dueFactsOf(record), deps.clock.now(), deps.settings, trigger);
   if (!decision.due) {
@@ -137,8 +147,17 @@ async function refreshUnderLease(
 
   if (!isConnected(record))
     throw new InvalidRecordError(connection, 'an active connection needs provider and refreshToken');
-  const credentials = await deps.credentials(record.provider.clientCredentialsSecretId);
+  const credentialsSecretId = record.provider.clientCredentialsSecretId;
+  const credentials = await deps.credentials(credentialsSecretId);
   deps.logger.registerSecret(credentials.clientSecret);
+  // The client secret goes only where its secret is bound to; checked before the decrypt.
+  const bound = checkEndpointAndBinding(
+    deps,
+    record.provider.tokenEndpoint,
+    credentials,
+    credentialsSecretId,
+  );
+  if (!bound.ok) return refuseEndpoint(deps, lease, current, record, bound.message, expiresAt);
   const refreshToken = await deps.keys.decrypt(record.refreshToken, refreshTokenContext(lease.secretName));
   deps.logger.registerSecret(refreshToken);
 
@@ -264,11 +283,51 @@ async function handleFailure(
     );
     return failedResult(deps, connection, 'reauth_required', message, at, { alreadyLogged: true });
   }
-  if (failure.failureClass === 'configuration' && record.lastError?.class !== 'configuration') {
-    // Written once per episode, not per run: a version per run would exhaust the version quota.
-    await commitStatus(deps, lease, current, record, 'active', 'configuration', failure.message);
+  if (failure.failureClass === 'configuration') {
+    await recordConfigurationError(deps, lease, current, record, failure.message);
   }
   return failedResult(deps, connection, failure.failureClass, failure.message, at);
+}
+
+/**
+ * Writes a configuration error to the record's `lastError`, once per episode (the same
+ * class and message as the last error): a version per run would exhaust the version quota.
+ */
+async function recordConfigurationError(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectionRecord,
+  message: string,
+): Promise<void> {
+  const { lastError } = record;
+  if (lastError?.class === 'configuration' && lastError.message === message) return;
+  await commitStatus(deps, lease, current, record, 'active', 'configuration', message);
+}
+
+/**
+ * A token endpoint outside the allowed origins, or one the client credentials are not
+ * bound to: nothing is sent and nothing secret is decrypted. The refusal is a metric
+ * (`EndpointRefused`, alarmed), an error line, and the record's `lastError` (once per episode).
+ */
+async function refuseEndpoint(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectionRecord,
+  message: string,
+  expiresAt: number | undefined,
+): Promise<FailedResult> {
+  reportEndpointRefusal(deps, lease.connection, message);
+  await recordConfigurationError(deps, lease, current, record, message);
+  return failedResult(
+    deps,
+    lease.connection,
+    'configuration',
+    message,
+    { versionId: current.versionId, expiresAt },
+    { alreadyLogged: true },
+  );
 }
 
 function skipped(

@@ -173,7 +173,11 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     await h.secretsManager.send(
       new PutSecretValueCommand({
         SecretId: credentialsId,
-        SecretString: JSON.stringify({ client_id: 'test-client', client_secret: wrongSecret }),
+        SecretString: JSON.stringify({
+          client_id: 'test-client',
+          client_secret: wrongSecret,
+          token_endpoint_origins: [auth.issuer],
+        }),
       }),
     );
     const presented = auth.presentedRefreshTokens().length;

@@ -93,6 +93,7 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
   return answer(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
 }
 
+/** A refresh grant; the test servers speak plain http on loopback, so the test-only switch is on. */
 function grant(tokenEndpoint: string, overrides: Partial<RefreshGrantRequest> = {}): RefreshGrantRequest {
   return {
     tokenEndpoint,
@@ -101,6 +102,7 @@ function grant(tokenEndpoint: string, overrides: Partial<RefreshGrantRequest> = 
     credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     refreshToken: REFRESH_TOKEN,
     timeoutMs: 2_000,
+    allowInsecureLoopback: true,
     ...overrides,
   };
 }
@@ -798,6 +800,28 @@ describe('HttpTokenEndpoint refuses unsafe requests without any network traffic'
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
+  it.each([
+    'http://127.0.0.1:9001/2018-06-01/runtime/invocation/next',
+    'http://127.0.0.1:8080/token',
+    'http://localhost:3000/token',
+    'http://[::1]:3000/token',
+  ])('refuses plain http to loopback (%s) unless the engine turns the test-only switch on', async (url) => {
+    const fetchSpy = spyFetch();
+    const adapter = new HttpTokenEndpoint({ fetch: fetchSpy });
+    for (const allowInsecureLoopback of [undefined, false]) {
+      const outcome = await adapter.refresh(grant(url, { allowInsecureLoopback }));
+      expect(outcome).toMatchObject({ kind: 'oauth_error', status: 0, error: LOCAL_ERROR.insecureEndpoint });
+      const code = await adapter.exchangeCode({
+        ...grant(url, { allowInsecureLoopback }),
+        code: 'authorization-code-value',
+        codeVerifier: 'code-verifier-value',
+        redirectUri: 'http://127.0.0.1/callback',
+      });
+      expect(code).toMatchObject({ kind: 'oauth_error', status: 0, error: LOCAL_ERROR.insecureEndpoint });
+    }
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
   it('refuses a non-positive timeout', async () => {
     const fetchSpy = spyFetch();
     const outcome = await new HttpTokenEndpoint({ fetch: fetchSpy }).refresh(
@@ -836,6 +860,7 @@ describe('HttpTokenEndpoint odd inputs', () => {
         credentials: { clientId: 'id', clientSecret: 'secret-\uD800-lone' },
         refreshToken: 'refresh-token-value',
         timeoutMs: 2_000,
+        allowInsecureLoopback: true,
       });
       expect(outcome).toMatchObject({ kind: 'oauth_error', status: 400, error: 'invalid_grant' });
     } finally {
