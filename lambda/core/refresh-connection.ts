@@ -1,4 +1,5 @@
 import { MetricName } from '../contract/metric-names.js';
+import { connectionSecretName } from '../contract/names.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
@@ -29,7 +30,12 @@ export interface RefreshRequest {
   budget: Budget;
   /** Operator override: refresh even when not due or within the minimum interval. */
   force?: boolean;
-  /** Refresh only if AWSCURRENT is still this version (on-demand requests from consumers). */
+  /**
+   * Refresh only if AWSCURRENT is still this version (on-demand requests from consumers).
+   * Knowing it is the caller's authorization: it is checked before the lease is taken, and
+   * a caller that names another version learns nothing (a `version_changed` skip without
+   * a version id).
+   */
   ifVersionId?: string;
   /** The listing's hint did not describe AWSCURRENT: rewrite it after reading. */
   rewriteHint?: boolean;
@@ -56,6 +62,13 @@ export async function refreshConnection(
   // Room for the lease, the read and the decrypt too, so a started refresh reaches its request.
   if (!budget.fits(settings.minRequestTimeoutMs + PRE_REQUEST_RESERVE_MS, settings.commitReserveMs)) {
     return { connection, status: 'skipped', reason: 'no_time' };
+  }
+
+  if (request.ifVersionId !== undefined && !request.force) {
+    // Before the lease and without it: a flood of requests naming old or made-up versions
+    // (or unknown connections) never holds a lease a scheduled run needs.
+    const known = await namesCurrentVersion(deps, connection, request.ifVersionId);
+    if (known !== true) return known;
   }
 
   const attempt = await takeConnectionLease(deps, connection, budget);
@@ -128,7 +141,8 @@ async function refreshUnderLease(
   if (request.rewriteHint) await lease.writeHint(current.versionId, record);
 
   if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
-    return skipped(connection, 'version_changed', current.versionId, record, expiresAt);
+    // It changed since the check before the lease: still nothing to tell this caller.
+    return { connection, status: 'skipped', reason: 'version_changed' };
   }
 
   // Pinned token endpoints: refused before anything secret is read, whether due or not (an
@@ -328,6 +342,37 @@ async function refuseEndpoint(
     { versionId: current.versionId, expiresAt },
     { alreadyLogged: true },
   );
+}
+
+/**
+ * Whether `ifVersionId` is AWSCURRENT, read without the lease. `true`, or the result to
+ * answer with: a `version_changed` skip that says nothing (also for a connection that does
+ * not exist), or a transient failure with a fixed message.
+ */
+async function namesCurrentVersion(
+  deps: EngineDeps,
+  connection: string,
+  ifVersionId: string,
+): Promise<true | ConnectionResult> {
+  let versionId: string;
+  try {
+    versionId = (await deps.store.getCurrent(connectionSecretName(deps.settings.prefix, connection)))
+      .versionId;
+  } catch (error) {
+    if (error instanceof SecretNotFoundError)
+      return { connection, status: 'skipped', reason: 'version_changed' };
+    deps.logger.warn('the current version could not be read for an on-demand request', {
+      connection,
+      error: describeError(error),
+    });
+    return {
+      connection,
+      status: 'failed',
+      failureClass: 'transient',
+      message: 'the current version could not be read; try again',
+    };
+  }
+  return versionId === ifVersionId ? true : { connection, status: 'skipped', reason: 'version_changed' };
 }
 
 function skipped(
