@@ -306,6 +306,7 @@ async function handleFailure(
 /**
  * Writes a configuration error to the record's `lastError`, once per episode (the same
  * class and message as the last error): a version per run would exhaust the version quota.
+ * `commitStatus` also holds it back within the version floor.
  */
 async function recordConfigurationError(
   deps: EngineDeps,
