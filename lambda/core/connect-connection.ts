@@ -351,7 +351,14 @@ function codeExchangeFailure(outcome: Exclude<TokenEndpointOutcome, { kind: 'tok
     );
   }
   const classified = classifyFailure(outcome);
-  return new ConnectFailure(classified.failureClass, `the code exchange failed: ${classified.message}`);
+  // The operator's answer (never a record) may carry the provider's sanitized description.
+  const described = classified.providerDescription
+    ? ` (the provider said: ${classified.providerDescription})`
+    : '';
+  return new ConnectFailure(
+    classified.failureClass,
+    `the code exchange failed: ${classified.message}${described}`,
+  );
 }
 
 async function encrypt(deps: ConnectDeps, secretName: string, refreshToken: string): Promise<Ciphertext> {

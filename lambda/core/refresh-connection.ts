@@ -297,6 +297,14 @@ async function handleFailure(
     );
     return failedResult(deps, connection, 'reauth_required', message, at, { alreadyLogged: true });
   }
+  if (failure.providerDescription !== undefined) {
+    // The provider's own words go to the operator's log only, never into the record.
+    deps.logger.warn('the token endpoint described its error', {
+      connection,
+      failureClass: failure.failureClass,
+      providerDescription: failure.providerDescription,
+    });
+  }
   if (failure.failureClass === 'configuration') {
     await recordConfigurationError(deps, lease, current, record, failure.message);
   }
