@@ -522,6 +522,35 @@ describe('HttpTokenEndpoint OAuth errors', () => {
     expect(text).toContain('[redacted]');
   });
 
+  it('removes echoes with lower-case percent-encoding and in base64 at any alignment', async () => {
+    const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase());
+    // The client secret, form-encoded with lower-case escapes, as a provider's framework may re-encode it.
+    const formLower = lower(new URLSearchParams([['', CLIENT_SECRET]]).toString().slice(1));
+    // The request body as the provider received it, base64-encoded (the refresh token inside, unaligned).
+    const body = `grant_type=refresh_token&refresh_token=${REFRESH_TOKEN}`;
+    const echoes = [
+      formLower,
+      lower(encodeURIComponent(CLIENT_SECRET)),
+      Buffer.from(body).toString('base64'),
+      Buffer.from(`x${REFRESH_TOKEN}`).toString('base64url'),
+      Buffer.from(`xy${CLIENT_SECRET}!`).toString('base64'),
+    ];
+    const description = `seen: ${echoes.join(' | ')}`;
+    const server = await serve(json(400, { error: 'invalid_request', error_description: description }));
+    const outcome = await new HttpTokenEndpoint({ maxResponseBytes: 64 * 1024 }).refresh(grant(server.url));
+    const text = outcome.kind === 'oauth_error' ? (outcome.description ?? '') : '';
+    expect(text).toMatch(/^seen: /);
+    expect(text).not.toContain(formLower.slice(0, 12));
+    expect(text).not.toContain(echoes[1]!.slice(0, 12));
+    // Whatever surrounds it, a secret's own base64 characters at each alignment are gone.
+    for (const secret of [REFRESH_TOKEN, CLIENT_SECRET]) {
+      for (const offset of [0, 1, 2]) {
+        const encoded = Buffer.from(`${'_'.repeat(offset)}${secret}`).toString('base64');
+        expect(text).not.toContain(encoded.slice(4, 16));
+      }
+    }
+  });
+
   it('redacts even a very short client secret cleanly', async () => {
     const server = await serve(json(400, { error: 'invalid_client', error_description: 'x e y' }));
     const outcome = await endpoint.refresh(
