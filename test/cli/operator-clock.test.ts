@@ -31,21 +31,7 @@ describe("the CLI takes leases on AWS's clock (moto)", () => {
     const client = auth.client('client_secret_post');
     const minted = await auth.mintRefreshToken({ clientId: client.clientId });
     sandbox.sensitive.add(minted);
-    const run = await sandbox.run(
-      [
-        'connect',
-        name,
-        '--refresh-token-stdin',
-        '--token-endpoint',
-        auth.tokenEndpoint,
-        '--client-auth',
-        'client_secret_post',
-        '--client-credentials-secret',
-        sandbox.clientSecretId(client),
-        '--allow-insecure-localhost',
-      ],
-      { stdin: `${minted}\n` },
-    );
+    const run = await sandbox.run(sandbox.importArgs(name, client), { stdin: `${minted}\n` });
     expect(run.code, run.stderr).toBe(0);
   }
 

@@ -183,6 +183,22 @@ export class CliSandbox {
     ];
   }
 
+  /** `connect <name> --refresh-token-stdin` flags for the fixture's provider and `client`. */
+  importArgs(name: string, client: AuthServerClient): string[] {
+    return [
+      'connect',
+      name,
+      '--refresh-token-stdin',
+      '--token-endpoint',
+      this.auth.tokenEndpoint,
+      '--client-auth',
+      client.authMethod,
+      '--client-credentials-secret',
+      this.clientSecretId(client),
+      '--allow-insecure-localhost',
+    ];
+  }
+
   /** The AWSCURRENT record and its decrypted refresh token (for assertions; added to `sensitive`). */
   async current(name: string) {
     const secretName = this.prefix + name;
