@@ -1,4 +1,7 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { awsClock } from '../../cli/aws-clock.js';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { dynamoDbClient } from '../support/aws-fixtures.js';
@@ -56,6 +59,15 @@ describe("the CLI takes leases on AWS's clock (moto)", () => {
     expect((await leases.get('skewed'))?.owner).toBe('refresher/scheduled');
     expect((await sandbox.current('skewed')).record.status).toBe('active');
     await leases.release('skewed', 'refresher/scheduled', 'not_sent');
+  });
+
+  it('refuses to take a lease when the answer carries no Date to check the clock against', async () => {
+    const client = new DynamoDBClient({});
+    // A stub answers without any HTTP response, so without a Date header.
+    mockClient(client).on(GetItemCommand).resolves({});
+    await expect(awsClock(client, sandbox.tableName, 'any', () => {})).rejects.toThrow(
+      /no Date header.*refusing to take the connection's lease on an unchecked clock/,
+    );
   });
 
   it('once the lease has expired by AWS’s clock, the same laptop takes it', async () => {
