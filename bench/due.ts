@@ -46,7 +46,11 @@ export async function provisionDue(
     await clients.secretsManager.send(
       new CreateSecretCommand({
         Name: CLIENTS_PREFIX + client.clientId,
-        SecretString: JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret }),
+        SecretString: JSON.stringify({
+          client_id: client.clientId,
+          client_secret: client.clientSecret,
+          token_endpoint_origins: [new URL(auth.tokenEndpoint).origin],
+        }),
       }),
     );
   }
@@ -147,6 +151,9 @@ export async function dueRun(
   options: DueRunOptions,
 ): Promise<DueRunResult> {
   const config: RefresherConfig = benchConfig(duePrefix(n), setup.resources, {
+    // The local authorization server: plain http on loopback, under the test-only switch.
+    allowedTokenOrigins: [new URL(auth.tokenEndpoint).origin],
+    allowInsecureLoopback: true,
     minIntervalMs: 0,
     concurrency: options.concurrency,
     writesPerSecond: options.writesPerSecond,

@@ -131,6 +131,14 @@ export class Deployment {
     return value;
   }
 
+  /** An output the stack may lack (an older stack): undefined then, instead of an error. */
+  async optionalValue(key: OutputKey): Promise<string | undefined> {
+    const option = OVERRIDES[key];
+    const override = option ? this.options[option] : undefined;
+    if (typeof override === 'string' && override !== '') return override;
+    return (await this.describe()).get(key) || undefined;
+  }
+
   private describe(): Promise<Map<string, string>> {
     this.outputs ??= this.lookUp();
     return this.outputs;

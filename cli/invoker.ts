@@ -83,7 +83,10 @@ export interface LocalInvokerOptions extends Omit<DeploymentRefresherOptions, 'l
 
 /**
  * Against the local sandbox (moto's Lambda does not run code): the refresher's own
- * `handleInvocation` in this process, on adapters built from the same stack outputs.
+ * `handleInvocation` in this process, on adapters built from the same stack outputs —
+ * the sandbox's `AllowedTokenOrigins` included. The sandbox's authorization server speaks
+ * plain http on loopback, so this is the one place outside tests that turns the test-only
+ * `allowInsecureLoopback` on; a deployed stack never does.
  */
 export class LocalInvoker implements RefresherInvoker {
   readonly kind = 'local';
@@ -100,7 +103,11 @@ export class LocalInvoker implements RefresherInvoker {
     options: LocalInvokerOptions = {},
   ): Promise<LocalInvoker> {
     const { log, timeoutMs, ...rest } = options;
-    const { ports, config } = await deploymentRefresher(deployment, { ...rest, logger: lineLogger(log) });
+    const { ports, config } = await deploymentRefresher(deployment, {
+      ...rest,
+      settings: { allowInsecureLoopback: true, ...rest.settings },
+      logger: lineLogger(log),
+    });
     return new LocalInvoker(ports, config, timeoutMs);
   }
 

@@ -6,6 +6,7 @@ import { type EngineSettings, settingsWith } from '../lambda/contract/settings.j
 import type { Clock, Metrics, SecretRemover } from '../lambda/core/ports.js';
 import type { ProtocolDeps } from '../lambda/core/write-protocol.js';
 import { composeEngine, createPorts, type RefresherPorts } from '../lambda/refresher/composition.js';
+import { awsClock } from './aws-clock.js';
 import type { Deployment } from './deployment.js';
 import type { OutputStream } from './io.js';
 
@@ -28,13 +29,22 @@ export async function deploymentRefresher(
   deployment: Deployment,
   options: DeploymentRefresherOptions = {},
 ): Promise<{ ports: RefresherPorts; config: RefresherConfig }> {
-  const [prefix, leaseTableName, refreshTokenKeyId] = await Promise.all([
+  const [prefix, leaseTableName, refreshTokenKeyId, origins] = await Promise.all([
     deployment.value('ConnectionPrefix'),
     deployment.value('LeaseTableName'),
     deployment.value('RefreshTokenKeyArn'),
+    deployment.optionalValue('AllowedTokenOrigins'),
   ]);
+  // The deployment's pinned token-endpoint origins, as its stack outputs them (the default otherwise).
+  const allowedTokenOrigins = origins
+    ?.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   const config: RefresherConfig = {
-    settings: settingsWith(prefix, options.settings),
+    settings: settingsWith(prefix, {
+      ...(allowedTokenOrigins?.length ? { allowedTokenOrigins } : {}),
+      ...options.settings,
+    }),
     leaseTableName,
     refreshTokenKeyId,
   };
@@ -50,12 +60,23 @@ export async function deploymentRefresher(
   return { ports, config };
 }
 
-/** The write protocol for an operator's own changes (disable, enable, remove), warnings to `stderr`. */
+/**
+ * The write protocol for an operator's own changes (disable, enable, remove) of
+ * `connection`, warnings to `stderr`. Its leases are taken on AWS's clock (`aws-clock.ts`),
+ * never on this machine's.
+ */
 export async function operatorProtocol(
   deployment: Deployment,
   stderr: OutputStream,
+  connection: string,
 ): Promise<{ deps: ProtocolDeps; remover: SecretRemover }> {
-  const { ports, config } = await deploymentRefresher(deployment, { logger: warningLogger(stderr) });
+  const clock = await awsClock(
+    deployment.clients.dynamodb,
+    await deployment.value('LeaseTableName'),
+    connection,
+    (message) => stderr.write(`notice: ${message}\n`),
+  );
+  const { ports, config } = await deploymentRefresher(deployment, { logger: warningLogger(stderr), clock });
   return {
     deps: composeEngine(ports, config, 'operator'),
     remover: new SecretsManagerStore(deployment.clients.secretsManager),

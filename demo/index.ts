@@ -163,6 +163,7 @@ export async function runDemo(
           stackName: STACK,
           clientId: client.clientId,
           clientSecret: client.clientSecret,
+          tokenEndpointOrigin: new URL(auth!.issuer).origin,
         }),
     );
     const settings = {

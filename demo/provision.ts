@@ -12,18 +12,23 @@ export interface DemoStack {
   secretsKeyArn: string;
   refreshTokenKeyArn: string;
   leaseTableName: string;
+  /** The token-endpoint origins the sandbox's refresher may send to: the local authorization server's. */
+  allowedTokenOrigins: string[];
 }
 
 /**
  * Creates, in the local sandbox (moto), what `npx cdk deploy` would create for the
  * refresher to work — the secrets key, the refresh-token key, the lease table (the
- * project's `leaseTableDefinition`), the client credentials secret — and a CloudFormation
- * stack whose outputs name them, so the operator CLI finds them exactly as in AWS.
+ * project's `leaseTableDefinition`), the client credentials secret, bound to the
+ * authorization server's origin — and a CloudFormation stack whose outputs name them
+ * (`AllowedTokenOrigins` included), so the operator CLI finds them exactly as in AWS.
  */
 export async function provisionDemoStack(options: {
   stackName: string;
   clientId: string;
   clientSecret: string;
+  /** The authorization server's origin (`http://127.0.0.1:<port>`): the one the refresher may send to. */
+  tokenEndpointOrigin: string;
 }): Promise<DemoStack> {
   const kms = new KMSClient({});
   const key = async (description: string) => {
@@ -38,13 +43,18 @@ export async function provisionDemoStack(options: {
     secretsKeyArn: await key('token-refresher demo: secrets key'),
     refreshTokenKeyArn: await key('token-refresher demo: refresh-token key'),
     leaseTableName: 'token-refresher-demo-leases',
+    allowedTokenOrigins: [options.tokenEndpointOrigin],
   };
   await new DynamoDBClient({}).send(new CreateTableCommand(leaseTableDefinition(stack.leaseTableName)));
   await new SecretsManagerClient({}).send(
     new CreateSecretCommand({
       Name: `${stack.clientCredentialsPrefix}demo`,
       KmsKeyId: stack.secretsKeyArn,
-      SecretString: JSON.stringify({ client_id: options.clientId, client_secret: options.clientSecret }),
+      SecretString: JSON.stringify({
+        client_id: options.clientId,
+        client_secret: options.clientSecret,
+        token_endpoint_origins: stack.allowedTokenOrigins,
+      }),
     }),
   );
   const outputs: Record<string, string> = {
@@ -56,6 +66,7 @@ export async function provisionDemoStack(options: {
     ConnectionPrefix: stack.connectionPrefix,
     ClientCredentialsPrefix: stack.clientCredentialsPrefix,
     DashboardName: `${stack.stackName}-us-east-1`,
+    AllowedTokenOrigins: stack.allowedTokenOrigins.join(','),
   };
   await new CloudFormationClient({}).send(
     new CreateStackCommand({

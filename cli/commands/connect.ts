@@ -232,8 +232,8 @@ async function requireClientCredentials(deployment: Deployment, secretId: string
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     throw new CliError(
-      `client credentials secret "${secretId}" not found: create it holding {"client_id","client_secret"} ` +
-        '(see README, Operator CLI) or pass --client-credentials-secret',
+      `client credentials secret "${secretId}" not found: create it holding ` +
+        '{"client_id","client_secret","token_endpoint_origins"} (see README, Operator CLI) or pass --client-credentials-secret',
     );
   }
 }

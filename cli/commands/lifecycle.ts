@@ -17,7 +17,7 @@ export async function setStatusCommand(
 ): Promise<void> {
   await deployment.checkEnvironment();
   await requireConnection(deployment, name);
-  const { deps } = await operatorProtocol(deployment, io.stderr);
+  const { deps } = await operatorProtocol(deployment, io.stderr, name);
   try {
     const result = await setConnectionStatus(deps, name, status);
     const verb = status === 'disabled' ? 'disabled' : 'enabled';
@@ -62,7 +62,7 @@ export async function removeCommand(
     );
     if (!confirmed) throw new CliError('not removed');
   }
-  const { deps, remover } = await operatorProtocol(deployment, io.stderr);
+  const { deps, remover } = await operatorProtocol(deployment, io.stderr, name);
   let removed: Awaited<ReturnType<typeof removeConnection>>;
   try {
     removed = await removeConnection(deps, remover, name, days);

@@ -21,8 +21,10 @@
  *   while still connecting.
  *
  * Requests the adapter refuses to send (an endpoint URL that `core/endpoint-url.ts`
- * refuses: unparseable, not https — http is allowed only to loopback —, credentials or a
- * fragment in it; a port fetch blocks; a non-positive timeout) end as `oauth_error` with **status 0** and a
+ * refuses: unparseable, not https, credentials or a fragment in it; plain http at all unless
+ * the request carries the engine's test-only `allowInsecureLoopback` — and then only to
+ * loopback, so never to the Lambda Runtime API at 127.0.0.1:9001 in a deployed stack; a port
+ * fetch blocks; a non-positive timeout) end as `oauth_error` with **status 0** and a
  * local error code ({@link LOCAL_ERROR}): nothing was sent.
  *
  * No reason or description ever contains any part of a response body or a request
@@ -95,6 +97,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
     return this.post({
       tokenEndpoint: request.tokenEndpoint,
       timeoutMs: request.timeoutMs,
+      allowInsecureLoopback: request.allowInsecureLoopback === true,
       headers: grantHeaders(request, this.userAgent),
       body: grantBody(request),
       secrets: echoableSecrets(request),
@@ -110,6 +113,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
     return this.post({
       tokenEndpoint: request.tokenEndpoint,
       timeoutMs: request.timeoutMs,
+      allowInsecureLoopback: request.allowInsecureLoopback === true,
       headers: grantHeaders(request, this.userAgent),
       body: codeGrantBody(request),
       secrets: echoableSecrets({ credentials: request.credentials, refreshToken: request.code }, [
@@ -124,6 +128,14 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
       return localRejection({
         error: endpoint.code === 'insecure_http' ? LOCAL_ERROR.insecureEndpoint : LOCAL_ERROR.invalidEndpoint,
         description: endpoint.description,
+      });
+    }
+    if (endpoint.url.protocol === 'http:' && !request.allowInsecureLoopback) {
+      // Loopback http passes the endpoint rule, but only tests and the local sandbox may use it.
+      return localRejection({
+        error: LOCAL_ERROR.insecureEndpoint,
+        description:
+          'the token endpoint must use https (plain http to loopback only with the test-only allowInsecureLoopback)',
       });
     }
     const { timeoutMs } = request;
@@ -254,6 +266,8 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
 interface TokenPost {
   tokenEndpoint: string;
   timeoutMs: number;
+  /** The engine's test-only switch: plain http (to loopback) is refused unless it is true. */
+  allowInsecureLoopback: boolean;
   headers: Record<string, string>;
   body: string;
   /** Every form of every secret the request carried (see `echoableSecrets`). */

@@ -1,6 +1,7 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { SERVICE_NAME } from '../contract/names.js';
 import type { Logger } from '../core/ports.js';
+import { canonicalPercentEscapes, secretForms } from './secret-forms.js';
 
 /** Values shorter than this are not scrubbed (they would match ordinary words). */
 const MIN_SECRET_LENGTH = 8;
@@ -9,22 +10,38 @@ const REDACTED = '[REDACTED]';
 /**
  * Structured JSON logs through Powertools Logger, with a second line of defence: every
  * token and client secret the engine handles is registered, and any occurrence of one in
- * a message or field (an error echoing a request, say) is replaced before it is written.
+ * a message or field (an error echoing a request, say) is replaced before it is written —
+ * also encoded: form- or URI-encoded with percent-escapes of any case, JSON-escaped, or
+ * base64 / base64url at any alignment (`secret-forms.ts`).
  */
 export class StructuredLogger implements Logger {
-  private readonly secrets = new Set<string>();
+  /**
+   * Every form of every registered secret, by its first `MIN_SECRET_LENGTH` characters, so
+   * a line is scrubbed in one pass whatever the number of secrets (runs register thousands).
+   */
+  private readonly forms = new Map<string, string[]>();
 
   constructor(
     private readonly logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: SERVICE_NAME }),
   ) {}
 
   registerSecret(value: string): void {
-    if (value && value.length >= MIN_SECRET_LENGTH) this.secrets.add(value);
+    if (!value || value.length < MIN_SECRET_LENGTH) return;
+    for (const form of secretForms(value)) {
+      if (form.length < MIN_SECRET_LENGTH) continue;
+      const key = form.slice(0, MIN_SECRET_LENGTH);
+      const bucket = this.forms.get(key);
+      if (!bucket) this.forms.set(key, [form]);
+      else if (!bucket.includes(form)) {
+        bucket.push(form);
+        bucket.sort((a, b) => b.length - a.length);
+      }
+    }
   }
 
   /** Forgets registered secrets (called per invocation so the set stays bounded). */
   forgetSecrets(): void {
-    this.secrets.clear();
+    this.forms.clear();
   }
 
   debug(message: string, fields?: Record<string, unknown>): void {
@@ -57,11 +74,26 @@ export class StructuredLogger implements Logger {
     return value;
   }
 
+  /** Replaces every occurrence of a registered form, leftmost and longest first. */
   private scrub(text: string): string {
-    let result = text;
-    for (const secret of this.secrets) {
-      if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    if (this.forms.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
+    // Escapes are compared upper-cased, as the forms are; the text keeps its meaning.
+    const canonical = canonicalPercentEscapes(text);
+    let result = '';
+    let redacted = false;
+    for (let i = 0; i < canonical.length; ) {
+      const form = this.forms
+        .get(canonical.slice(i, i + MIN_SECRET_LENGTH))
+        ?.find((candidate) => canonical.startsWith(candidate, i));
+      if (form) {
+        result += REDACTED;
+        redacted = true;
+        i += form.length;
+      } else {
+        result += canonical[i];
+        i += 1;
+      }
     }
-    return result;
+    return redacted ? result : text;
   }
 }

@@ -51,13 +51,14 @@ export const MetricName = {
    * it was read again, and if it stayed stale nothing was sent.
    */
   StaleRead: 'StaleRead',
-  /** The scheduling hint tag could not be written (costs reads, not refreshes). */
-  HintUpdateFailed: 'HintUpdateFailed',
   /**
-   * A record or a connect/import named a token endpoint outside the allowed origins
-   * (`ALLOWED_TOKEN_ORIGINS`, construct prop `allowedTokenOrigins`); nothing was sent.
+   * A record or a connect/import named a token endpoint outside the allowed origins (the
+   * deployment's `allowedTokenOrigins`, or the origins its client-credentials secret is bound
+   * to); nothing was sent.
    */
   EndpointRefused: 'EndpointRefused',
+  /** The scheduling hint tag could not be written (costs reads, not refreshes). */
+  HintUpdateFailed: 'HintUpdateFailed',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -2,11 +2,28 @@
  * The refresher's invocation contract for single connections: what a consumer (or the
  * operator CLI) sends and what it gets back. No answer carries a token: the caller
  * re-reads the secret.
+ *
+ * Authorization by knowledge: a consumer's request names the AWSCURRENT version id it saw
+ * (`ifVersion`). Only a principal that can read the connection's secret knows it, so naming
+ * it is the capability. The refresher checks it before taking the connection's lease and
+ * without it; a caller that names any other version (or a connection that does not exist)
+ * gets `{ connection, outcome: 'current' }` and nothing else: no version id, no status, no
+ * error text. Only a caller that named the current version hears more.
  */
+
+/** The longest version id a request may name (Secrets Manager's are 32 to 64 characters). */
+export const VERSION_ID_MAX_LENGTH = 64;
 
 /**
  * An on-demand refresh of one connection: a consumer that saw a 401 on version `ifVersion`
  * (refreshed only if that is still AWSCURRENT), or an operator with `force`.
+ *
+ * - `connection`: a connection name (`CONNECTION_NAME_PATTERN`, 1 to 128 characters),
+ *   checked before any AWS call.
+ * - `ifVersion`: required by the consumer-facing on-demand function (at most
+ *   {@link VERSION_ID_MAX_LENGTH} characters); optional only on the operator's refresher
+ *   function, where a request without it is refreshed if due.
+ * - `force`: the operator's, on the refresher function only; the on-demand function refuses it.
  */
 export interface OnDemandRequest {
   action: 'refresh';
@@ -15,15 +32,20 @@ export interface OnDemandRequest {
   force?: boolean;
 }
 
-/** The answer to an on-demand refresh request. Consumers rely on `outcome` and `versionId`. */
+/** The answer to an on-demand refresh request. Consumers rely on `outcome` only, then re-read the secret. */
 export interface OnDemandResponse {
   connection: string;
   /**
    * - `refreshed`: a new version was committed (`versionId`).
-   * - `current`: AWSCURRENT is no longer the version asked about; re-read it (`versionId`).
+   * - `current`: the version asked about is not AWSCURRENT (or the connection does not
+   *   exist); re-read the secret. Carries nothing else.
    * - `in_progress`: another invocation is refreshing this connection now; re-read shortly.
-   * - `declined`: not refreshed (`reason`: `min_interval`, `not_active`, `no_time`, ...); `recordStatus` says why for `not_active`.
+   * - `declined`: not refreshed (`reason`: `min_interval`, `version_quota`, `not_active`,
+   *   `no_time`, ...); `recordStatus` says why for `not_active`.
    * - `failed`: the refresh failed (`failureClass`, `message`).
+   *
+   * Every outcome but `current` answers a caller that named the current version (or an
+   * operator without `ifVersion`), who can read all of it in the record anyway.
    */
   outcome: 'refreshed' | 'current' | 'in_progress' | 'declined' | 'failed';
   versionId?: string;

@@ -5,47 +5,74 @@ type FailedOutcome = Exclude<TokenEndpointOutcome, { kind: 'tokens' }>;
 
 export interface Classified {
   failureClass: FailureClass;
-  /** Safe to log: names the status and OAuth error code, never a body or token. */
+  /**
+   * Safe to log and to record in the consumer-readable record: the status, the OAuth error
+   * code (printable ASCII, bounded) and a fixed explanation. Never a body, a token, or the
+   * provider's own words.
+   */
   message: string;
+  /**
+   * The provider's `error_description`, as the adapter sanitized it (secrets redacted,
+   * control characters stripped, length capped): for the operator's log only, never the record.
+   */
+  providerDescription?: string;
   /** Whether the refresh token may have been consumed by this request. */
   mayHaveConsumedToken: boolean;
   /** For transient failures: the provider's Retry-After, if any. */
   retryAfterMs?: number;
 }
 
+/**
+ * An error code as the record may repeat it: RFC 6749 §5.2's charset (printable ASCII
+ * without `"` and `\`), less the space — codes are words, not sentences — at most 64
+ * characters. Anything else is not repeated.
+ */
+const OAUTH_ERROR_CODE = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+
+/** The provider's error code, if it looks like one, else a fixed word. */
+export function oauthErrorCode(error: string): string {
+  return OAUTH_ERROR_CODE.test(error) ? error : 'unrecognized_error';
+}
+
 /** Maps a failed token-endpoint outcome to its failure class (docs/refresh-transaction.md). */
 export function classifyFailure(outcome: FailedOutcome): Classified {
   switch (outcome.kind) {
     case 'oauth_error': {
-      const described = outcome.description ? ` (${outcome.description})` : '';
+      const code = oauthErrorCode(outcome.error);
+      const described = outcome.description ? { providerDescription: outcome.description } : {};
       if (outcome.error === 'invalid_grant') {
         return {
           failureClass: 'reauth_required',
-          message: `the provider rejected the refresh token: invalid_grant${described}`,
+          message: 'the provider rejected the refresh token: invalid_grant',
           mayHaveConsumedToken: false,
+          ...described,
         };
       }
       if (outcome.status === 429 || outcome.status >= 500 || outcome.error === 'temporarily_unavailable') {
         return {
           failureClass: 'transient',
-          message: `the token endpoint answered HTTP ${outcome.status} ${outcome.error}`,
+          message: `the token endpoint answered HTTP ${outcome.status} ${code}`,
           mayHaveConsumedToken: false,
+          ...described,
         };
       }
       if (outcome.status === 0) {
         // Refused before sending (an insecure or malformed endpoint): nothing reached the provider.
+        // The description is the adapter's own fixed text, never the provider's.
+        const why = outcome.description ? ` (${outcome.description})` : '';
         return {
           failureClass: 'configuration',
-          message: `the token request was not sent: ${outcome.error}${described}; fix the connection's token endpoint`,
+          message: `the token request was not sent: ${code}${why}; fix the connection's token endpoint`,
           mayHaveConsumedToken: false,
         };
       }
       return {
         failureClass: 'configuration',
         message:
-          `the token endpoint refused the client: ${outcome.error}${described} (HTTP ${outcome.status}); ` +
+          `the token endpoint refused the client: ${code} (HTTP ${outcome.status}); ` +
           'check the client credentials secret, the client authentication method and the token endpoint',
         mayHaveConsumedToken: false,
+        ...described,
       };
     }
     case 'http_error':

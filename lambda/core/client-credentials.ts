@@ -3,11 +3,20 @@ import * as z from 'zod';
 import { InvalidClientCredentialsError } from './errors.js';
 import type { ClientCredentials } from './ports.js';
 
-/** The client credentials secret: `{ "client_id": "...", "client_secret": "..." }` (extra keys ignored). */
+/**
+ * The client credentials secret (docs/connection-record.md):
+ * `{ "client_id": "...", "client_secret": "...", "token_endpoint_origins": ["https://..."] }`
+ * (extra keys ignored). `token_endpoint_origins` binds the client secret to the origins it
+ * may be sent to; a secret written before the binding existed lacks it, and the refresher
+ * then refuses to send it anywhere (core/token-origin.ts) with a message saying what to add.
+ */
 const clientCredentialsSchema = z.object({
   client_id: z.string().min(1),
   client_secret: z.string().min(1),
 });
+
+/** At most this many origins in a binding. */
+const MAX_BOUND_ORIGINS = 20;
 
 /**
  * Parses the client credentials secret. Errors name the secret and the missing or
@@ -23,9 +32,9 @@ export function parseClientCredentials(secretId: string, raw: string): ClientCre
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new InvalidClientCredentialsError(secretId, 'is not a JSON object');
   }
+  const fields = json as Record<string, unknown>;
   const parsed = clientCredentialsSchema.safeParse(json);
   if (!parsed.success) {
-    const fields = json as Record<string, unknown>;
     const problems = parsed.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(root)';
       if (fields[field] === undefined) return `is missing "${field}"`;
@@ -34,5 +43,42 @@ export function parseClientCredentials(secretId: string, raw: string): ClientCre
     });
     throw new InvalidClientCredentialsError(secretId, problems.join(' and '));
   }
-  return { clientId: parsed.data.client_id, clientSecret: parsed.data.client_secret };
+  const credentials: ClientCredentials = {
+    clientId: parsed.data.client_id,
+    clientSecret: parsed.data.client_secret,
+  };
+  const origins = fields.token_endpoint_origins;
+  if (origins !== undefined) {
+    const valid =
+      Array.isArray(origins) &&
+      origins.length > 0 &&
+      origins.length <= MAX_BOUND_ORIGINS &&
+      origins.every((origin) => typeof origin === 'string' && isOrigin(origin));
+    if (!valid) {
+      throw new InvalidClientCredentialsError(
+        secretId,
+        `has an invalid "token_endpoint_origins": expected 1 to ${MAX_BOUND_ORIGINS} origins such as "https://api.askara.ai"`,
+      );
+    }
+    credentials.tokenEndpointOrigins = origins as string[];
+  }
+  return credentials;
+}
+
+/** `scheme://host[:port]` and nothing more (a trailing `/` allowed). */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.pathname === '/' &&
+      url.search === '' &&
+      url.hash === '' &&
+      !/[?#]/.test(value)
+    );
+  } catch {
+    return false;
+  }
 }

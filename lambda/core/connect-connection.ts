@@ -1,6 +1,7 @@
 import { CONNECTION_NAME_RULE, isConnectionName } from '../contract/names.js';
 import { type Budget, backoffDelayMs } from './budget.js';
 import { classifyFailure } from './classify.js';
+import { reportEndpointRefusal } from './endpoint-refusal.js';
 import type { EngineDeps } from './engine.js';
 import {
   describeError,
@@ -27,6 +28,7 @@ import {
   serializeRecord,
 } from './record.js';
 import { refreshConnection } from './refresh-connection.js';
+import { checkCredentialsBinding, checkTokenEndpoint } from './token-origin.js';
 import { type ConnectionLease, takeConnectionLease } from './write-protocol.js';
 
 /**
@@ -52,6 +54,8 @@ export interface CodeGrantRequest {
   redirectUri: string;
   /** Abort the request after this many milliseconds. */
   timeoutMs: number;
+  /** The engine's test-only switch: plain http (to loopback) only when true (see `RefreshGrantRequest`). */
+  allowInsecureLoopback?: boolean;
 }
 
 /** The token endpoint's authorization code grant (the HTTP adapter implements both grants). */
@@ -131,6 +135,22 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
     return failed(deps, connection, 'configuration', 'the imported refresh token is empty');
   }
 
+  // Pinned token endpoints (core/token-origin.ts): the event names its own provider, so it
+  // is checked against the deployment's allow-list before anything is read, and the client
+  // credentials it names against their binding before anything is sent or stored.
+  const allowed = checkTokenEndpoint(provider.data.tokenEndpoint, deps.settings);
+  if (!allowed.ok) return refused(deps, connection, allowed.message);
+  const credentialsSecretId = provider.data.clientCredentialsSecretId;
+  let credentials: ClientCredentials;
+  try {
+    credentials = await deps.credentials(credentialsSecretId);
+  } catch (error) {
+    return failed(deps, connection, failureClassOf(error), describeError(error));
+  }
+  logger.registerSecret(credentials.clientSecret);
+  const bound = checkCredentialsBinding(allowed.origin, credentials, credentialsSecretId);
+  if (!bound.ok) return refused(deps, connection, bound.message);
+
   const { settings } = deps;
   if (!request.budget.fits(settings.minRequestTimeoutMs, settings.commitReserveMs)) {
     return failed(deps, connection, 'no_time', 'not enough invocation time left to connect');
@@ -144,7 +164,7 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
   const { lease } = attempt;
   let committed: { versionId: string; record: ConnectionRecord };
   try {
-    committed = await writeConnection(deps, lease, { ...request, provider: provider.data });
+    committed = await writeConnection(deps, lease, { ...request, provider: provider.data }, credentials);
   } catch (error) {
     const failureClass = error instanceof ConnectFailure ? error.failureClass : failureClassOf(error);
     const message = error instanceof ConnectFailure ? error.message : describeError(error);
@@ -195,6 +215,7 @@ async function writeConnection(
   deps: ConnectDeps,
   lease: ConnectionLease,
   request: ConnectRequest,
+  credentials: ClientCredentials,
 ): Promise<{ versionId: string; record: ConnectionRecord }> {
   const { connection, provider, grant } = request;
   const { secretName } = lease;
@@ -223,8 +244,6 @@ async function writeConnection(
 
   let record: ConnectionRecord;
   if (grant.kind === 'authorization_code') {
-    const credentials = await deps.credentials(provider.clientCredentialsSecretId);
-    deps.logger.registerSecret(credentials.clientSecret);
     const { tokens, sentAt } = await exchange(deps, request, grant, credentials);
     deps.logger.registerSecret(tokens.accessToken);
     if (!tokens.refreshToken) {
@@ -300,6 +319,7 @@ async function exchange(
       codeVerifier: grant.codeVerifier,
       redirectUri: grant.redirectUri,
       timeoutMs,
+      allowInsecureLoopback: settings.allowInsecureLoopback,
     });
     if (outcome.kind === 'tokens') return { tokens: outcome.tokens, sentAt };
     // A code is single-use: only a request that never reached the provider, or a 429 it
@@ -331,11 +351,24 @@ function codeExchangeFailure(outcome: Exclude<TokenEndpointOutcome, { kind: 'tok
     );
   }
   const classified = classifyFailure(outcome);
-  return new ConnectFailure(classified.failureClass, `the code exchange failed: ${classified.message}`);
+  // The operator's answer (never a record) may carry the provider's sanitized description.
+  const described = classified.providerDescription
+    ? ` (the provider said: ${classified.providerDescription})`
+    : '';
+  return new ConnectFailure(
+    classified.failureClass,
+    `the code exchange failed: ${classified.message}${described}`,
+  );
 }
 
 async function encrypt(deps: ConnectDeps, secretName: string, refreshToken: string): Promise<Ciphertext> {
   return deps.keys.encrypt(refreshToken, refreshTokenContext(secretName));
+}
+
+/** A token endpoint refused by the pin: nothing was read from the key, nothing sent or stored. */
+function refused(deps: ConnectDeps, connection: string, message: string): ConnectResult {
+  reportEndpointRefusal(deps, connection, message, { log: false });
+  return failed(deps, connection, 'configuration', message);
 }
 
 function failed(

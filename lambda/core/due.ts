@@ -12,11 +12,18 @@ export interface DueFacts {
   expiresAt?: number;
   /** Epoch ms of the last refresh; absent when never refreshed. */
   refreshedAt?: number;
+  /**
+   * Epoch ms of the last status or last-error commit (the record's `lastError.at` while it
+   * is `active`): the version floor counts it like a refresh, so a flapping error cannot
+   * alternate with refreshes faster than the floor. Absent in hints (they only make a
+   * connection look due sooner, which costs a read).
+   */
+  lastErrorAt?: number;
 }
 
 /** A record's due facts. */
 export function dueFactsOf(
-  record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken'>,
+  record: Pick<ConnectionRecord, 'status' | 'expiresAt' | 'refreshedAt' | 'accessToken' | 'lastError'>,
 ): DueFacts {
   return {
     status: record.status,
@@ -24,7 +31,22 @@ export function dueFactsOf(
       ? { expiresAt: Date.parse(record.expiresAt) }
       : {}),
     ...(record.refreshedAt ? { refreshedAt: Date.parse(record.refreshedAt) } : {}),
+    ...(record.lastError ? { lastErrorAt: Date.parse(record.lastError.at) } : {}),
   };
+}
+
+/**
+ * When the engine last committed a version of this record, as far as the record tells:
+ * the later of its last refresh and its last status or last-error commit. Undefined when
+ * it tells neither (a record just connected by an import).
+ */
+export function lastCommitAtOf(
+  record: Pick<ConnectionRecord, 'refreshedAt' | 'lastError'>,
+): number | undefined {
+  const times = [record.refreshedAt, record.lastError?.at]
+    .map((iso) => (iso ? Date.parse(iso) : Number.NaN))
+    .filter((ms) => Number.isFinite(ms));
+  return times.length > 0 ? Math.max(...times) : undefined;
 }
 
 /**
@@ -41,7 +63,11 @@ export function decideDue(
   if (facts.status !== 'active') return { due: false, reason: 'not_active' };
   if (trigger === 'forced') return { due: true, reason: 'forced' };
 
-  const { expiresAt, refreshedAt } = facts;
+  const { expiresAt, refreshedAt, lastErrorAt } = facts;
+  // A status or last-error commit counts against the floor like a refresh (the version quota).
+  if (lastErrorAt !== undefined && now - lastErrorAt < settings.versionFloorMs) {
+    return { due: false, reason: 'version_quota' };
+  }
   if (expiresAt === undefined) return { due: true, reason: 'no_access_token' };
   const sinceRefresh = refreshedAt === undefined ? Number.POSITIVE_INFINITY : now - refreshedAt;
   if (expiresAt <= now) {

@@ -1,8 +1,12 @@
 /**
- * The one rule for an endpoint a refresh token (or client secret) may be sent to: an
- * absolute https URL — plain http only to a loopback address, for local test servers —
- * with no credentials and no fragment. The record schema, the HTTP token endpoint
+ * The one rule for the shape of an endpoint a refresh token (or client secret) may be sent
+ * to: an absolute https URL — plain http only to a loopback address, for local test
+ * servers — with no credentials and no fragment. The record schema, the HTTP token endpoint
  * (before it sends anything) and the operator CLI all parse endpoint URLs here.
+ *
+ * The shape is not permission: where a token may actually go is decided by the deployment's
+ * allowed origins and the credentials' binding (core/token-origin.ts), and loopback http is
+ * sent only under the engine's test-only `allowInsecureLoopback`.
  */
 
 /** Why a URL is refused: stable codes, each with the predicate that explains it. */

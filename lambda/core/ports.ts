@@ -89,6 +89,11 @@ export interface KeyService {
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
+  /**
+   * The token-endpoint origins the client secret may be sent to (`token_endpoint_origins`);
+   * absent in a secret written before the binding existed, which may be sent nowhere.
+   */
+  tokenEndpointOrigins?: readonly string[];
 }
 
 /** How the token request is encoded. `json` is the Askara dialect; `form` is RFC 6749. */
@@ -105,6 +110,11 @@ export interface RefreshGrantRequest {
   scope?: string;
   /** Abort the request after this many milliseconds. */
   timeoutMs: number;
+  /**
+   * The engine's test-only switch (`allowInsecureLoopback`): only then may the request go
+   * over plain http (to loopback). Absent or false, the adapter refuses every http endpoint.
+   */
+  allowInsecureLoopback?: boolean;
 }
 
 /** A validated successful token response. */

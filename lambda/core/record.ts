@@ -100,8 +100,9 @@ export function placeholderRecord(connection: string): ConnectionRecord {
 }
 
 /**
- * Parses and validates a record. Errors name the connection and the offending fields,
- * never a value (a malformed record may still hold a token).
+ * Parses and validates a record. Errors name the connection and the offending fields and
+ * the rules they break, never a value of the record (a malformed record may hold a token
+ * anywhere, and the error reaches logs and, through the on-demand answer, consumers).
  */
 export function parseRecord(connection: string, raw: string): ConnectionRecord {
   let json: unknown;
@@ -115,9 +116,16 @@ export function parseRecord(connection: string, raw: string): ConnectionRecord {
   }
   const version = (json as { schemaVersion?: unknown }).schemaVersion;
   if (version !== RECORD_SCHEMA_VERSION) {
+    // A small whole number says which refresher wrote it; anything else is not repeated.
+    const what =
+      version === undefined
+        ? 'no schemaVersion'
+        : typeof version === 'number' && Number.isInteger(version) && version >= 0 && version <= 999
+          ? `unknown schemaVersion ${version}`
+          : `an unknown schemaVersion (a ${version === null ? 'null' : typeof version})`;
     throw new InvalidRecordError(
       connection,
-      `unknown schemaVersion ${JSON.stringify(version ?? null)} (this refresher reads version ${RECORD_SCHEMA_VERSION})`,
+      `${what}: this refresher reads schemaVersion ${RECORD_SCHEMA_VERSION}`,
     );
   }
   const parsed = connectionRecordSchema.safeParse(json);
@@ -129,7 +137,7 @@ export function parseRecord(connection: string, raw: string): ConnectionRecord {
     throw new InvalidRecordError(connection, `invalid fields: ${problems.join('; ')}`);
   }
   if (parsed.data.connection !== connection) {
-    throw new InvalidRecordError(connection, `record names connection "${parsed.data.connection}"`);
+    throw new InvalidRecordError(connection, 'its "connection" field names another connection');
   }
   return parsed.data;
 }

@@ -1,8 +1,10 @@
 import { MetricName } from '../contract/metric-names.js';
+import { connectionSecretName } from '../contract/names.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
 import { decideDue, dueFactsOf } from './due.js';
+import { checkEndpointAndBinding, reportEndpointRefusal } from './endpoint-refusal.js';
 import { type EngineDeps, emit } from './engine.js';
 import { describeError, failureClassOf, InvalidRecordError, SecretNotFoundError } from './errors.js';
 import type { Ciphertext, IssuedTokens, SecretVersion } from './ports.js';
@@ -17,6 +19,7 @@ import {
 import { refuseSpentToken, rescueTokenSet, restoreRescue, reviewOtherRescue } from './recovery.js';
 import { commitStatus } from './status-commit.js';
 import { exchangeRefreshToken } from './token-exchange.js';
+import { checkTokenEndpoint } from './token-origin.js';
 import type { VersionAccess } from './version-access.js';
 import { type ConnectionLease, takeConnectionLease } from './write-protocol.js';
 
@@ -27,7 +30,12 @@ export interface RefreshRequest {
   budget: Budget;
   /** Operator override: refresh even when not due or within the minimum interval. */
   force?: boolean;
-  /** Refresh only if AWSCURRENT is still this version (on-demand requests from consumers). */
+  /**
+   * Refresh only if AWSCURRENT is still this version (on-demand requests from consumers).
+   * Knowing it is the caller's authorization: it is checked before the lease is taken, and
+   * a caller that names another version learns nothing (a `version_changed` skip without
+   * a version id).
+   */
   ifVersionId?: string;
   /** The listing's hint did not describe AWSCURRENT: rewrite it after reading. */
   rewriteHint?: boolean;
@@ -54,6 +62,13 @@ export async function refreshConnection(
   // Room for the lease, the read and the decrypt too, so a started refresh reaches its request.
   if (!budget.fits(settings.minRequestTimeoutMs + PRE_REQUEST_RESERVE_MS, settings.commitReserveMs)) {
     return { connection, status: 'skipped', reason: 'no_time' };
+  }
+
+  if (request.ifVersionId !== undefined && !request.force) {
+    // Before the lease and without it: a flood of requests naming old or made-up versions
+    // (or unknown connections) never holds a lease a scheduled run needs.
+    const known = await namesCurrentVersion(deps, connection, request.ifVersionId);
+    if (known !== true) return known;
   }
 
   const attempt = await takeConnectionLease(deps, connection, budget);
@@ -126,8 +141,17 @@ async function refreshUnderLease(
   if (request.rewriteHint) await lease.writeHint(current.versionId, record);
 
   if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
-    return skipped(connection, 'version_changed', current.versionId, record, expiresAt);
+    // It changed since the check before the lease: still nothing to tell this caller.
+    return { connection, status: 'skipped', reason: 'version_changed' };
   }
+
+  // Pinned token endpoints: refused before anything secret is read, whether due or not (an
+  // edited record is reported by the first run that reads it).
+  if (record.status === 'active' && record.provider) {
+    const allowed = checkTokenEndpoint(record.provider.tokenEndpoint, deps.settings);
+    if (!allowed.ok) return refuseEndpoint(deps, lease, current, record, allowed.message, expiresAt);
+  }
+
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
   const decision = decideDue(dueFactsOf(record), deps.clock.now(), deps.settings, trigger);
   if (!decision.due) {
@@ -137,8 +161,17 @@ async function refreshUnderLease(
 
   if (!isConnected(record))
     throw new InvalidRecordError(connection, 'an active connection needs provider and refreshToken');
-  const credentials = await deps.credentials(record.provider.clientCredentialsSecretId);
+  const credentialsSecretId = record.provider.clientCredentialsSecretId;
+  const credentials = await deps.credentials(credentialsSecretId);
   deps.logger.registerSecret(credentials.clientSecret);
+  // The client secret goes only where its secret is bound to; checked before the decrypt.
+  const bound = checkEndpointAndBinding(
+    deps,
+    record.provider.tokenEndpoint,
+    credentials,
+    credentialsSecretId,
+  );
+  if (!bound.ok) return refuseEndpoint(deps, lease, current, record, bound.message, expiresAt);
   const refreshToken = await deps.keys.decrypt(record.refreshToken, refreshTokenContext(lease.secretName));
   deps.logger.registerSecret(refreshToken);
 
@@ -271,11 +304,91 @@ async function handleFailure(
     );
     return failedResult(deps, connection, 'reauth_required', message, at, { alreadyLogged: true });
   }
-  if (failure.failureClass === 'configuration' && record.lastError?.class !== 'configuration') {
-    // Written once per episode, not per run: a version per run would exhaust the version quota.
-    await commitStatus(deps, lease, current, record, 'active', 'configuration', failure.message);
+  if (failure.providerDescription !== undefined) {
+    // The provider's own words go to the operator's log only, never into the record.
+    deps.logger.warn('the token endpoint described its error', {
+      connection,
+      failureClass: failure.failureClass,
+      providerDescription: failure.providerDescription,
+    });
+  }
+  if (failure.failureClass === 'configuration') {
+    await recordConfigurationError(deps, lease, current, record, failure.message);
   }
   return failedResult(deps, connection, failure.failureClass, failure.message, at);
+}
+
+/**
+ * Writes a configuration error to the record's `lastError`, once per episode (the same
+ * class and message as the last error): a version per run would exhaust the version quota.
+ * `commitStatus` also holds it back within the version floor.
+ */
+async function recordConfigurationError(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectionRecord,
+  message: string,
+): Promise<void> {
+  const { lastError } = record;
+  if (lastError?.class === 'configuration' && lastError.message === message) return;
+  await commitStatus(deps, lease, current, record, 'active', 'configuration', message);
+}
+
+/**
+ * A token endpoint outside the allowed origins, or one the client credentials are not
+ * bound to: nothing is sent and nothing secret is decrypted. The refusal is a metric
+ * (`EndpointRefused`, alarmed), an error line, and the record's `lastError` (once per episode).
+ */
+async function refuseEndpoint(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectionRecord,
+  message: string,
+  expiresAt: number | undefined,
+): Promise<FailedResult> {
+  reportEndpointRefusal(deps, lease.connection, message);
+  await recordConfigurationError(deps, lease, current, record, message);
+  return failedResult(
+    deps,
+    lease.connection,
+    'configuration',
+    message,
+    { versionId: current.versionId, expiresAt },
+    { alreadyLogged: true },
+  );
+}
+
+/**
+ * Whether `ifVersionId` is AWSCURRENT, read without the lease. `true`, or the result to
+ * answer with: a `version_changed` skip that says nothing (also for a connection that does
+ * not exist), or a transient failure with a fixed message.
+ */
+async function namesCurrentVersion(
+  deps: EngineDeps,
+  connection: string,
+  ifVersionId: string,
+): Promise<true | ConnectionResult> {
+  let versionId: string;
+  try {
+    versionId = (await deps.store.getCurrent(connectionSecretName(deps.settings.prefix, connection)))
+      .versionId;
+  } catch (error) {
+    if (error instanceof SecretNotFoundError)
+      return { connection, status: 'skipped', reason: 'version_changed' };
+    deps.logger.warn('the current version could not be read for an on-demand request', {
+      connection,
+      error: describeError(error),
+    });
+    return {
+      connection,
+      status: 'failed',
+      failureClass: 'transient',
+      message: 'the current version could not be read; try again',
+    };
+  }
+  return versionId === ifVersionId ? true : { connection, status: 'skipped', reason: 'version_changed' };
 }
 
 function skipped(

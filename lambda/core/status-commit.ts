@@ -1,3 +1,4 @@
+import { lastCommitAtOf } from './due.js';
 import type { EngineDeps } from './engine.js';
 import type { FailureClass } from './errors.js';
 import type { SecretVersion } from './ports.js';
@@ -8,9 +9,16 @@ import type { ConnectionLease } from './write-protocol.js';
  * Commits a status or last-error change under the lease, keeping the tokens as they are,
  * then releases and rewrites the hint. Returns whether it landed; a failure is logged and
  * the lease's marker is left as it was, so the next run decides again from the same facts.
+ *
+ * The version floor counts these commits too: a last error on a connection that stays
+ * `active` is not written sooner than `versionFloorMs` after the record's previous commit
+ * (its last refresh or last error); it is skipped and logged, and a later run writes it.
+ * With the due rule's side of it (`lastErrorAt` in due.ts), a flapping error cannot add
+ * more than one version per floor period. A move to `reauth_required` is always written:
+ * it stops the refreshes, so it cannot flap.
  */
 export async function commitStatus(
-  deps: Pick<EngineDeps, 'clock' | 'logger'>,
+  deps: Pick<EngineDeps, 'clock' | 'logger' | 'settings'>,
   lease: ConnectionLease,
   current: SecretVersion,
   record: ConnectionRecord,
@@ -18,10 +26,27 @@ export async function commitStatus(
   errorClass: FailureClass,
   message: string,
 ): Promise<boolean> {
+  const now = deps.clock.now();
+  const previousCommitAt = lastCommitAtOf(record);
+  if (
+    status === 'active' &&
+    previousCommitAt !== undefined &&
+    now - previousCommitAt < deps.settings.versionFloorMs
+  ) {
+    deps.logger.warn(
+      'the last error was not written: the record changed less than the version floor ago (a later run writes it)',
+      {
+        connection: lease.connection,
+        errorClass,
+        secondsSincePreviousCommit: Math.round((now - previousCommitAt) / 1000),
+      },
+    );
+    return false;
+  }
   const updated: ConnectionRecord = {
     ...record,
     status,
-    lastError: { class: errorClass, message, at: new Date(deps.clock.now()).toISOString() },
+    lastError: { class: errorClass, message, at: new Date(now).toISOString() },
   };
   const committed = await lease.commit(current.versionId, async () => serializeRecord(updated));
   if (!committed.ok) {

@@ -64,6 +64,7 @@ export async function exchangeRefreshToken(
       refreshToken,
       scope: record.provider.scope,
       timeoutMs,
+      allowInsecureLoopback: settings.allowInsecureLoopback,
     });
     emit(deps, MetricName.RefreshLatency, 'Milliseconds', clock.now() - sentAt);
     if (outcome.kind === 'tokens') {

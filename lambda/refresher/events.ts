@@ -1,6 +1,7 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
 import * as z from 'zod';
-import type { OnDemandRequest } from '../contract/on-demand.js';
+import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE } from '../contract/names.js';
+import { type OnDemandRequest, VERSION_ID_MAX_LENGTH } from '../contract/on-demand.js';
 
 /**
  * The operator's `connect` and `import` actions (lambda/core/connect-connection.ts). The
@@ -30,18 +31,28 @@ const importRequestSchema = z.object({
 export type ConnectRequestEvent = z.output<typeof connectRequestSchema>;
 export type ImportRequestEvent = z.output<typeof importRequestSchema>;
 
+/**
+ * A connection name as the contract allows it (1 to 128 characters of the pattern), checked
+ * before any AWS call: a request naming anything else is refused with the rule, never echoed.
+ */
+const connectionName = z.string().regex(CONNECTION_NAME_PATTERN);
+
 /** An operator's run: every connection (or the named ones), optionally forced. */
 const runRequestSchema = z.object({
   action: z.literal('run'),
   force: z.boolean().optional(),
-  connections: z.array(z.string().min(1)).min(1).optional(),
+  connections: z.array(connectionName).min(1).max(1000).optional(),
 });
 
-/** An on-demand refresh of one connection (lambda/contract/on-demand.ts). */
+/**
+ * An on-demand refresh of one connection (lambda/contract/on-demand.ts). `ifVersion` is
+ * optional here for the operator's refresher function; the consumer-facing function
+ * requires it (`handleInvocation`).
+ */
 const refreshRequestSchema = z.object({
   action: z.literal('refresh'),
-  connection: z.string().min(1),
-  ifVersion: z.string().min(1).optional(),
+  connection: connectionName,
+  ifVersion: z.string().min(1).max(VERSION_ID_MAX_LENGTH).optional(),
   force: z.boolean().optional(),
 }) satisfies z.ZodType<OnDemandRequest>;
 
@@ -66,6 +77,24 @@ const refresherEventSchema = z.union([
 export function parseEvent(event: unknown): RefresherEvent {
   const parsed = refresherEventSchema.safeParse(event);
   if (!parsed.success) {
+    const action = (event as { action?: unknown } | null)?.action;
+    if (action === 'refresh' || action === 'run') {
+      // Say which field is wrong (never its value): the name, or the version id.
+      // `connection`, or one name of `connections` (an empty list is a shape error).
+      const fields = new Set(
+        parsed.error.issues
+          .flatMap((issue) => (issue.code === 'invalid_union' ? issue.errors.flat() : [issue]))
+          .map((issue) =>
+            issue.path[0] === 'connections' && issue.path.length < 2 ? '' : String(issue.path[0] ?? ''),
+          ),
+      );
+      if (fields.has('connection') || fields.has('connections')) {
+        throw new Error(`invalid connection name: a connection name is ${CONNECTION_NAME_RULE}`);
+      }
+      if (fields.has('ifVersion')) {
+        throw new Error(`invalid ifVersion: a version id is 1 to ${VERSION_ID_MAX_LENGTH} characters`);
+      }
+    }
     throw new Error(
       'unrecognised event: expected a scheduled event, {"action":"run","connections"?:[...],"force"?:true} ' +
         'or {"action":"refresh","connection":"...","ifVersion"?:"...","force"?:true} ' +

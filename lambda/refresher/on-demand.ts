@@ -18,8 +18,8 @@ export function toOnDemandResponse(result: ConnectionResult): OnDemandResponse {
         message: result.message,
       };
     case 'skipped':
-      if (result.reason === 'version_changed')
-        return { connection, outcome: 'current', versionId: result.versionId };
+      // The caller did not name the current version: it learns nothing (lambda/contract/on-demand.ts).
+      if (result.reason === 'version_changed') return { connection, outcome: 'current' };
       if (result.reason === 'in_progress') return { connection, outcome: 'in_progress' };
       return {
         connection,

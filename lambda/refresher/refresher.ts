@@ -36,6 +36,11 @@ export async function handleInvocation(
       );
     }
     if (request.action === 'run') throw new Error('this function serves on-demand refresh requests only');
+    if (request.ifVersion === undefined) {
+      throw new Error(
+        'this function serves consumers: a refresh request must name the version it saw (ifVersion)',
+      );
+    }
   }
   const engine = composeEngine(ports, config, context.awsRequestId);
   const budget = Budget.fromRemaining(ports.clock, context.getRemainingTimeInMillis());

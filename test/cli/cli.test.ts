@@ -164,21 +164,7 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     const client = auth.client('client_secret_post');
     const minted = await auth.mintRefreshToken({ clientId: client.clientId });
     sandbox.sensitive.add(minted);
-    const run = await sandbox.run(
-      [
-        'connect',
-        'imported',
-        '--refresh-token-stdin',
-        '--token-endpoint',
-        auth.tokenEndpoint,
-        '--client-auth',
-        'client_secret_post',
-        '--client-credentials-secret',
-        sandbox.clientSecretId(client),
-        '--allow-insecure-localhost',
-      ],
-      { stdin: `${minted}\n` },
-    );
+    const run = await sandbox.run(sandbox.importArgs('imported', client), { stdin: `${minted}\n` });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
       /^imported the refresh token of "imported" and refreshed it: access token valid for/,

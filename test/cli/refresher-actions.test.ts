@@ -47,23 +47,12 @@ describe('refresher connect and import actions', () => {
     return flow;
   }
 
-  async function credentials(client: AuthServerClient): Promise<string> {
-    const id = h.clientSecretId(client);
-    await createSecret(
-      id,
-      JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret }),
-    ).catch((error: Error) => {
-      if (error.name !== 'ResourceExistsException') throw error;
-    });
-    return id;
-  }
-
   async function provider(client: AuthServerClient) {
     return {
       tokenEndpoint: auth.tokenEndpoint,
       dialect: 'form',
       clientAuth: client.authMethod,
-      clientCredentialsSecretId: await credentials(client),
+      clientCredentialsSecretId: await h.createClientCredentials(client),
     };
   }
 

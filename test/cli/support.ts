@@ -60,7 +60,11 @@ export class CliSandbox {
       this.sensitive.add(client.clientSecret);
       await createSecret(
         this.clientSecretId(client),
-        JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret }),
+        JSON.stringify({
+          client_id: client.clientId,
+          client_secret: client.clientSecret,
+          token_endpoint_origins: [this.auth.issuer],
+        }),
       );
     }
     const outputs: Record<string, string> = {
@@ -72,6 +76,8 @@ export class CliSandbox {
       ConnectionPrefix: this.prefix,
       ClientCredentialsPrefix: this.clientCredentialsPrefix,
       DashboardName: `${this.stackName}-us-east-1`,
+      // The sandbox's refresher may send only to the fixture provider (plain http, loopback).
+      AllowedTokenOrigins: this.auth.issuer,
     };
     await new CloudFormationClient({}).send(
       new CreateStackCommand({
@@ -174,6 +180,22 @@ export class CliSandbox {
       'openid offline_access api:read',
       '--allow-insecure-localhost',
       ...extra,
+    ];
+  }
+
+  /** `connect <name> --refresh-token-stdin` flags for the fixture's provider and `client`. */
+  importArgs(name: string, client: AuthServerClient): string[] {
+    return [
+      'connect',
+      name,
+      '--refresh-token-stdin',
+      '--token-endpoint',
+      this.auth.tokenEndpoint,
+      '--client-auth',
+      client.authMethod,
+      '--client-credentials-secret',
+      this.clientSecretId(client),
+      '--allow-insecure-localhost',
     ];
   }
 

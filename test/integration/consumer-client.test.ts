@@ -134,14 +134,12 @@ describe('consumer library (moto + oidc-provider + protected API)', () => {
     expect(calls).toBe(2);
   });
 
-  it('on-demand requests name a version: a stale one is answered with the current version, without a refresh', async () => {
+  it('on-demand requests name a version: any other is answered "current" and nothing else, without a refresh', async () => {
     const h = await connected();
-    const { versionId } = await h.current('api');
     const presentedBefore = auth.presentedRefreshTokens().length;
     expect(await h.request({ connection: 'api', ifVersion: 'not-the-current-version' })).toEqual({
       connection: 'api',
       outcome: 'current',
-      versionId,
     });
     expect(auth.presentedRefreshTokens().length).toBe(presentedBefore);
   });

@@ -1,7 +1,9 @@
 import { ListSecretsCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../lambda/adapters/system-clock.js';
 import { HINT_TAG_KEY } from '../../lambda/contract/names.js';
 import { decodeHint } from '../../lambda/core/hint.js';
+import type { Clock } from '../../lambda/core/ports.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
@@ -173,7 +175,11 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     await h.secretsManager.send(
       new PutSecretValueCommand({
         SecretId: credentialsId,
-        SecretString: JSON.stringify({ client_id: 'test-client', client_secret: wrongSecret }),
+        SecretString: JSON.stringify({
+          client_id: 'test-client',
+          client_secret: wrongSecret,
+          token_endpoint_origins: [auth.issuer],
+        }),
       }),
     );
     const presented = auth.presentedRefreshTokens().length;
@@ -186,7 +192,14 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     expect(first.record.lastError?.class).toBe('configuration');
     expect(first.record.lastError?.message).toMatch(/invalid_client/);
 
-    await h.invoke();
+    // Within the version floor after that commit, the next run does not even ask.
+    const held = await h.invoke();
+    expect(held.results[0]).toMatchObject({ status: 'skipped', reason: 'version_quota' });
+    expect(auth.presentedRefreshTokens().length).toBe(presented + 1);
+
+    // Past the floor it asks once more; the same error is not written again.
+    const later: Clock = { now: () => Date.now() + 16 * 60_000, sleep: systemClock.sleep };
+    await h.invoke(undefined, { clock: later });
     expect(auth.presentedRefreshTokens().length).toBe(presented + 2);
     expect((await h.current('misconfigured')).versionId).toBe(first.versionId); // not written again
     expect(h.metricTotal('RefreshFailed', { FailureClass: 'configuration' })).toBe(2);

@@ -212,6 +212,8 @@ class Simulation {
       provider(world, 'initech', 'json', 'client_secret_basic', false),
     ];
     for (const p of this.providers) this.providersByEndpoint.set(p.tokenEndpoint, p);
+    // Pinned token endpoints (lambda/core/token-origin.ts): the simulated providers' origins.
+    this.settings.allowedTokenOrigins = this.providers.map((p) => new URL(p.tokenEndpoint).origin);
     const providerWeights: [ProviderConfig, number][] = [
       [this.providers[0]!, 40],
       [this.providers[1]!, 25],
@@ -287,7 +289,11 @@ class Simulation {
     for (const p of this.providers) {
       this.sm.create(
         CLIENTS_PREFIX + p.id,
-        JSON.stringify({ client_id: p.clientId, client_secret: p.clientSecret }),
+        JSON.stringify({
+          client_id: p.clientId,
+          client_secret: p.clientSecret,
+          token_endpoint_origins: [new URL(p.tokenEndpoint).origin],
+        }),
         uuid(world),
       );
     }

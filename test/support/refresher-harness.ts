@@ -67,7 +67,14 @@ export class RefresherHarness {
     const tableName = await createLeaseTable(this.dynamodb);
     this.keys = new KmsKeyService(this.kms, key.keyId);
     this.config = {
-      settings: settingsWith(this.prefix, { backoffBaseMs: 50, backoffCapMs: 200, ...this.overrides }),
+      settings: settingsWith(this.prefix, {
+        backoffBaseMs: 50,
+        backoffCapMs: 200,
+        // The fixture provider speaks plain http on loopback: allowed here, as in no deployment.
+        allowedTokenOrigins: [this.auth.issuer],
+        allowInsecureLoopback: true,
+        ...this.overrides,
+      }),
       leaseTableName: tableName,
       refreshTokenKeyId: key.keyId,
     };
@@ -94,17 +101,34 @@ export class RefresherHarness {
     return `${this.prefix.replace(/\/$/, '')}-clients/${client.clientId}`;
   }
 
-  /** Creates a connection whose first refresh token is minted at the provider. */
-  async createConnection(name: string, options: ConnectionOptions): Promise<{ refreshToken: string }> {
-    const { client } = options;
-    const credentialsId = this.clientSecretId(client);
+  /**
+   * The client credentials secret of `client` (created once), bound to `origins` — by
+   * default the fixture provider's own origin.
+   */
+  async createClientCredentials(
+    client: AuthServerClient,
+    options: { secretId?: string; origins?: string[] | null } = {},
+  ): Promise<string> {
+    const secretId = options.secretId ?? this.clientSecretId(client);
+    const origins = options.origins === undefined ? [this.auth.issuer] : options.origins;
     await createSecret(
-      credentialsId,
-      JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret }),
+      secretId,
+      JSON.stringify({
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        ...(origins === null ? {} : { token_endpoint_origins: origins }),
+      }),
       { client: this.secretsManager },
     ).catch((error: Error) => {
       if (error.name !== 'ResourceExistsException') throw error;
     });
+    return secretId;
+  }
+
+  /** Creates a connection whose first refresh token is minted at the provider. */
+  async createConnection(name: string, options: ConnectionOptions): Promise<{ refreshToken: string }> {
+    const { client } = options;
+    const credentialsId = await this.createClientCredentials(client);
     const refreshToken = await this.auth.mintRefreshToken({
       clientId: client.clientId,
       scope: options.scope,

@@ -8,7 +8,10 @@ export const LOCAL_REJECTION_STATUS = 0;
 
 /** Error codes of locally refused requests (`oauth_error` with status 0). */
 export const LOCAL_ERROR = {
-  /** http to a host that is not loopback (`insecure_http` in core/endpoint-url.ts). */
+  /**
+   * Plain http: to a host that is not loopback (`insecure_http` in core/endpoint-url.ts), or
+   * to loopback without the engine's test-only `allowInsecureLoopback`.
+   */
   insecureEndpoint: 'insecure_endpoint',
   /** Any other endpoint URL core/endpoint-url.ts refuses, or a port fetch blocks. */
   invalidEndpoint: 'invalid_endpoint',

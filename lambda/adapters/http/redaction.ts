@@ -1,5 +1,6 @@
 import type { RefreshGrantRequest } from '../../core/ports.js';
-import { basicCredentials, formEncode } from './grant-request.js';
+import { canonicalPercentEscapes, secretForms } from '../secret-forms.js';
+import { basicCredentials } from './grant-request.js';
 
 /** Echoed runs of a secret at least this long are redacted even when the echo is partial. */
 const PARTIAL_ECHO_MIN_CHARS = 12;
@@ -9,7 +10,9 @@ const MARK = '\uE000';
 
 /**
  * The values a provider must never get to echo back through us (the refresh token and
- * the client secret), in every form the request carried them, longest first.
+ * the client secret), in every form the request carried them and every encoding an echo
+ * may use (`secret-forms.ts`: percent-escapes of any case, base64 at any alignment),
+ * longest first.
  */
 export function echoableSecrets(
   request: Pick<RefreshGrantRequest, 'credentials' | 'refreshToken'>,
@@ -18,19 +21,10 @@ export function echoableSecrets(
 ): string[] {
   const { clientId, clientSecret } = request.credentials;
   const raw = [request.refreshToken, ...extra, clientSecret, `${clientId}:${clientSecret}`];
-  const forms = raw.flatMap((s) => [s, formEncode(s), uriEncode(s), JSON.stringify(s).slice(1, -1)]);
+  const forms = raw.flatMap((s) => secretForms(s));
   forms.push(basicCredentials(clientId, clientSecret));
   // Longest first, so a pair is redacted whole before its secret part is.
   return [...new Set(forms.filter((s) => s !== ''))].sort((a, b) => b.length - a.length);
-}
-
-/** `encodeURIComponent`, except that a lone surrogate (which makes it throw) leaves the value as is. */
-function uriEncode(value: string): string {
-  try {
-    return encodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 /**
@@ -38,8 +32,9 @@ function uriEncode(value: string): string {
  * and control characters, and caps the length (counted in code points).
  */
 export function sanitizeProviderText(text: string, secrets: readonly string[], maxChars: number): string {
-  // Bound the work; a cut secret at the end is still caught as a partial echo.
-  let out = text.slice(0, 4 * maxChars + 4096);
+  // Bound the work; a cut secret at the end is still caught as a partial echo. Percent-escapes
+  // are compared upper-cased, as the secrets' encoded forms are (`%2f` is `%2F`).
+  let out = canonicalPercentEscapes(text.slice(0, 4 * maxChars + 4096));
   const redact = () => {
     for (const secret of secrets) out = out.split(secret).join(MARK);
     for (const secret of secrets) out = redactPartialEchoes(out, secret);

@@ -93,6 +93,7 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
   return answer(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
 }
 
+/** A refresh grant; the test servers speak plain http on loopback, so the test-only switch is on. */
 function grant(tokenEndpoint: string, overrides: Partial<RefreshGrantRequest> = {}): RefreshGrantRequest {
   return {
     tokenEndpoint,
@@ -101,6 +102,7 @@ function grant(tokenEndpoint: string, overrides: Partial<RefreshGrantRequest> = 
     credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     refreshToken: REFRESH_TOKEN,
     timeoutMs: 2_000,
+    allowInsecureLoopback: true,
     ...overrides,
   };
 }
@@ -520,6 +522,35 @@ describe('HttpTokenEndpoint OAuth errors', () => {
     expect(text).toContain('[redacted]');
   });
 
+  it('removes echoes with lower-case percent-encoding and in base64 at any alignment', async () => {
+    const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase());
+    // The client secret, form-encoded with lower-case escapes, as a provider's framework may re-encode it.
+    const formLower = lower(new URLSearchParams([['', CLIENT_SECRET]]).toString().slice(1));
+    // The request body as the provider received it, base64-encoded (the refresh token inside, unaligned).
+    const body = `grant_type=refresh_token&refresh_token=${REFRESH_TOKEN}`;
+    const echoes = [
+      formLower,
+      lower(encodeURIComponent(CLIENT_SECRET)),
+      Buffer.from(body).toString('base64'),
+      Buffer.from(`x${REFRESH_TOKEN}`).toString('base64url'),
+      Buffer.from(`xy${CLIENT_SECRET}!`).toString('base64'),
+    ];
+    const description = `seen: ${echoes.join(' | ')}`;
+    const server = await serve(json(400, { error: 'invalid_request', error_description: description }));
+    const outcome = await new HttpTokenEndpoint({ maxResponseBytes: 64 * 1024 }).refresh(grant(server.url));
+    const text = outcome.kind === 'oauth_error' ? (outcome.description ?? '') : '';
+    expect(text).toMatch(/^seen: /);
+    expect(text).not.toContain(formLower.slice(0, 12));
+    expect(text).not.toContain(echoes[1]!.slice(0, 12));
+    // Whatever surrounds it, a secret's own base64 characters at each alignment are gone.
+    for (const secret of [REFRESH_TOKEN, CLIENT_SECRET]) {
+      for (const offset of [0, 1, 2]) {
+        const encoded = Buffer.from(`${'_'.repeat(offset)}${secret}`).toString('base64');
+        expect(text).not.toContain(encoded.slice(4, 16));
+      }
+    }
+  });
+
   it('redacts even a very short client secret cleanly', async () => {
     const server = await serve(json(400, { error: 'invalid_client', error_description: 'x e y' }));
     const outcome = await endpoint.refresh(
@@ -798,6 +829,28 @@ describe('HttpTokenEndpoint refuses unsafe requests without any network traffic'
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
+  it.each([
+    'http://127.0.0.1:9001/2018-06-01/runtime/invocation/next',
+    'http://127.0.0.1:8080/token',
+    'http://localhost:3000/token',
+    'http://[::1]:3000/token',
+  ])('refuses plain http to loopback (%s) unless the engine turns the test-only switch on', async (url) => {
+    const fetchSpy = spyFetch();
+    const adapter = new HttpTokenEndpoint({ fetch: fetchSpy });
+    for (const allowInsecureLoopback of [undefined, false]) {
+      const outcome = await adapter.refresh(grant(url, { allowInsecureLoopback }));
+      expect(outcome).toMatchObject({ kind: 'oauth_error', status: 0, error: LOCAL_ERROR.insecureEndpoint });
+      const code = await adapter.exchangeCode({
+        ...grant(url, { allowInsecureLoopback }),
+        code: 'authorization-code-value',
+        codeVerifier: 'code-verifier-value',
+        redirectUri: 'http://127.0.0.1/callback',
+      });
+      expect(code).toMatchObject({ kind: 'oauth_error', status: 0, error: LOCAL_ERROR.insecureEndpoint });
+    }
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
   it('refuses a non-positive timeout', async () => {
     const fetchSpy = spyFetch();
     const outcome = await new HttpTokenEndpoint({ fetch: fetchSpy }).refresh(
@@ -836,6 +889,7 @@ describe('HttpTokenEndpoint odd inputs', () => {
         credentials: { clientId: 'id', clientSecret: 'secret-\uD800-lone' },
         refreshToken: 'refresh-token-value',
         timeoutMs: 2_000,
+        allowInsecureLoopback: true,
       });
       expect(outcome).toMatchObject({ kind: 'oauth_error', status: 400, error: 'invalid_grant' });
     } finally {

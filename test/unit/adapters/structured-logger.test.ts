@@ -21,6 +21,34 @@ describe('StructuredLogger', () => {
     expect(output.text()).toContain('[REDACTED]');
   });
 
+  it('scrubs encoded echoes too: lower-case percent-escapes, base64 and base64url at any alignment', async () => {
+    const output = captureOutput();
+    const logger = new StructuredLogger(new PowertoolsLogger({ serviceName: 'test' }));
+    const secret = 's3cr:t/+&=% ü-0123456789';
+    logger.registerSecret(secret);
+    const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase());
+    const echoes = [
+      lower(encodeURIComponent(secret)),
+      lower(new URLSearchParams([['', secret]]).toString().slice(1)),
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(`a${secret}`).toString('base64'),
+      Buffer.from(`ab${secret}`).toString('base64url'),
+      Buffer.from(`client_secret=${secret}&x=1`).toString('base64'),
+    ];
+    await output.during(async () => {
+      logger.error('request failed', { echoes, detail: `body ${echoes[5]} rejected` });
+    });
+    const text = output.text();
+    expect(text).toContain('[REDACTED]');
+    expect(text).not.toContain(echoes[0]!.slice(0, 12));
+    expect(text).not.toContain(echoes[1]!.slice(0, 12));
+    // Whatever surrounds it, the secret's own base64 characters at each alignment are gone.
+    for (const offset of [0, 1, 2]) {
+      const encoded = Buffer.from(`${'.'.repeat(offset)}${secret}`).toString('base64');
+      expect(text).not.toContain(encoded.slice(4, 20));
+    }
+  });
+
   it('does not scrub short values that would match ordinary words', async () => {
     const output = captureOutput();
     const logger = new StructuredLogger(new PowertoolsLogger({ serviceName: 'test' }));

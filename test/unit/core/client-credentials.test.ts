@@ -28,6 +28,36 @@ describe('parseClientCredentials', () => {
     });
   });
 
+  it('reads the origins the client secret is bound to, and leaves them out of a secret without the field', () => {
+    const origins = ['https://api.askara.ai', 'https://eu.api.askara.ai:8443'];
+    const raw = JSON.stringify({
+      client_id: 'app-1',
+      client_secret: CLIENT_SECRET,
+      token_endpoint_origins: origins,
+    });
+    expect(parseClientCredentials(SECRET_ID, raw).tokenEndpointOrigins).toEqual(origins);
+    const legacy = JSON.stringify({ client_id: 'app-1', client_secret: CLIENT_SECRET });
+    expect(parseClientCredentials(SECRET_ID, legacy).tokenEndpointOrigins).toBeUndefined();
+  });
+
+  it('rejects a binding that is not a list of origins', () => {
+    for (const origins of [
+      [],
+      'https://api.askara.ai',
+      ['https://api.askara.ai/token'],
+      ['*'],
+      [42],
+      ['ftp://x'],
+    ]) {
+      const raw = JSON.stringify({
+        client_id: 'app-1',
+        client_secret: CLIENT_SECRET,
+        token_endpoint_origins: origins,
+      });
+      expect(failure(raw).message).toMatch(/invalid "token_endpoint_origins"/);
+    }
+  });
+
   it('rejects a value that is not JSON, without echoing it', () => {
     expect(failure(`client_secret=${CLIENT_SECRET}`).message).toMatch(/not valid JSON/);
   });

@@ -19,6 +19,27 @@ const record = (
   });
 
 describe('decideDue', () => {
+  it('counts a last-error commit against the version floor, like a refresh', () => {
+    const failing = (lastErrorAgoMs: number, trigger: 'schedule' | 'on_demand' | 'forced' = 'schedule') =>
+      decideDue(
+        {
+          ...record(-1, 60 * minute),
+          ...dueFactsOf({
+            status: 'active',
+            lastError: { class: 'configuration', message: 'm', at: iso(now - lastErrorAgoMs) },
+          }),
+          expiresAt: now - 1,
+        },
+        now,
+        DEFAULT_SETTINGS,
+        trigger,
+      );
+    expect(failing(5 * minute)).toEqual({ due: false, reason: 'version_quota' });
+    expect(failing(5 * minute, 'on_demand')).toEqual({ due: false, reason: 'version_quota' });
+    expect(failing(5 * minute, 'forced')).toEqual({ due: true, reason: 'forced' });
+    expect(failing(15 * minute)).toEqual({ due: true, reason: 'expired' });
+  });
+
   it('leaves a fresh token alone', () => {
     expect(decideDue(record(50 * minute, 10 * minute), now, DEFAULT_SETTINGS)).toEqual({
       due: false,

@@ -77,7 +77,35 @@ describe('parseRecord', () => {
   });
 
   it('rejects a record that names another connection', () => {
-    expect(() => parseRecord('other', JSON.stringify(valid))).toThrow(/names connection/);
+    expect(() => parseRecord('other', JSON.stringify(valid))).toThrow(/names another connection/);
+  });
+
+  it('never quotes a raw field value, not even the schema version or the connection it names', () => {
+    const secret = 'rt-SECRET-0123456789abcdef';
+    const messageOf = (raw: unknown, connection = 'askara-prod') => {
+      try {
+        parseRecord(connection, JSON.stringify(raw));
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected parseRecord to throw');
+    };
+    const messages = [
+      messageOf({ ...valid, schemaVersion: secret }),
+      messageOf({ ...valid, schemaVersion: { token: secret } }),
+      messageOf({ ...valid, schemaVersion: 1.5 }),
+      messageOf({ ...valid, connection: secret }),
+      messageOf({ ...valid, status: secret }),
+      messageOf({ ...valid, tokenType: '', expiresAt: secret }),
+      messageOf({ ...valid, lastError: { class: secret, message: 7, at: secret } }),
+    ];
+    for (const message of messages) {
+      expect(message).toMatch(/^connection "askara-prod" has an invalid record: /);
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain('SECRET');
+    }
+    expect(messages[0]).toMatch(/unknown schemaVersion \(a string\)/);
+    expect(messages[2]).toMatch(/unknown schemaVersion \(a number\)/);
   });
 });
 
