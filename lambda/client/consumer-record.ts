@@ -25,7 +25,8 @@ export function readConsumerView(connection: string, raw: string): ConsumerView 
   } catch {
     throw new InvalidConnectionRecordError(connection, 'the secret value is not a JSON object');
   }
-  if (json.schemaVersion !== 1) {
+  // Version 2 only added fields; a consumer reads both.
+  if (json.schemaVersion !== 1 && json.schemaVersion !== 2) {
     throw new InvalidConnectionRecordError(
       connection,
       `unsupported schemaVersion ${JSON.stringify(json.schemaVersion ?? null)}`,

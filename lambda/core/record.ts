@@ -2,12 +2,18 @@
 import * as z from 'zod';
 import { parseEndpointUrl } from './endpoint-url.js';
 import { InvalidRecordError } from './errors.js';
+import { DEFAULT_BEHAVIOUR, type ProviderBehaviour } from './provider-behaviour.js';
 
 /**
  * The connection record: the JSON value of one Secrets Manager secret per connection.
  * Documented for consumers in any language in docs/connection-record.md; keep both in step.
+ * Version 2 added the provider's behaviour and profile, the granted scope, the refresh
+ * token's expiry and kept provider fields; version 1 records are still read (and written
+ * back as version 2 on their next change).
  */
-export const RECORD_SCHEMA_VERSION = 1;
+export const RECORD_SCHEMA_VERSION = 2;
+/** Every schema version this refresher reads. */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
@@ -23,6 +29,30 @@ const tokenEndpointSchema = z.string().superRefine((raw, ctx) => {
     ctx.addIssue({ code: 'invalid_format', format: endpoint.code, message: endpoint.description });
 });
 
+const seconds = z.number().int().positive();
+
+/** `ProviderBehaviour` (provider-behaviour.ts), as stored. */
+export const behaviourSchema = z.object({
+  scope: z.object({ sendOnRefresh: z.boolean(), separator: z.enum([' ', ',', '+']) }),
+  response: z.object({
+    defaultExpiresInSeconds: seconds.optional(),
+    acceptedTokenTypes: z.array(z.string().min(1)).min(1).optional(),
+    refreshTokenExpiresInField: z.string().min(1).optional(),
+    keepFields: z.array(z.string().min(1)).optional(),
+  }),
+  errors: z.object({
+    codeFields: z.array(z.string().min(1)).min(1),
+    deadTokenCodes: z.array(z.string().min(1)),
+    retryAfterHeader: z.string().min(1),
+  }),
+  rotation: z.object({
+    model: z.enum(['rotating', 'static', 'optional']),
+    reuseWindowSeconds: z.number().int().min(0),
+    idleLifetimeSeconds: seconds.optional(),
+    absoluteLifetimeSeconds: seconds.optional(),
+  }),
+}) satisfies z.ZodType<ProviderBehaviour>;
+
 export const providerSchema = z.object({
   tokenEndpoint: tokenEndpointSchema,
   dialect: z.enum(['json', 'form']),
@@ -30,6 +60,10 @@ export const providerSchema = z.object({
   scope: z.string().min(1).optional(),
   /** Name or ARN of the secret holding `{ "client_id": ..., "client_secret": ... }`. */
   clientCredentialsSecretId: z.string().min(1),
+  /** The provider profile the connection was connected with (`lambda/providers/`), if any. */
+  profile: z.string().min(1).optional(),
+  /** How the provider behaves, resolved at connect time; absent (version 1): `DEFAULT_BEHAVIOUR`. */
+  behaviour: behaviourSchema.optional(),
 });
 
 export const lastErrorSchema = z.object({
@@ -42,7 +76,7 @@ export const connectionStatusSchema = z.enum(['active', 'reauth_required', 'disa
 
 export const connectionRecordSchema = z
   .object({
-    schemaVersion: z.literal(RECORD_SCHEMA_VERSION),
+    schemaVersion: z.union([z.literal(1), z.literal(RECORD_SCHEMA_VERSION)]),
     connection: z.string().min(1),
     status: connectionStatusSchema,
     /** Absent only in a placeholder that is not connected yet (never `active`). */
@@ -58,6 +92,12 @@ export const connectionRecordSchema = z
     refreshedAt: isoDateTime.optional(),
     /** Last seen `expires_in`, seconds; lets the frequent-refresh alarm reason about lifetimes. */
     tokenLifetimeSeconds: z.number().int().positive().optional(),
+    /** The scope the provider granted with the current token set, as it sent it (may be narrower). */
+    grantedScope: z.string().optional(),
+    /** When the refresh token expires (from the response, or the profile's lifetimes); re-authentication after. */
+    refreshTokenExpiresAt: isoDateTime.optional(),
+    /** Non-secret response fields the profile keeps for consumers (`instance_url`, `api_url`). */
+    providerFields: z.record(z.string(), z.string()).optional(),
     lastError: lastErrorSchema.nullable().optional(),
   })
   .superRefine((record, ctx) => {
@@ -88,7 +128,9 @@ export function isConnected(record: ConnectionRecord): record is ConnectedRecord
  */
 export function placeholderRecord(connection: string): ConnectionRecord {
   return {
-    schemaVersion: RECORD_SCHEMA_VERSION,
+    // Version 1 for good: the CDK stack writes this value once, and a changed value would make
+    // the next deploy overwrite a live record. It holds nothing version 2 added.
+    schemaVersion: 1,
     connection,
     status: 'reauth_required',
     lastError: {
@@ -115,7 +157,7 @@ export function parseRecord(connection: string, raw: string): ConnectionRecord {
     throw new InvalidRecordError(connection, 'the secret value is not a JSON object');
   }
   const version = (json as { schemaVersion?: unknown }).schemaVersion;
-  if (version !== RECORD_SCHEMA_VERSION) {
+  if (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version)) {
     // A small whole number says which refresher wrote it; anything else is not repeated.
     const what =
       version === undefined
@@ -125,7 +167,7 @@ export function parseRecord(connection: string, raw: string): ConnectionRecord {
           : `an unknown schemaVersion (a ${version === null ? 'null' : typeof version})`;
     throw new InvalidRecordError(
       connection,
-      `${what}: this refresher reads schemaVersion ${RECORD_SCHEMA_VERSION}`,
+      `${what}: this refresher reads schemaVersion ${READABLE_SCHEMA_VERSIONS.join(' and ')}`,
     );
   }
   const parsed = connectionRecordSchema.safeParse(json);
@@ -142,8 +184,14 @@ export function parseRecord(connection: string, raw: string): ConnectionRecord {
   return parsed.data;
 }
 
+/** Serializes a record as the current schema version (a version 1 record read is written back as 2). */
 export function serializeRecord(record: ConnectionRecord): string {
-  return JSON.stringify(connectionRecordSchema.parse(record));
+  return JSON.stringify(connectionRecordSchema.parse({ ...record, schemaVersion: RECORD_SCHEMA_VERSION }));
+}
+
+/** The provider's behaviour a connection was connected with, or the defaults (version 1 records). */
+export function behaviourOf(provider: ProviderSettings): ProviderBehaviour {
+  return provider.behaviour ?? DEFAULT_BEHAVIOUR;
 }
 
 /** The KMS encryption context that binds a refresh token to its connection's secret. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRecordError } from '../../../lambda/core/errors.js';
+import { DEFAULT_BEHAVIOUR } from '../../../lambda/core/provider-behaviour.js';
 import {
+  behaviourOf,
   parseRecord,
   placeholderRecord,
   RECORD_SCHEMA_VERSION,
@@ -44,9 +46,38 @@ describe('parseRecord', () => {
   });
 
   it('rejects an unknown schema version', () => {
-    expect(() => parseRecord('askara-prod', JSON.stringify({ ...valid, schemaVersion: 2 }))).toThrow(
-      /unknown schemaVersion 2/,
+    expect(() => parseRecord('askara-prod', JSON.stringify({ ...valid, schemaVersion: 3 }))).toThrow(
+      /unknown schemaVersion 3: this refresher reads schemaVersion 1 and 2/,
     );
+  });
+
+  it('reads a version 1 record, and writes it back as version 2 with the default behaviour', () => {
+    const v1 = parseRecord('askara-prod', JSON.stringify({ ...valid, schemaVersion: 1 }));
+    expect(v1.schemaVersion).toBe(1);
+    expect(behaviourOf(v1.provider!)).toEqual(DEFAULT_BEHAVIOUR);
+    expect(JSON.parse(serializeRecord(v1)).schemaVersion).toBe(2);
+  });
+
+  it('keeps a version 2 record’s behaviour, granted scope, refresh-token expiry and provider fields', () => {
+    const behaviour = {
+      ...DEFAULT_BEHAVIOUR,
+      response: { defaultExpiresInSeconds: 7200, keepFields: ['instance_url'] },
+    };
+    const v2 = {
+      ...valid,
+      schemaVersion: 2,
+      provider: { ...valid.provider, profile: 'salesforce', behaviour },
+      grantedScope: 'api refresh_token',
+      refreshTokenExpiresAt: '2027-05-01T00:00:00.000Z',
+      providerFields: { instance_url: 'https://example.my.salesforce.com' },
+    };
+    const parsed = parseRecord('askara-prod', JSON.stringify(v2));
+    expect(parsed).toMatchObject(v2);
+    expect(behaviourOf(parsed.provider!)).toEqual(behaviour);
+  });
+
+  it('keeps the placeholder at version 1: the stack writes it once and must never change it', () => {
+    expect(placeholderRecord('x').schemaVersion).toBe(1);
   });
 
   it('names missing and invalid fields without echoing values', () => {
