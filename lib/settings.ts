@@ -7,6 +7,11 @@ import {
   isConnectionName,
 } from '../lambda/contract/names.js';
 import { ASKARA_TOKEN_ORIGIN, DEFAULT_SETTINGS } from '../lambda/contract/settings.js';
+import {
+  PROFILE_REFERENCE_PREFIX,
+  ProfileError,
+  profileReferenceOrigin,
+} from '../lambda/providers/profiles.js';
 
 /**
  * Properties of the `TokenRefresher` construct (lib/token-refresher.ts). Every one is
@@ -124,6 +129,9 @@ export interface TokenRefresherProps {
    * a record or a connect/import event that names any other token endpoint, before it
    * decrypts anything (metric `EndpointRefused`, alarm `EndpointRefused`). A wildcard or a
    * plain `http://` origin refuses to synthesize unless `allowUnsafeTokenOrigins` is set.
+   * A provider profile (lambda/providers/, `token-refresher providers`) names its token
+   * endpoint's origin too: `profile:xero`, with its placeholders as a query
+   * (`profile:okta?domain=acme.okta.com`), resolved and validated at synth time.
    * @default [ASKARA_TOKEN_ORIGIN] (`https://api.askara.ai`)
    */
   readonly allowedTokenOrigins?: string[];
@@ -351,6 +359,33 @@ export function tokenOriginProblems(origins: readonly string[], allowUnsafe: boo
   return problems;
 }
 
+/**
+ * `allowedTokenOrigins` as origins: a profile reference (`profile:okta?domain=acme.okta.com`,
+ * lambda/providers/) is replaced by its token endpoint's origin, resolved here, at synth
+ * time, by the profile's own placeholder rules; everything else is kept for
+ * `tokenOriginProblems`. A profile and an origin naming the same endpoint count once.
+ */
+export function resolveTokenOriginNames(entries: readonly string[], problems: string[]): string[] {
+  const origins: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (Token.isUnresolved(entry) || !entry.startsWith(PROFILE_REFERENCE_PREFIX)) {
+      origins.push(entry);
+      continue;
+    }
+    if (seen.has(entry)) problems.push(`allowedTokenOrigins lists "${entry}" twice`);
+    seen.add(entry);
+    try {
+      const origin = profileReferenceOrigin(entry);
+      if (!origins.includes(origin)) origins.push(origin);
+    } catch (error) {
+      if (!(error instanceof ProfileError)) throw error;
+      problems.push(`allowedTokenOrigins: "${entry}": ${error.message}`);
+    }
+  }
+  return origins;
+}
+
 const IPV4_OCTET_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(8|16|24|32)$/;
 
 /**
@@ -504,8 +539,9 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     }
   }
 
-  const allowedTokenOrigins = [...(props.allowedTokenOrigins ?? DEFAULTS.allowedTokenOrigins)];
-  problems.push(...tokenOriginProblems(allowedTokenOrigins, props.allowUnsafeTokenOrigins === true));
+  const named = resolveTokenOriginNames(props.allowedTokenOrigins ?? DEFAULTS.allowedTokenOrigins, problems);
+  problems.push(...tokenOriginProblems(named, props.allowUnsafeTokenOrigins === true));
+  const allowedTokenOrigins = [...new Set(named)];
 
   const onDemandReservedConcurrency =
     props.onDemandReservedConcurrency ?? DEFAULTS.onDemandReservedConcurrency;

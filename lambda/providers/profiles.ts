@@ -325,3 +325,27 @@ function fillTemplate(
 // Last: loading uses every rule above.
 /** The shipped profiles (lambda/providers/profiles.json), validated once. */
 export const PROFILES: ReadonlyMap<string, ProviderProfile> = loadProfiles(PROFILE_DATA);
+
+/** How a deployment's `allowedTokenOrigins` names a profile's token endpoint: `profile:okta?domain=acme.okta.com`. */
+export const PROFILE_REFERENCE_PREFIX = 'profile:';
+
+/**
+ * The token-endpoint origin (`https://host`) a profile reference names, for pinning the
+ * endpoints a deployment may send tokens to: `profile:NAME`, with its placeholders as a
+ * query (`profile:keycloak?domain=sso.example.com&realm=acme`). Throws a `ProfileError`.
+ */
+export function profileReferenceOrigin(reference: string): string {
+  if (!reference.startsWith(PROFILE_REFERENCE_PREFIX)) {
+    throw new ProfileError(
+      `"${reference}" is not a profile reference (${PROFILE_REFERENCE_PREFIX}NAME?param=value)`,
+    );
+  }
+  const [name = '', query, ...rest] = reference.slice(PROFILE_REFERENCE_PREFIX.length).split('?');
+  if (rest.length > 0) throw new ProfileError(`"${reference}" has more than one "?"`);
+  const params: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(query ?? '')) {
+    if (key in params) throw new ProfileError(`"${reference}" names ${key} twice`);
+    params[key] = value;
+  }
+  return new URL(resolveProfile(name, params).tokenEndpoint).origin;
+}

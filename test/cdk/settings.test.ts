@@ -407,6 +407,61 @@ describe('settings: allowed token-endpoint origins, pinned at deploy time', () =
     ]);
   });
 
+  it('accepts a provider profile, with its placeholders, as a name for its token endpoint origin', () => {
+    expect(
+      resolveSettings({
+        allowedTokenOrigins: [
+          'https://api.askara.ai',
+          'profile:xero',
+          'profile:okta?domain=acme.okta.com',
+          'profile:keycloak?domain=sso.example.com&realm=acme',
+          'profile:microsoft-entra?tenant=contoso.onmicrosoft.com',
+          // The same origin as the first entry, named by its profile: listed once.
+          'profile:askara',
+        ],
+      }).allowedTokenOrigins,
+    ).toEqual([
+      'https://api.askara.ai',
+      'https://identity.xero.com',
+      'https://acme.okta.com',
+      'https://sso.example.com',
+      'https://login.microsoftonline.com',
+    ]);
+    // A profile's placeholder defaults apply (Salesforce: login.salesforce.com).
+    expect(resolveSettings({ allowedTokenOrigins: ['profile:salesforce'] }).allowedTokenOrigins).toEqual([
+      'https://login.salesforce.com',
+    ]);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['an unknown profile', 'profile:nope', /"profile:nope": no provider profile "nope"/],
+    ['a missing placeholder', 'profile:okta', /needs --domain/],
+    ['an unknown placeholder', 'profile:xero?tenant=a', /takes no --tenant/],
+    [
+      'a host that moves the endpoint',
+      'profile:okta?domain=evil.example%2Fokta.com',
+      /must not contain "\/"/,
+    ],
+    ['credentials in a host', 'profile:okta?domain=acme.okta.com@evil.example', /must not contain "@"/],
+    ['a port in a host', 'profile:auth0?domain=acme.auth0.com:444', /must not contain ":"/],
+    ['a traversal in a realm', 'profile:keycloak?domain=sso.example.com&realm=..', /must not contain "\.\."/],
+    ['a host outside the provider', 'profile:salesforce?domain=evil.example', /under salesforce\.com/],
+    ['a placeholder named twice', 'profile:okta?domain=a.okta.com&domain=b.okta.com', /names domain twice/],
+    ['a profile listed twice', 'profile:xero', /twice/],
+  ])('refuses to synthesize a profile reference with %s', (name, reference, message) => {
+    const references = name === 'a profile listed twice' ? [reference, reference] : [reference];
+    expect(problems({ allowedTokenOrigins: references })).toMatch(message);
+  });
+
+  it('resolves profile references from the context key too, into the functions and the output', () => {
+    const s = synth({ allowedTokenOrigins: 'https://api.askara.ai,profile:okta?domain=acme.okta.com' });
+    for (const [id] of resourcesOfType(s.json, 'AWS::Lambda::Function')) {
+      const { Variables } = propertiesOf(s.json, id).Environment as { Variables: Record<string, string> };
+      expect(Variables.ALLOWED_TOKEN_ORIGINS).toBe('https://api.askara.ai,https://acme.okta.com');
+    }
+    expect(s.json.Outputs?.AllowedTokenOrigins?.Value).toBe('https://api.askara.ai,https://acme.okta.com');
+  });
+
   it('puts the origins in both functions and the AllowedTokenOrigins output; a bad one stops synthesis', () => {
     const s = synth({ allowedTokenOrigins: 'https://api.askara.ai,https://auth.example.com:8443' });
     const functions = resourcesOfType(s.json, 'AWS::Lambda::Function');
