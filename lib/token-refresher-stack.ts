@@ -73,6 +73,7 @@ export class TokenRefresherStack extends Stack {
     output('DeadLetterQueueUrl', refresher.deadLetterQueue.queueUrl);
     output('ScheduleName', refresher.schedule.scheduleName);
     output('AllowedTokenOrigins', refresher.settings.allowedTokenOrigins.join(','));
+    output('VersionFloorSeconds', String(refresher.settings.versionFloor.toSeconds()));
   }
 }
 

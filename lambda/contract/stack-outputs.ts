@@ -17,6 +17,8 @@ export const StackOutput = {
   ScheduleName: 'EventBridge Scheduler schedule (default group)',
   AllowedTokenOrigins:
     'Token-endpoint origins the refresher may send refresh tokens and client secrets to (comma-separated)',
+  VersionFloorSeconds:
+    'The hard floor between two refreshes of one connection, in seconds (connect warns about shorter tokens)',
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;

@@ -499,6 +499,7 @@ describe('TokenRefresher stack, default settings', () => {
         'RefreshTokenKeyArn',
         'ScheduleName',
         'SecretsKeyArn',
+        'VersionFloorSeconds',
       ].sort(),
     );
     for (const output of Object.values(outputs)) expect(output.Description?.length).toBeGreaterThan(10);
@@ -510,6 +511,7 @@ describe('TokenRefresher stack, default settings', () => {
     expect(outputs.ConnectionPrefix?.Value).toBe('token-refresher/');
     expect(outputs.ClientCredentialsPrefix?.Value).toBe('token-refresher-clients/');
     expect(outputs.AllowedTokenOrigins?.Value).toBe('https://api.askara.ai');
+    expect(outputs.VersionFloorSeconds?.Value).toBe('900');
   });
 
   it('is named TokenRefresher (the CLI looks it up) and is region-agnostic', () => {
