@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { connectCommand } from './commands/connect.js';
 import { removeCommand, setStatusCommand } from './commands/lifecycle.js';
+import { providersCommand } from './commands/providers.js';
 import { refreshCommand } from './commands/refresh.js';
 import { statusCommand } from './commands/status.js';
 import { DEFAULT_STACK_NAME, Deployment, type GlobalOptions } from './deployment.js';
@@ -102,6 +103,24 @@ export function buildProgram(io: CliIo, local: LocalInvokerOptions): Command {
         'the refresher exchanges the code, so the client secret never leaves AWS',
     )
     .argument('<name>', 'the connection name (secret <prefix><name>)')
+    .option(
+      '--provider <profile>',
+      'a provider profile (token-refresher providers lists them): fills the endpoints, request style and behaviour',
+    )
+    .option('--tenant <tenant>', "the profile's tenant (microsoft-entra)")
+    .option('--domain <host>', "the profile's domain (okta, auth0, keycloak, salesforce)")
+    .option('--realm <realm>', "the profile's realm (keycloak)")
+    .option('--server <id>', "the profile's authorization server (okta; default: default)")
+    .option(
+      '--authorization-param <key=value>',
+      'an extra authorization request parameter (repeatable), e.g. audience=https://api.example.com',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--access-token-lifetime <seconds>',
+      'seconds an access token lives when the provider sends no expires_in (e.g. a Salesforce session timeout)',
+      wholeNumber,
+    )
     .option('--issuer <url>', 'discover the authorization and token endpoints from this issuer')
     .option('--token-endpoint <url>', 'the OAuth 2.0 token endpoint (https)')
     .option('--authorization-endpoint <url>', 'the authorization endpoint (https)')
@@ -134,7 +153,19 @@ export function buildProgram(io: CliIo, local: LocalInvokerOptions): Command {
     )
     .option('--allow-insecure-localhost', 'accept http:// endpoints on localhost (local testing only)')
     .action(async (name: string, opts, command: Command) => {
-      await connectCommand(name, opts, deploymentOf(command), io, local);
+      const given = new Set(Object.keys(opts).filter((key) => command.getOptionValueSource(key) === 'cli'));
+      await connectCommand(name, { ...opts, given }, deploymentOf(command), io, local);
+    });
+
+  program
+    .command('providers')
+    .description(
+      'the provider profiles connect --provider uses: rotation, reuse window, lifetimes, quirks handled (no AWS needed)',
+    )
+    .argument('[name]', 'one profile in detail, with its sources')
+    .option('--json', 'machine-readable output (stable: fields are only added)')
+    .action((name: string | undefined, opts: { json?: boolean }) => {
+      providersCommand(name, opts, io);
     });
 
   program

@@ -3,26 +3,49 @@ import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerCreator } from '../../lambda/adapters/secrets-manager-store.js';
 import { connectionSecretName } from '../../lambda/contract/names.js';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
+import { DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
 import { parseEndpointUrl } from '../../lambda/core/endpoint-url.js';
 import { VersionConflictError } from '../../lambda/core/errors.js';
 import type { ClientAuthMethod, TokenDialect } from '../../lambda/core/ports.js';
-import { type ProviderSettings, placeholderRecord } from '../../lambda/core/record.js';
+import { DEFAULT_BEHAVIOUR, type ProviderBehaviour } from '../../lambda/core/provider-behaviour.js';
+import { behaviourSchema, type ProviderSettings, placeholderRecord } from '../../lambda/core/record.js';
 import { createConnectionSecret } from '../../lambda/core/write-protocol.js';
+import {
+  PARAM_NAMES,
+  type ParamName,
+  ProfileError,
+  type ResolvedProfile,
+  resolveProfile,
+  withScope,
+} from '../../lambda/providers/profiles.js';
 import { runCodeFlow } from '../code-flow.js';
 import { checkConnectionName, describeConnection } from '../connections.js';
 import type { Deployment } from '../deployment.js';
 import { CliError } from '../errors.js';
-import { formatExpiresIn, shortVersion } from '../format.js';
+import { formatDuration, formatExpiresIn, shortVersion } from '../format.js';
 import { invokerFor, type LocalInvokerOptions, type RefresherInvoker } from '../invoker.js';
 import type { CliIo } from '../io.js';
 import { progress } from '../progress.js';
 
 export interface ConnectOptions {
+  /** A provider profile (lambda/providers/): fills the endpoints and the behaviour. */
+  provider?: string;
+  /** Placeholder values of the profile's endpoints. */
+  tenant?: string;
+  domain?: string;
+  realm?: string;
+  server?: string;
+  /** Extra authorization request parameters (`key=value`), after the profile's. */
+  authorizationParam?: string[];
+  /** Seconds an access token lives when the provider sends no `expires_in`. */
+  accessTokenLifetime?: number;
   tokenEndpoint?: string;
   authorizationEndpoint?: string;
   issuer?: string;
   dialect: TokenDialect;
   clientAuth: ClientAuthMethod;
+  /** The options given on the command line (not defaulted): `--provider` conflicts with some. */
+  given?: ReadonlySet<string>;
   clientCredentialsSecret?: string;
   clientId?: string;
   scope?: string;
@@ -84,13 +107,20 @@ export async function connectCommand(
   if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
     throw new CliError('--timeout must be a positive number of seconds');
   }
+  checkCustomProviderOptions(options);
+  const profile = options.provider ? providerProfile(options) : undefined;
+  const extraParams = authorizationParams(options.authorizationParam ?? []);
   let tokenEndpoint =
-    options.tokenEndpoint && checkEndpointUrl('--token-endpoint', options.tokenEndpoint, allowHttp);
+    (profile && checkEndpointUrl(`the "${profile.name}" token endpoint`, profile.tokenEndpoint)) ||
+    (options.tokenEndpoint && checkEndpointUrl('--token-endpoint', options.tokenEndpoint, allowHttp));
   let authorizationEndpoint =
-    options.authorizationEndpoint &&
-    checkEndpointUrl('--authorization-endpoint', options.authorizationEndpoint, allowHttp);
-  if (options.issuer && (!tokenEndpoint || (!authorizationEndpoint && !options.refreshTokenStdin))) {
-    const discovered = await discover(checkEndpointUrl('--issuer', options.issuer, allowHttp));
+    (profile?.authorizationEndpoint &&
+      checkEndpointUrl(`the "${profile.name}" authorization endpoint`, profile.authorizationEndpoint)) ||
+    (options.authorizationEndpoint &&
+      checkEndpointUrl('--authorization-endpoint', options.authorizationEndpoint, allowHttp));
+  const issuer = profile?.issuer ?? options.issuer;
+  if (issuer && (!tokenEndpoint || (!authorizationEndpoint && !options.refreshTokenStdin))) {
+    const discovered = await discover(checkEndpointUrl('--issuer', issuer, allowHttp && !profile));
     tokenEndpoint ??=
       discovered.tokenEndpoint &&
       checkEndpointUrl("the issuer's token_endpoint", discovered.tokenEndpoint, allowHttp);
@@ -98,7 +128,8 @@ export async function connectCommand(
       discovered.authorizationEndpoint &&
       checkEndpointUrl("the issuer's authorization_endpoint", discovered.authorizationEndpoint, allowHttp);
   }
-  if (!tokenEndpoint) throw new CliError('--token-endpoint (or --issuer) is required');
+  if (!tokenEndpoint) throw new CliError('--token-endpoint (or --issuer, or --provider) is required');
+  const scope = connectionScope(options, profile);
   if (!options.refreshTokenStdin) {
     if (!authorizationEndpoint) {
       throw new CliError(
@@ -106,7 +137,11 @@ export async function connectCommand(
       );
     }
     if (!options.clientId) throw new CliError('--client-id is required for the authorization code flow');
+    if (profile?.scopeRequired && !scope) {
+      throw new CliError(`--scope is required with --provider ${profile.name}: it grants no default scope`);
+    }
   }
+  const behaviour = connectionBehaviour(options, profile);
 
   // The imported token is read before any AWS call, and never echoed.
   const refreshToken = options.refreshTokenStdin ? await readRefreshToken(io) : undefined;
@@ -120,10 +155,14 @@ export async function connectCommand(
 
   const provider: ProviderSettings = {
     tokenEndpoint,
-    dialect: options.dialect,
-    clientAuth: options.clientAuth,
+    dialect: profile?.dialect ?? options.dialect,
+    clientAuth: profile?.clientAuth ?? options.clientAuth,
     clientCredentialsSecretId,
-    ...(options.scope ? { scope: options.scope } : {}),
+    ...(scope ? { scope } : {}),
+    // The profile and the behaviour it resolved to are stored: a later change of the profile
+    // never changes this connection (reconnect to take it).
+    ...(profile ? { profile: profile.name } : {}),
+    ...(behaviour ? { behaviour: behaviourSchema.parse(behaviour) } : {}),
   };
 
   let event: Record<string, unknown>;
@@ -134,9 +173,18 @@ export async function connectCommand(
     const flow = await runCodeFlow({
       authorizationEndpoint: authorizationEndpoint!,
       clientId: options.clientId!,
-      scope: options.scope,
-      // OpenID Connect grants offline_access (a refresh token) only with explicit consent (Core §11).
-      extraParams: options.scope?.split(' ').includes('offline_access') ? { prompt: 'consent' } : undefined,
+      scope,
+      extraParams: {
+        // A profile says what its provider needs for a refresh token (Google: access_type=offline,
+        // prompt=consent). Otherwise, OpenID Connect grants offline_access only with explicit
+        // consent (Core §11).
+        ...(profile
+          ? profile.authorizationParams
+          : scope?.split(' ').includes('offline_access')
+            ? { prompt: 'consent' }
+            : {}),
+        ...extraParams,
+      },
       redirectUri: options.redirectUri,
       timeoutMs: options.timeout * 1000,
       open: options.browser ? (url) => io.openBrowser(url) : () => Promise.reject(new Error('--no-browser')),
@@ -190,6 +238,127 @@ export async function connectCommand(
   } else {
     io.stdout.write(`connected "${name}": ${valid} (version ${shortVersion(response.versionId)})\n`);
   }
+  const lifetimeSeconds =
+    expiry !== undefined
+      ? Math.round((expiry - Date.now()) / 1000)
+      : (options.accessTokenLifetime ?? profile?.accessTokenLifetimeSeconds);
+  const floorSeconds = Number(await deployment.optionalValue('VersionFloorSeconds')) || DEFAULT_FLOOR_SECONDS;
+  const warning = shortTokenWarning(name, lifetimeSeconds, floorSeconds);
+  if (warning) io.stderr.write(`${warning}\n`);
+}
+
+const DEFAULT_FLOOR_SECONDS = DEFAULT_SETTINGS.versionFloorMs / 1000;
+
+/**
+ * The warning for a connection whose access tokens live less than the deployment's
+ * version floor (the hard floor between two refreshes of one connection), or undefined.
+ */
+export function shortTokenWarning(
+  name: string,
+  lifetimeSeconds: number | undefined,
+  floorSeconds: number,
+): string | undefined {
+  if (lifetimeSeconds === undefined || lifetimeSeconds <= 0 || lifetimeSeconds >= floorSeconds)
+    return undefined;
+  const floor = formatDuration(floorSeconds * 1000);
+  const share = Math.max(1, Math.round((100 * lifetimeSeconds) / floorSeconds));
+  return (
+    `warning: the access tokens of "${name}" live ${formatDuration(lifetimeSeconds * 1000)}, less than this ` +
+    `deployment's version floor of ${floor}: the refresher refreshes a connection at most once per ${floor}, so ` +
+    `the stored access token is valid only about ${share}% of the time. Consumers will see 401s, answered by ` +
+    `on-demand refreshes at most once per ${floor}. Lengthen the provider's access-token lifetime to at least ` +
+    `${floor} (or lower versionFloor, within the secret version quota: docs/deploy.md)`
+  );
+}
+
+/** `--provider` resolved with its placeholder options; a refusal is one CLI error. */
+function providerProfile(options: ConnectOptions): ResolvedProfile {
+  const params: Partial<Record<ParamName, string>> = {};
+  for (const param of PARAM_NAMES) if (options[param] !== undefined) params[param] = options[param];
+  try {
+    return resolveProfile(options.provider!, params);
+  } catch (error) {
+    if (error instanceof ProfileError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** The custom-provider options `--provider` fills: giving both is a mistake, said clearly. */
+const FILLED_BY_PROFILE = [
+  ['tokenEndpoint', '--token-endpoint'],
+  ['authorizationEndpoint', '--authorization-endpoint'],
+  ['issuer', '--issuer'],
+  ['dialect', '--dialect'],
+  ['clientAuth', '--client-auth'],
+] as const;
+
+function checkCustomProviderOptions(options: ConnectOptions): void {
+  if (options.provider !== undefined) {
+    const conflicting = FILLED_BY_PROFILE.filter(([key]) =>
+      options.given ? options.given.has(key) : key !== 'dialect' && key !== 'clientAuth' && options[key],
+    ).map(([, flag]) => flag);
+    if (conflicting.length > 0) {
+      throw new CliError(
+        `--provider ${options.provider} fills ${conflicting.join(', ')} from its profile: drop ${
+          conflicting.length > 1 ? 'them' : 'it'
+        }, or drop --provider to describe a custom provider`,
+      );
+    }
+    return;
+  }
+  const placeholders = PARAM_NAMES.filter((param) => options[param] !== undefined).map(
+    (param) => `--${param}`,
+  );
+  if (placeholders.length > 0) {
+    const one = placeholders.length === 1;
+    throw new CliError(
+      `${placeholders.join(', ')} ${one ? 'fills' : 'fill'} a provider profile's endpoints: ${one ? 'it needs' : 'they need'} --provider`,
+    );
+  }
+}
+
+/** `key=value` pairs of `--authorization-param`. */
+function authorizationParams(pairs: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    const key = at > 0 ? pair.slice(0, at) : '';
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new CliError('--authorization-param must be key=value');
+    const reserved = [
+      'client_id',
+      'redirect_uri',
+      'response_type',
+      'state',
+      'code_challenge',
+      'code_challenge_method',
+      'scope',
+    ];
+    if (reserved.includes(key))
+      throw new CliError(`--authorization-param cannot set ${key}: connect sets it`);
+    params[key] = pair.slice(at + 1);
+  }
+  return params;
+}
+
+/** The scope to request and store: the operator's (plus the profile's offline-access scope), or the profile's default. */
+function connectionScope(options: ConnectOptions, profile: ResolvedProfile | undefined): string | undefined {
+  if (!profile) return options.scope;
+  if (!options.scope) return profile.defaultScope;
+  return withScope(options.scope, profile.offlineAccessScope, profile.behaviour.scope.separator);
+}
+
+/** What the record stores as the provider's behaviour: the profile's, or the defaults with the operator's lifetime. */
+function connectionBehaviour(
+  options: ConnectOptions,
+  profile: ResolvedProfile | undefined,
+): ProviderBehaviour | undefined {
+  const lifetime = options.accessTokenLifetime;
+  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime <= 0)) {
+    throw new CliError('--access-token-lifetime must be a whole number of seconds');
+  }
+  const base = profile?.behaviour ?? (lifetime !== undefined ? DEFAULT_BEHAVIOUR : undefined);
+  if (!base || lifetime === undefined) return base;
+  return { ...base, response: { ...base.response, defaultExpiresInSeconds: lifetime } };
 }
 
 /** The lease is held only for a moment by a refresh: try a few times before giving up. */
