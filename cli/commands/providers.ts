@@ -1,4 +1,10 @@
-import { PROFILES, type ProviderProfile, profileNamed } from '../../lambda/providers/profiles.js';
+import {
+  PROFILES,
+  ProfileError,
+  type ProviderProfile,
+  profileNamed,
+} from '../../lambda/providers/profiles.js';
+import { CliError } from '../errors.js';
 import { formatDuration, newTable } from '../format.js';
 import type { CliIo } from '../io.js';
 
@@ -11,9 +17,7 @@ import type { CliIo } from '../io.js';
 export const PROVIDERS_JSON_VERSION = 1;
 
 export function providersCommand(name: string | undefined, options: { json?: boolean }, io: CliIo): void {
-  const profiles = name
-    ? [profileNamed(name)]
-    : [...PROFILES.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const profiles = name ? [named(name)] : [...PROFILES.values()].sort((a, b) => a.name.localeCompare(b.name));
   if (options.json) {
     io.stdout.write(
       `${JSON.stringify({ version: PROVIDERS_JSON_VERSION, profiles: profiles.map(describe) }, null, 2)}\n`,
@@ -42,6 +46,15 @@ export function providersCommand(name: string | undefined, options: { json?: boo
   io.stdout.write(`${table.toString()}\n\nQuirks handled (token-refresher providers <name> for sources):\n`);
   for (const profile of profiles) {
     io.stdout.write(`  ${profile.name}\n${profile.quirks.map((quirk) => `    - ${quirk}\n`).join('')}`);
+  }
+}
+
+function named(name: string): ProviderProfile {
+  try {
+    return profileNamed(name);
+  } catch (error) {
+    if (error instanceof ProfileError) throw new CliError(error.message);
+    throw error;
   }
 }
 

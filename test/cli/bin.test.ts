@@ -93,8 +93,24 @@ describe('the token-refresher bin (a child process)', () => {
   it('prints its help', async () => {
     const run = await runBin(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['connect', 'status', 'refresh', 'disable', 'enable', 'remove']) {
+    for (const command of ['connect', 'status', 'refresh', 'disable', 'enable', 'remove', 'providers']) {
       expect(run.stdout).toContain(`  ${command}`);
     }
+  });
+
+  it('lists the provider profiles as JSON (no AWS call: no stack named)', async () => {
+    const run = await runBin(['providers', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    const listed = JSON.parse(run.stdout) as {
+      version: number;
+      profiles: { name: string; sources: string[] }[];
+    };
+    expect(listed.version).toBe(1);
+    expect(listed.profiles.length).toBeGreaterThanOrEqual(16);
+    expect(listed.profiles.map((profile) => profile.name)).toEqual(
+      expect.arrayContaining(['xero', 'salesforce', 'slack', 'github-app', 'hubspot', 'keycloak']),
+    );
+    for (const profile of listed.profiles) expect(profile.sources.length).toBeGreaterThan(0);
   });
 });

@@ -46,7 +46,13 @@ export class CliSandbox {
 
   constructor(readonly auth: AuthServer) {}
 
-  async setUp(options: { alarms?: Record<string, 'OK' | 'ALARM'> } = {}): Promise<this> {
+  async setUp(
+    options: {
+      alarms?: Record<string, 'OK' | 'ALARM'>;
+      /** Stack outputs added to (or replacing) the sandbox's own. */
+      outputs?: Record<string, string>;
+    } = {},
+  ): Promise<this> {
     const [refreshTokenKey, secretsKey, tableName] = await Promise.all([
       createKmsKey(),
       createKmsKey(),
@@ -78,6 +84,7 @@ export class CliSandbox {
       DashboardName: `${this.stackName}-us-east-1`,
       // The sandbox's refresher may send only to the fixture provider (plain http, loopback).
       AllowedTokenOrigins: this.auth.issuer,
+      ...options.outputs,
     };
     await new CloudFormationClient({}).send(
       new CreateStackCommand({
@@ -105,6 +112,24 @@ export class CliSandbox {
       );
     }
     return this;
+  }
+
+  /** A client credentials secret for another provider's client, bound to `origins`. */
+  async createClientCredentials(
+    secretId: string,
+    client: { clientId: string; clientSecret: string },
+    origins: string[],
+  ): Promise<string> {
+    this.sensitive.add(client.clientSecret);
+    await createSecret(
+      secretId,
+      JSON.stringify({
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        token_endpoint_origins: origins,
+      }),
+    );
+    return secretId;
   }
 
   clientSecretId(client: AuthServerClient): string {
