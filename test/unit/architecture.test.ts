@@ -31,6 +31,11 @@ const FORBIDDEN: { rule: string; from: string[]; forbidden: string[] }[] = [
     forbidden: ['lib', 'bin', 'cli', 'demo', 'bench', 'sandbox', 'test'],
   },
   {
+    rule: 'the refresher never reads provider profiles: a record keeps the behaviour it was connected with',
+    from: ['lambda/core', 'lambda/refresher', 'lambda/adapters', 'lambda/client', 'lambda/contract'],
+    forbidden: ['lambda/providers'],
+  },
+  {
     rule: 'the consumer library imports nothing from the refresher Lambda',
     from: ['lambda/client'],
     forbidden: ['lambda/refresher'],
