@@ -153,3 +153,16 @@ describe('placeholder records', () => {
     expect(() => parseRecord('c', JSON.stringify(bare))).toThrow(/provider.*refreshToken/);
   });
 });
+
+describe('docs/connection-record.md', () => {
+  it('documents a valid version 2 record', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../../docs/connection-record.md', import.meta.url), 'utf8');
+    const example = /```json\n(\{\n {2}"schemaVersion"[\s\S]*?\n\})\n```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const record = parseRecord('xero-acme', example!);
+    expect(record.schemaVersion).toBe(RECORD_SCHEMA_VERSION);
+    const { resolveProfile } = await import('../../../lambda/providers/profiles.js');
+    expect(record.provider?.behaviour).toEqual(resolveProfile('xero').behaviour);
+  });
+});
