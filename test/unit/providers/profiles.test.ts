@@ -194,3 +194,20 @@ describe('provider profiles: loading refuses bad data', () => {
     expect(() => load({ ...base(), sources: ['http://example.com'] })).toThrow(/sources/);
   });
 });
+
+describe('docs/providers.md', () => {
+  it('has one row per profile, citing its sources', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../../docs/providers.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## The profiles'));
+    const rows = section.split('\n').filter((line) => /^\| `[a-z0-9-]+` +\|/.test(line));
+    expect(rows.map((row) => /^\| `([a-z0-9-]+)`/.exec(row)?.[1]).sort()).toEqual(
+      [...PROFILES.keys()].sort(),
+    );
+    for (const profile of PROFILES.values()) {
+      const row = rows.find((line) => line.startsWith(`| \`${profile.name}\` `))!;
+      for (const source of profile.sources) expect(row, profile.name).toContain(`(${source})`);
+      expect(row).toContain(profile.rotation.model);
+    }
+  });
+});
