@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { parseEndpointUrl } from '../core/endpoint-url.js';
 import type { ClientAuthMethod, TokenDialect } from '../core/ports.js';
 import { COMMON_DEAD_TOKEN_CODES, type ProviderBehaviour } from '../core/provider-behaviour.js';
+import { behaviourSchema } from '../core/record.js';
 import PROFILE_DATA from './profiles.json' with { type: 'json' };
 
 /**
@@ -67,12 +68,8 @@ const profileSchema = z.strictObject({
   authorizationParams: z.record(z.string().min(1), z.string()).optional(),
   /** The documented (default) access-token lifetime: `providers` shows it, `connect` warns on it. */
   accessTokenLifetimeSeconds: seconds,
-  response: z.strictObject({
-    defaultExpiresInSeconds: seconds.optional(),
-    acceptedTokenTypes: z.array(z.string().min(1)).min(1).optional(),
-    refreshTokenExpiresInField: z.string().min(1).optional(),
-    keepFields: z.array(z.string().min(1)).optional(),
-  }),
+  /** As stored (core/record.ts), unknown fields refused. */
+  response: behaviourSchema.shape.response.strict(),
   errors: z.strictObject({
     /** Whether errors arrive inside 2xx bodies (GitHub, Slack). */
     in2xx: z.boolean(),
@@ -83,12 +80,7 @@ const profileSchema = z.strictObject({
     deadTokenStatuses: z.array(z.number().int().min(200).max(599)).optional(),
     retryAfterHeader: z.string().min(1).optional(),
   }),
-  rotation: z.strictObject({
-    model: z.enum(['rotating', 'static', 'optional']),
-    reuseWindowSeconds: z.number().int().min(0),
-    idleLifetimeSeconds: seconds.optional(),
-    absoluteLifetimeSeconds: seconds.optional(),
-  }),
+  rotation: behaviourSchema.shape.rotation.strict(),
   /** What the profile handles (and, prefixed `not handled:`, what it does not), one line each. */
   quirks: z.array(z.string().min(1)).min(1),
   /** The documentation (and bug threads) the profile was written from. */

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
-import { type CliRun, CliSandbox } from './support.js';
+import { CliSandbox, expectOneLine } from './support.js';
 
 /**
  * Bad input gets one clear line on stderr and a non-zero exit, before anything is changed:
@@ -25,14 +25,6 @@ describe('token-refresher CLI bad input', () => {
     for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
     Object.assign(process.env, savedEnv);
   });
-
-  function expectOneLine(run: CliRun, pattern: RegExp) {
-    expect(run.code).not.toBe(0);
-    expect(run.stdout).toBe('');
-    const lines = run.stderr.trimEnd().split('\n');
-    expect(lines, run.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(pattern);
-  }
 
   const client = () => auth.client('client_secret_basic');
 

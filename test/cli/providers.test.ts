@@ -6,7 +6,7 @@ import {
   type ReplayProfileName,
   startProviderReplay,
 } from '../../sandbox/provider-replay/replay-server.js';
-import { type CliRun, CliSandbox } from './support.js';
+import { CliSandbox, expectOneLine } from './support.js';
 
 /**
  * `token-refresher providers` and `connect --provider`. The profiles name the providers'
@@ -27,14 +27,6 @@ function routeToReplay(replay: ProviderReplay, routes: Record<string, ReplayProf
   return () => {
     globalThis.fetch = realFetch;
   };
-}
-
-function expectOneLine(run: CliRun, pattern: RegExp) {
-  expect(run.code).not.toBe(0);
-  expect(run.stdout).toBe('');
-  const lines = run.stderr.trimEnd().split('\n');
-  expect(lines, run.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
 }
 
 const XERO = resolveProfile('xero');
@@ -197,7 +189,6 @@ describe('token-refresher connect --provider', () => {
     expect(replay.calls('xero')).toBe(1);
     const [request] = replay.requests('xero');
     expect(request).toMatchObject({ clientAuth: 'basic', contentType: 'application/x-www-form-urlencoded' });
-    // Xero's profile does not send the scope on a refresh (the engine's side of the contract).
     expect(request?.params.grant_type).toBe('refresh_token');
   });
 

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { expect } from 'vitest';
 import { main } from '../../cli/index.js';
 import type { LocalInvokerOptions } from '../../cli/invoker.js';
 import type { CliIo } from '../../cli/io.js';
@@ -21,6 +22,15 @@ export interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** Bad input: a non-zero exit, nothing on stdout, and one line on stderr matching `pattern`. */
+export function expectOneLine(run: CliRun, pattern: RegExp): void {
+  expect(run.code).not.toBe(0);
+  expect(run.stdout).toBe('');
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines, run.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
 }
 
 /**
