@@ -479,7 +479,7 @@ class Simulation {
       ),
       leases: new SimLeaseStore(this.net, this.leases, inv),
       tokenEndpoint: new SimTokenEndpoint(this.net, this.server, this.providersByEndpoint, this.oracle, inv),
-      metrics: new SimMetrics(this.oracle),
+      metrics: new SimMetrics(this.oracle, inv),
       logger: new SimLogger(this.oracle, inv),
       clock: invocationClock(this.sched, inv),
       random: () => this.engineRandom.next(),
@@ -733,22 +733,39 @@ class SimConsumer {
   }
 }
 
-/** Counts metrics (sums of Count metrics by name and failure class); checks dimension values. */
+/**
+ * Counts metrics as CloudWatch would receive them from the EMF adapter
+ * (lambda/adapters/emf-metrics.ts): a metric with dimensions is published at once (a
+ * Powertools single metric); the others are buffered and published by `flush()`, which
+ * the handler calls when the invocation ends. A process that dies first (a crash, the
+ * Lambda timeout) takes its buffered metrics with it, unpublished. Checks dimension values.
+ */
 class SimMetrics implements Metrics {
-  constructor(private readonly oracle: Oracle) {}
+  private buffered: { name: string; value: number }[] = [];
+
+  constructor(
+    private readonly oracle: Oracle,
+    private readonly inv: Invocation,
+  ) {}
 
   add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void {
-    if (unit === 'Count') {
-      this.oracle.count(`metric.${name}`, value);
-      const failureClass = dimensions?.FailureClass;
-      if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
-    }
     if (dimensions) {
       for (const dimension of Object.values(dimensions)) this.oracle.checkText(dimension, `metric ${name}`);
     }
+    if (unit !== 'Count') return;
+    if (dimensions && Object.keys(dimensions).length > 0) {
+      // Counted apart from the metric's total (RefreshFailed is emitted both ways).
+      const failureClass = dimensions.FailureClass;
+      if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
+      return;
+    }
+    this.buffered.push({ name, value });
   }
 
-  flush(): void {}
+  flush(): void {
+    if (!this.inv.alive) return;
+    for (const { name, value } of this.buffered.splice(0)) this.oracle.count(`metric.${name}`, value);
+  }
 }
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
