@@ -5,9 +5,10 @@ import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
 import { decideDue, dueFactsOf } from './due.js';
 import { checkEndpointAndBinding, reportEndpointRefusal } from './endpoint-refusal.js';
-import { type EngineDeps, emit } from './engine.js';
+import { type EngineDeps, emit, flushMetrics } from './engine.js';
 import { describeError, failureClassOf, InvalidRecordError, SecretNotFoundError } from './errors.js';
 import type { Ciphertext, IssuedTokens, SecretVersion } from './ports.js';
+import { reportReauthRequired, unreportedReauthCommit } from './reauth-report.js';
 import {
   type ConnectedRecord,
   type ConnectionRecord,
@@ -135,10 +136,17 @@ async function refreshUnderLease(
     case 'free':
       break;
   }
+  // A move to reauth_required that landed without being reported (its holder died, or lost
+  // the answer to its write): reported now, before the hint that would let runs skip it.
+  const unreported = unreportedReauthCommit(lease.previous, lease.secretName, current.versionId, record);
+  if (unreported) {
+    await reportReauthRequired(deps, connection, current.versionId, {
+      replacedVersionId: unreported.fromVersionId,
+    });
+    lease.recordLandedCommit(unreported);
+  }
   const otherRescue = lease.previous?.rescue;
   if (otherRescue) reviewOtherRescue(deps, lease, record, otherRescue);
-
-  if (request.rewriteHint) await lease.writeHint(current.versionId, record);
 
   if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
     // It changed since the check before the lease: still nothing to tell this caller.
@@ -146,11 +154,13 @@ async function refreshUnderLease(
   }
 
   // Pinned token endpoints: refused before anything secret is read, whether due or not (an
-  // edited record is reported by the first run that reads it).
+  // edited record is reported by the first run that reads it, before the hint is rewritten).
   if (record.status === 'active' && record.provider) {
     const allowed = checkTokenEndpoint(record.provider.tokenEndpoint, deps.settings);
     if (!allowed.ok) return refuseEndpoint(deps, lease, current, record, allowed.message, expiresAt);
   }
+
+  if (request.rewriteHint) await lease.writeHint(current.versionId, record);
 
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
   const decision = decideDue(dueFactsOf(record), deps.clock.now(), deps.settings, trigger);
@@ -296,8 +306,8 @@ async function handleFailure(
       : 'token-refresher had not used this refresh token before: it was revoked or expired, or it was used ' +
         'by someone else, which may mean theft; review the provider’s security log.';
     const message = `${failure.message}. ${why}`;
+    // Reported (ReauthRequired) by the commit, if it lands; else by the run that finds it landed.
     await commitStatus(deps, lease, current, record, 'reauth_required', 'reauth_required', message);
-    emit(deps, MetricName.ReauthRequired, 'Count', 1);
     deps.logger.error(
       `connection needs re-authentication: run the authorization code flow again (token-refresher connect ${connection}). ${why}`,
       { connection, failureClass: 'reauth_required', reason: failure.message },
@@ -349,6 +359,8 @@ async function refuseEndpoint(
   expiresAt: number | undefined,
 ): Promise<FailedResult> {
   reportEndpointRefusal(deps, lease.connection, message);
+  // Published before anything else is written: a run that dies later still reported it.
+  await flushMetrics(deps);
   await recordConfigurationError(deps, lease, current, record, message);
   return failedResult(
     deps,
