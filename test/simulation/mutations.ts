@@ -1,4 +1,7 @@
-import type { LeaseStore, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
+import type { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
+import type { LeaseStore, Metrics, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
+import { REAUTH_REPORTED, REAUTH_REPORTED_LATE } from '../../lambda/core/reauth-report.js';
+import { wrapStore } from '../support/store-wrapper.js';
 import type { Mutation } from './simulation.js';
 
 /**
@@ -172,6 +175,65 @@ export const MUTATIONS = {
         },
       };
       return { ...ports, tokenEndpoint };
+    },
+  },
+
+  /**
+   * The old engine: `ReauthRequired` is emitted when a status commit to `reauth_required` was
+   * attempted, whether or not it landed (here: when an attempt fails, once per version, with
+   * its report line naming the version the commit would have created). Expected: invariant 7
+   * (a metric for a move that never landed), once such a commit fails for good.
+   */
+  'emit-reauth-on-failed-commit': {
+    name: 'emit-reauth-on-failed-commit',
+    wrap: (ports) => {
+      const inner = ports.store;
+      const reported = new Set<string>();
+      const store: SecretStore = {
+        ...wrapStore(inner, {}),
+        putVersion: async (secretId, value, token) => {
+          try {
+            return await inner.putVersion(secretId, value, token);
+          } catch (error) {
+            if (value.includes('"status":"reauth_required"') && !reported.has(token)) {
+              reported.add(token);
+              const connection = (JSON.parse(value) as { connection: string }).connection;
+              ports.logger.warn(REAUTH_REPORTED, { connection, versionId: token });
+              ports.metrics.add('ReauthRequired', 'Count', 1);
+            }
+            throw error;
+          }
+        },
+      };
+      return { ...ports, store };
+    },
+  },
+
+  /**
+   * The next holder no longer reports a move to `reauth_required` whose own holder did not
+   * (it died after the write landed, or lost the answer to it): the late report's metric is
+   * dropped. Expected: invariant 7 (a move never reported).
+   */
+  'no-late-reauth-report': {
+    name: 'no-late-reauth-report',
+    wrap: (ports) => {
+      let dropNext = false;
+      const logger = Object.create(ports.logger) as StructuredLogger;
+      logger.warn = (message, fields) => {
+        if (message === REAUTH_REPORTED_LATE) dropNext = true;
+        ports.logger.warn(message, fields);
+      };
+      const metrics: Metrics = {
+        add: (name, unit, value, dimensions) => {
+          if (name === 'ReauthRequired' && dropNext) {
+            dropNext = false;
+            return;
+          }
+          ports.metrics.add(name, unit, value, dimensions);
+        },
+        flush: () => ports.metrics.flush(),
+      };
+      return { ...ports, logger, metrics };
     },
   },
 } satisfies Record<string, Mutation>;

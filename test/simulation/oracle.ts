@@ -11,8 +11,9 @@ import type { Faults } from './faults.js';
 import { hashString } from './prng.js';
 import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } from './provider.js';
 import type { Invocation, InvocationKind } from './runtime.js';
+import { type Attribution, REPORT_WITHIN_MS, TransitionWatch } from './transitions.js';
 
-export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6;
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7;
 
 export const INVARIANTS: Record<InvariantId, string> = {
   1: 'no refresh token is presented again once the engine received its successful answer',
@@ -21,6 +22,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   4: 'steady state: ≤ 1 refresh per token lifetime; < 100 versions per connection per rolling 24 h',
   5: 'a connection in reauth_required gets no refresh attempt until it is reconnected',
   6: 'no token or client secret in any log line, metric, or on-demand response',
+  7: `every move to reauth_required is seen: a ReauthRequired metric is published within ${REPORT_WITHIN_MS / 60_000} min, and each one published names a move that landed`,
 };
 
 export interface Violation {
@@ -98,6 +100,15 @@ export class Oracle implements AwsObserver, ProviderObserver {
   readonly consumerErrors = new Map<string, number>();
   readonly reauthCommitted: { connection: string; at: number }[] = [];
   private readonly minGapByLifetime = new Map<number, number>();
+  /** Runs a read-only check at a later virtual time (set by the simulation). */
+  scheduleCheck: (time: number, check: () => void) => void = () => undefined;
+  /** Invariant 7. */
+  readonly transitions = new TransitionWatch({
+    now: () => this.now(),
+    at: (time, check) => this.scheduleCheck(time, check),
+    count: (name, by) => this.count(name, by),
+    violate: (message, connection) => this.violate(7, message, connection),
+  });
 
   constructor(
     private readonly now: () => number,
@@ -455,6 +466,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
       const state = this.setByRefreshToken.get(refreshToken);
       if (state) this.markDurable(state, 'committed');
     }
+    if (record.status === 'reauth_required') this.transitions.moved(connection, versionId, at);
     if (record.status === 'reauth_required' && !this.reauthSince.has(connection)) {
       this.reauthSince.set(connection, at);
       this.reauthCommitted.push({ connection, at });
@@ -583,6 +595,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
     if (mentionsSecret(message) || mentionsSecret(fields)) {
       this.checkText(`${message} ${JSON.stringify(fields)}`, `a ${level} log line of ${inv.id}`);
     }
+    this.transitions.logLine(inv.id, message, fields);
     if (message === 'the connection status could not be recorded') {
       this.count(`status_not_recorded.${String(fields.status)}`);
     } else if (
@@ -607,6 +620,17 @@ export class Oracle implements AwsObserver, ProviderObserver {
         if (state.set.connection === connection) state.announced = true;
       }
     }
+  }
+
+  /** A Count metric was emitted by `inv`: what it names, when it reports a transition. */
+  metricEmitted(inv: Invocation, name: string): Attribution | undefined {
+    return name === 'ReauthRequired' ? this.transitions.emitted(inv.id) : undefined;
+  }
+
+  /** A Count metric was published (what CloudWatch receives). */
+  metricPublished(inv: Invocation, name: string, value: number, attribution: Attribution | undefined): void {
+    this.count(`metric.${name}`, value);
+    if (name === 'ReauthRequired') this.transitions.published(inv.id, attribution);
   }
 
   /** A value handed to the logger before scrubbing: the engine must never pass one. */

@@ -86,9 +86,14 @@ export function formatReport(result: SimulationResult): string {
       result.versions.map((v) => `${v.lifetimeMinutes} min→${v.maxPer24h}`).join(', ') +
       `; version quota refusals ${c('version_quota_reached')}`,
     5: `reauth_required episodes ${c('reauth_required')}, reconnects ${c('reconnects')}`,
+    7:
+      `moves ${c('reauth.moves')}: reported by the holder that committed ${c('reauth.reported_by_committer')}, ` +
+      `late by the next holder that read it ${c('reauth.reported_late')}, again (at least once) ${c('reauth.reported_again')}` +
+      `; ReauthRequired published ${c('metric.ReauthRequired')}; longest until reported ${fmtSeconds(result.maxReportDelayMs)}` +
+      `; unreported at the end of the run ${result.unreportedMoves}`,
     6: `log lines ${sumPrefix(result, 'log.') - c('log.critical')} (CRITICAL ${c('log.critical')}) checked, metrics and responses checked`,
   };
-  for (const id of [1, 2, 3, 4, 5, 6] as InvariantId[]) {
+  for (const id of [1, 2, 3, 4, 5, 6, 7] as InvariantId[]) {
     const n = result.violationsByInvariant.get(id) ?? 0;
     lines.push(`  ${n === 0 ? '✓' : '✗'} ${id}. ${INVARIANTS[id]}${n > 0 ? `: ${n} VIOLATION(S)` : ''}`);
     lines.push(`       ${detail[id]}`);
@@ -171,4 +176,8 @@ function breakdown(result: SimulationResult, prefix: string): string {
     }
   }
   return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+function fmtSeconds(ms: number): string {
+  return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
 }

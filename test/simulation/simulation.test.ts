@@ -55,6 +55,9 @@ describe('the simulator catches deliberate bugs', () => {
     ['expires-in-plus-a-minute', quick, 2],
     ['erase-marker-on-acquire', protocol, 1],
     ['ignore-stale-rule', protocol, 1],
+    ['emit-reauth-on-failed-commit', protocol, 7],
+    /** Eight times the fault rates: status commits that land unseen (held writes, lost answers). */
+    ['no-late-reauth-report', { days: 2, connections: 30, faults: 8 }, 7],
   ];
 
   it.each(cases)(

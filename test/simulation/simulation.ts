@@ -43,6 +43,7 @@ import {
   trueClock,
 } from './runtime.js';
 import { Scheduler } from './scheduler.js';
+import type { Attribution } from './transitions.js';
 
 export const SIM_START = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
@@ -111,6 +112,10 @@ export interface SimulationResult {
   events: number;
   digest: string;
   endedAt: number;
+  /** Invariant 7: the longest time from a move to reauth_required to its first report. */
+  maxReportDelayMs: number;
+  /** Moves to reauth_required not yet reported when the run ended (younger than the limit). */
+  unreportedMoves: number;
 }
 
 interface ConnectionSpec {
@@ -251,6 +256,9 @@ class Simulation {
     );
     this.server.setObserver(this.oracle);
     this.oracle.currentVersionOf = (connection) => this.sm.current(PREFIX + connection)?.versionId;
+    this.oracle.scheduleCheck = (time, check) => {
+      if (time <= this.end) this.sched.at(time, check);
+    };
     const observer: AwsObserver = {
       versionCreated: (name, id, value, at) => {
         this.oracle.versionCreated(name, id, value, at);
@@ -607,6 +615,8 @@ class Simulation {
       events: this.sched.events,
       digest: (this.oracle.digest >>> 0).toString(16).padStart(8, '0'),
       endedAt: this.sched.now,
+      maxReportDelayMs: this.oracle.transitions.maxDelay,
+      unreportedMoves: this.oracle.transitions.unreportedAtEnd(),
     };
   }
 
@@ -741,7 +751,7 @@ class SimConsumer {
  * Lambda timeout) takes its buffered metrics with it, unpublished. Checks dimension values.
  */
 class SimMetrics implements Metrics {
-  private buffered: { name: string; value: number }[] = [];
+  private buffered: { name: string; value: number; attribution?: Attribution }[] = [];
 
   constructor(
     private readonly oracle: Oracle,
@@ -759,12 +769,14 @@ class SimMetrics implements Metrics {
       if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
       return;
     }
-    this.buffered.push({ name, value });
+    this.buffered.push({ name, value, attribution: this.oracle.metricEmitted(this.inv, name) });
   }
 
   flush(): void {
     if (!this.inv.alive) return;
-    for (const { name, value } of this.buffered.splice(0)) this.oracle.count(`metric.${name}`, value);
+    for (const { name, value, attribution } of this.buffered.splice(0)) {
+      this.oracle.metricPublished(this.inv, name, value, attribution);
+    }
   }
 }
 
