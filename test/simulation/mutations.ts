@@ -2,6 +2,7 @@ import type { StructuredLogger } from '../../lambda/adapters/structured-logger.j
 import type { LeaseStore, Metrics, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
 import { REAUTH_REPORTED, REAUTH_REPORTED_LATE } from '../../lambda/core/reauth-report.js';
 import { wrapStore } from '../support/store-wrapper.js';
+import { EXFIL_ORIGIN } from './endpoints.js';
 import type { Mutation } from './simulation.js';
 
 /**
@@ -236,7 +237,47 @@ export const MUTATIONS = {
       return { ...ports, logger, metrics };
     },
   },
+
+  /**
+   * The engine's allow-list check is bypassed (every origin passes `allowedTokenOrigins`): a
+   * record edited to name the insider's endpoint, with a credentials secret the insider bound
+   * to it, has its refresh token and client secret sent there. Expected: invariant 8.
+   */
+  'skip-origin-check': {
+    name: 'skip-origin-check',
+    wrap: (ports) => ports,
+    setUp: ({ settings }) => {
+      settings.allowedTokenOrigins = [...settings.allowedTokenOrigins, EXFIL_ORIGIN];
+    },
+  },
+
+  /**
+   * The credentials binding is bypassed: every client-credentials secret reads as bound to
+   * every origin. A record edited to name another provider's endpoint has its refresh token
+   * and its own provider's client secret sent to that provider. Expected: invariant 8.
+   */
+  'skip-credentials-binding': {
+    name: 'skip-credentials-binding',
+    wrap: (ports) => {
+      const inner = ports.store;
+      const store = wrapStore(inner, {
+        getCurrent: async (secretId) => {
+          const version = await inner.getCurrent(secretId);
+          const value = JSON.parse(version.value) as Record<string, unknown>;
+          if (!Array.isArray(value.token_endpoint_origins)) return version;
+          value.token_endpoint_origins = [...ALL_ORIGINS];
+          return { ...version, value: JSON.stringify(value) };
+        },
+      });
+      return { ...ports, store };
+    },
+  },
 } satisfies Record<string, Mutation>;
+
+/** Every origin the simulated deployment knows of (the providers' and the insider's). */
+const ALL_ORIGINS = ['askara', 'acme', 'globex', 'initech']
+  .map((id) => `https://auth.${id}.example`)
+  .concat(EXFIL_ORIGIN);
 
 export type MutationName = keyof typeof MUTATIONS;
 

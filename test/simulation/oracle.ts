@@ -7,13 +7,14 @@ import type {
 } from '../../lambda/core/ports.js';
 import type { AwsObserver, SimKms } from './aws.js';
 import { VERSION_QUOTA } from './aws.js';
+import { type EditKind, EndpointWatch, REFUSAL_REPORT_WITHIN_MS } from './endpoints.js';
 import type { Faults } from './faults.js';
 import { hashString } from './prng.js';
 import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } from './provider.js';
 import type { Invocation, InvocationKind } from './runtime.js';
 import { type Attribution, REPORT_WITHIN_MS, TransitionWatch } from './transitions.js';
 
-export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7;
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
 export const INVARIANTS: Record<InvariantId, string> = {
   1: 'no refresh token is presented again once the engine received its successful answer',
@@ -23,6 +24,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   5: 'a connection in reauth_required gets no refresh attempt until it is reconnected',
   6: 'no token or client secret in any log line, metric, or on-demand response',
   7: `every move to reauth_required is seen: a ReauthRequired metric is published within ${REPORT_WITHIN_MS / 60_000} min, and each one published names a move that landed`,
+  8: `a refresh token and a client secret go only to their own provider; a record naming another endpoint is refused and EndpointRefused published within ${REFUSAL_REPORT_WITHIN_MS / 60_000} min`,
 };
 
 export interface Violation {
@@ -102,6 +104,20 @@ export class Oracle implements AwsObserver, ProviderObserver {
   private readonly minGapByLifetime = new Map<number, number>();
   /** Runs a read-only check at a later virtual time (set by the simulation). */
   scheduleCheck: (time: number, check: () => void) => void = () => undefined;
+  /** Whether an active record naming these is refused, and by which check (set by the simulation). */
+  classifyEndpoint: (tokenEndpoint: string, credentialsSecretId: string) => EditKind | undefined = () =>
+    undefined;
+  /** When the engine's due rule first sends for a record, from `from` (set by the simulation). */
+  dueAtOf: (recordJson: string, from: number) => number = (_record, from) => from;
+  /** Invariant 8. */
+  readonly endpoints = new EndpointWatch({
+    now: () => this.now(),
+    at: (time, check) => this.scheduleCheck(time, check),
+    count: (name, by) => this.count(name, by),
+    violate: (message, connection) => this.violate(8, message, connection),
+    classify: (endpoint, credentials) => this.classifyEndpoint(endpoint, credentials),
+    dueAt: (record, from) => this.dueAtOf(record, from),
+  });
   /** Invariant 7. */
   readonly transitions = new TransitionWatch({
     now: () => this.now(),
@@ -206,6 +222,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
     }
     if (this.reauthSince.has(connection)) return false;
     if ((this.lastReconnect.get(connection) ?? Number.NEGATIVE_INFINITY) >= from) return false;
+    if (this.endpoints.affects(connection, from)) return false;
     if (this.server.familyRevoked(connection)) return false;
     return true;
   }
@@ -375,6 +392,10 @@ export class Oracle implements AwsObserver, ProviderObserver {
     void at;
   }
 
+  misdirected(inv: Invocation, connection: string | undefined, where: string, what: string): void {
+    this.endpoints.misdirected(inv.id, connection, where, what);
+  }
+
   familyRevoked(_connection: string, _family: number, reason: 'reuse' | 'user', _at: number): void {
     this.count(`revoked.${reason}`);
   }
@@ -466,6 +487,14 @@ export class Oracle implements AwsObserver, ProviderObserver {
       const state = this.setByRefreshToken.get(refreshToken);
       if (state) this.markDurable(state, 'committed');
     }
+    this.endpoints.versionCreated(
+      connection,
+      record.status,
+      jsonField(value, 'tokenEndpoint'),
+      jsonField(value, 'clientCredentialsSecretId'),
+      value,
+      at,
+    );
     if (record.status === 'reauth_required') this.transitions.moved(connection, versionId, at);
     if (record.status === 'reauth_required' && !this.reauthSince.has(connection)) {
       this.reauthSince.set(connection, at);
@@ -596,6 +625,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
       this.checkText(`${message} ${JSON.stringify(fields)}`, `a ${level} log line of ${inv.id}`);
     }
     this.transitions.logLine(inv.id, message, fields);
+    this.endpoints.logLine(inv.id, message, fields);
     if (message === 'the connection status could not be recorded') {
       this.count(`status_not_recorded.${String(fields.status)}`);
     } else if (
@@ -624,13 +654,16 @@ export class Oracle implements AwsObserver, ProviderObserver {
 
   /** A Count metric was emitted by `inv`: what it names, when it reports a transition. */
   metricEmitted(inv: Invocation, name: string): Attribution | undefined {
-    return name === 'ReauthRequired' ? this.transitions.emitted(inv.id) : undefined;
+    if (name === 'ReauthRequired') return this.transitions.emitted(inv.id);
+    if (name === 'EndpointRefused') return this.endpoints.emitted(inv.id);
+    return undefined;
   }
 
   /** A Count metric was published (what CloudWatch receives). */
   metricPublished(inv: Invocation, name: string, value: number, attribution: Attribution | undefined): void {
     this.count(`metric.${name}`, value);
     if (name === 'ReauthRequired') this.transitions.published(inv.id, attribution);
+    if (name === 'EndpointRefused') this.endpoints.published(inv.id, inv.startedAt, attribution);
   }
 
   /** A value handed to the logger before scrubbing: the engine must never pass one. */

@@ -91,9 +91,14 @@ export function formatReport(result: SimulationResult): string {
       `late by the next holder that read it ${c('reauth.reported_late')}, again (at least once) ${c('reauth.reported_again')}` +
       `; ReauthRequired published ${c('metric.ReauthRequired')}; longest until reported ${fmtSeconds(result.maxReportDelayMs)}` +
       `; unreported at the end of the run ${result.unreportedMoves}`,
+    8:
+      `records edited: to an unlisted origin ${c('endpoint.edited.unlisted')}, to an endpoint their credentials are not bound to ${c('endpoint.edited.unbound')}` +
+      `; reported (EndpointRefused published) ${c('endpoint.reported')}, longest until reported ${fmtSeconds(result.maxRefusalDelayMs)}` +
+      `; EndpointRefused published ${c('endpoint.refusals_published')}; fixed by the operator ${c('endpoint.fixed')}, overwritten before any report ${c('endpoint.overwritten')}` +
+      `; requests that reached another endpoint ${c('endpoint.misdirected')}`,
     6: `log lines ${sumPrefix(result, 'log.') - c('log.critical')} (CRITICAL ${c('log.critical')}) checked, metrics and responses checked`,
   };
-  for (const id of [1, 2, 3, 4, 5, 6, 7] as InvariantId[]) {
+  for (const id of [1, 2, 3, 4, 5, 6, 7, 8] as InvariantId[]) {
     const n = result.violationsByInvariant.get(id) ?? 0;
     lines.push(`  ${n === 0 ? '✓' : '✗'} ${id}. ${INVARIANTS[id]}${n > 0 ? `: ${n} VIOLATION(S)` : ''}`);
     lines.push(`       ${detail[id]}`);

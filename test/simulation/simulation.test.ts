@@ -56,6 +56,8 @@ describe('the simulator catches deliberate bugs', () => {
     ['erase-marker-on-acquire', protocol, 1],
     ['ignore-stale-rule', protocol, 1],
     ['emit-reauth-on-failed-commit', protocol, 7],
+    ['skip-origin-check', { days: 2, connections: 30, faults: 3 }, 8],
+    ['skip-credentials-binding', { days: 2, connections: 30, faults: 3 }, 8],
     /** Eight times the fault rates: status commits that land unseen (held writes, lost answers). */
     ['no-late-reauth-report', { days: 2, connections: 30, faults: 8 }, 7],
   ];

@@ -6,6 +6,7 @@ import { TokenClient } from '../../lambda/client/token-client.js';
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
+import { decideDue, dueFactsOf } from '../../lambda/core/due.js';
 import type { Metrics, MetricUnit } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
@@ -23,6 +24,7 @@ import {
   SimSecretStore,
   SimSecretsManager,
 } from './aws.js';
+import { type EditKind, EXFIL_CREDENTIALS_ID, EXFIL_ENDPOINT, EXFIL_ORIGIN } from './endpoints.js';
 import {
   DEFAULT_RATES,
   type Episode,
@@ -68,8 +70,11 @@ export const DEFAULT_LIFETIMES: readonly (readonly [number, number])[] = [
 export interface Mutation {
   name: string;
   wrap(ports: RefresherPorts, context: { inv: Invocation; rng: Prng; sched: Scheduler }): RefresherPorts;
-  /** A bug in the simulated service rather than the ports (an old adapter's behaviour). */
-  setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager }): void;
+  /**
+   * A bug in the simulated service rather than the ports (an old adapter's behaviour), or in
+   * the engine's configuration.
+   */
+  setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager; settings: EngineSettings }): void;
 }
 
 export interface SimulationOptions {
@@ -116,6 +121,8 @@ export interface SimulationResult {
   maxReportDelayMs: number;
   /** Moves to reauth_required not yet reported when the run ended (younger than the limit). */
   unreportedMoves: number;
+  /** Invariant 8: the longest time from an edit to its first EndpointRefused. */
+  maxRefusalDelayMs: number;
 }
 
 interface ConnectionSpec {
@@ -134,6 +141,8 @@ class Simulation {
   readonly sched = new Scheduler(SIM_START);
   readonly rng: Prng;
   private readonly chaos: Prng;
+  /** Records edited by an insider, and the operator's fixes: a stream of their own. */
+  private readonly endpointChaos: Prng;
   private readonly latency: Prng;
   private readonly engineRandom: Prng;
   private readonly consumerRng: Prng;
@@ -185,6 +194,7 @@ class Simulation {
     const world = this.rng.fork('world');
     // Forked last, so every earlier stream is what it was before these faults existed.
     const protocolChaos = this.rng.fork('protocol-faults');
+    this.endpointChaos = this.rng.fork('endpoint-faults');
     this.end = SIM_START + options.days * DAY;
     this.periodMs = this.resolved.scheduleMinutes * MINUTE;
     this.timeoutMs = this.resolved.timeoutSeconds * 1000;
@@ -259,6 +269,9 @@ class Simulation {
     this.oracle.scheduleCheck = (time, check) => {
       if (time <= this.end) this.sched.at(time, check);
     };
+    this.oracle.classifyEndpoint = (endpoint, credentials) => this.classifyEndpoint(endpoint, credentials);
+    this.oracle.dueAtOf = (record, from) => this.dueAtOf(record, from);
+    this.oracle.endpoints.onFirstReport = (connection) => this.scheduleEndpointFix(connection);
     const observer: AwsObserver = {
       versionCreated: (name, id, value, at) => {
         this.oracle.versionCreated(name, id, value, at);
@@ -278,7 +291,9 @@ class Simulation {
       (id) => (id.startsWith(PREFIX) ? this.leases.unsavedVersions.get(id.slice(PREFIX.length)) : undefined),
     );
     this.leases = new SimLeaseTable(this.net, observer);
-    for (const mutation of options.mutations ?? []) mutation.setUp?.({ leases: this.leases, sm: this.sm });
+    for (const mutation of options.mutations ?? []) {
+      mutation.setUp?.({ leases: this.leases, sm: this.sm, settings: this.settings });
+    }
     this.consumerInv = new Invocation('consumers', 'consumer', SIM_START, Number.POSITIVE_INFINITY);
 
     this.setUpWorld(world);
@@ -344,6 +359,26 @@ class Simulation {
         t += this.chaos.exponential(DAY / perDay);
       }
     }
+    // Records edited to name another endpoint (an insider), from a stream of their own.
+    this.sm.create(
+      EXFIL_CREDENTIALS_ID,
+      JSON.stringify({
+        client_id: 'client-exfil',
+        client_secret: `SIMSECRET-exfil-${this.endpointChaos.hex(24)}`,
+        token_endpoint_origins: [EXFIL_ORIGIN],
+      }),
+      uuid(this.endpointChaos),
+    );
+    const editsPerDay = this.faults.rates.recordEndpointEditedPerDay;
+    if (editsPerDay > 0) {
+      for (const c of this.connections.values()) {
+        for (let t = SIM_START + this.endpointChaos.exponential(DAY / editsPerDay); t < this.end; ) {
+          const kind: EditKind = this.endpointChaos.chance(0.5) ? 'unlisted' : 'unbound';
+          this.sched.at(t, () => this.editEndpoint(c, kind));
+          t += this.endpointChaos.exponential(DAY / editsPerDay);
+        }
+      }
+    }
     // Grant revocations and early access-token revocations, per connection.
     for (const c of this.connections.values()) {
       this.poisson(this.faults.rates.grantRevokedPerDay, (at) =>
@@ -388,12 +423,7 @@ class Simulation {
     return {
       schemaVersion: RECORD_SCHEMA_VERSION,
       connection: c.name,
-      provider: {
-        tokenEndpoint: c.provider.tokenEndpoint,
-        dialect: c.provider.dialect,
-        clientAuth: c.provider.clientAuth,
-        clientCredentialsSecretId: CLIENTS_PREFIX + c.provider.id,
-      },
+      provider: this.providerSettings(c),
       status: 'active',
       accessToken: set.accessToken,
       tokenType: 'Bearer',
@@ -583,6 +613,105 @@ class Simulation {
     });
   }
 
+  // ----- records that name another endpoint -----
+
+  /**
+   * Whether an active record naming these is refused: its origin is not one of the
+   * deployment's (the simulated providers'), or its credentials secret is not bound to it.
+   */
+  private classifyEndpoint(tokenEndpoint: string, credentialsSecretId: string): EditKind | undefined {
+    const origin = new URL(tokenEndpoint).origin;
+    if (!this.providers.some((p) => new URL(p.tokenEndpoint).origin === origin)) return 'unlisted';
+    const bound =
+      credentialsSecretId === EXFIL_CREDENTIALS_ID
+        ? EXFIL_ORIGIN
+        : this.providers.find((p) => CLIENTS_PREFIX + p.id === credentialsSecretId)?.tokenEndpoint;
+    return bound !== undefined && new URL(bound).origin === origin ? undefined : 'unbound';
+  }
+
+  /** The first whole minute from `from` at which the engine's due rule sends for this record. */
+  private dueAtOf(recordJson: string, from: number): number {
+    const facts = dueFactsOf(JSON.parse(recordJson) as ConnectionRecord);
+    for (let t = from; t < from + 3 * DAY; t += MINUTE) {
+      if (decideDue(facts, t, this.settings).due) return t;
+    }
+    return from + 3 * DAY;
+  }
+
+  /**
+   * An insider with PutSecretValue rewrites an active record's token endpoint (its own
+   * ClientRequestToken, no lease): to an unlisted origin with credentials the insider bound
+   * to it, or to another provider's endpoint with the record's own credentials.
+   */
+  private editEndpoint(c: ConnectionSpec, kind: EditKind): void {
+    const secretName = PREFIX + c.name;
+    const current = this.sm.current(secretName);
+    if (!current || this.oracle.endpoints.isEdited(c.name)) return;
+    const record = JSON.parse(current.value) as ConnectionRecord;
+    if (record.status !== 'active' || !record.provider) return;
+    if (kind === 'unlisted') {
+      record.provider = {
+        ...record.provider,
+        tokenEndpoint: EXFIL_ENDPOINT,
+        clientCredentialsSecretId: EXFIL_CREDENTIALS_ID,
+      };
+    } else {
+      const other = this.endpointChaos.pick(this.providers.filter((p) => p !== c.provider));
+      record.provider = { ...record.provider, tokenEndpoint: other.tokenEndpoint };
+    }
+    this.note(kind === 'unlisted' ? 'record_endpoint_unlisted' : 'record_endpoint_unbound', {
+      connection: c.name,
+    });
+    this.sm.servePut(secretName, JSON.stringify(record), uuid(this.endpointChaos));
+  }
+
+  /** The alarm fired (the first EndpointRefused for this edit): the operator fixes the record later. */
+  private scheduleEndpointFix(connection: string): void {
+    this.sched.after(15 * MINUTE + this.endpointChaos.exponential(60 * MINUTE), () =>
+      this.fixEndpoint(connection),
+    );
+  }
+
+  /** The operator restores the record's provider settings, under the lease, with the derived token. */
+  private fixEndpoint(connection: string): void {
+    const c = this.connections.get(connection)!;
+    const now = this.sched.now;
+    const owner = `operator-${this.invocationSeq}/fix-endpoint`;
+    const result = this.leases.serveAcquire(connection, owner, now + MINUTE, now);
+    if (!result.acquired) {
+      this.sched.after(MINUTE, () => this.fixEndpoint(connection));
+      return;
+    }
+    const secretName = PREFIX + connection;
+    const current = this.sm.current(secretName)!;
+    const record = JSON.parse(current.value) as ConnectionRecord;
+    if (!this.oracle.endpoints.isEdited(connection)) {
+      this.leases.serveRelease(connection, owner, 'not_sent', {});
+      return;
+    }
+    record.provider = this.providerSettings(c);
+    record.lastError = null;
+    const put = this.sm.servePut(
+      secretName,
+      JSON.stringify(record),
+      clientRequestTokenFor(secretName, current.versionId),
+    );
+    this.leases.serveRelease(connection, owner, 'committed', {
+      ...(put.ok ? { committed: { fromVersionId: current.versionId, versionId: put.value.versionId } } : {}),
+    });
+    this.oracle.count('endpoint.operator_fixes');
+    if (!put.ok) this.sched.after(MINUTE, () => this.fixEndpoint(connection));
+  }
+
+  private providerSettings(c: ConnectionSpec): NonNullable<ConnectionRecord['provider']> {
+    return {
+      tokenEndpoint: c.provider.tokenEndpoint,
+      dialect: c.provider.dialect,
+      clientAuth: c.provider.clientAuth,
+      clientCredentialsSecretId: CLIENTS_PREFIX + c.provider.id,
+    };
+  }
+
   // ----- result -----
 
   private result(fates: Map<string, number>): SimulationResult {
@@ -617,6 +746,7 @@ class Simulation {
       endedAt: this.sched.now,
       maxReportDelayMs: this.oracle.transitions.maxDelay,
       unreportedMoves: this.oracle.transitions.unreportedAtEnd(),
+      maxRefusalDelayMs: this.oracle.endpoints.maxDelay,
     };
   }
 
