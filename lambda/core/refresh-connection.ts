@@ -1,5 +1,6 @@
 import { MetricName } from '../contract/metric-names.js';
 import { connectionSecretName } from '../contract/names.js';
+import { VERSION_UNCHECKED } from '../contract/on-demand.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
@@ -73,7 +74,11 @@ export async function refreshConnection(
   }
 
   const attempt = await takeConnectionLease(deps, connection, budget);
-  if (attempt.kind === 'unavailable') return failedResult(deps, connection, 'transient', attempt.message);
+  if (attempt.kind === 'unavailable') {
+    // An on-demand caller's version is not confirmed yet: a fixed answer, the error to the log.
+    if (request.ifVersionId !== undefined) return versionUnchecked(deps, connection, attempt.message);
+    return failedResult(deps, connection, 'transient', attempt.message);
+  }
   if (attempt.kind === 'held') {
     // Single flight: another invocation is refreshing this connection right now.
     emit(deps, MetricName.LeaseContended, 'Count', 1);
@@ -97,16 +102,29 @@ async function refreshUnderLease(
   lease: ConnectionLease,
 ): Promise<ConnectionResult> {
   const { connection } = request;
+  const onDemand = request.ifVersionId !== undefined;
   let read: { current: SecretVersion; access: VersionAccess };
   try {
     read = await lease.readCurrent();
   } catch (error) {
+    if (onDemand) {
+      // Not yet known to name the current version (the check before the lease may have read
+      // a stale one): the caller hears what it would have heard then, and nothing more.
+      if (error instanceof SecretNotFoundError) return versionChanged(connection);
+      return versionUnchecked(deps, connection, describeError(error));
+    }
     if (error instanceof SecretNotFoundError) {
       return failedResult(deps, connection, 'invalid_record', `connection "${connection}" has no secret`);
     }
     throw error;
   }
   const { current, access } = read;
+  if (onDemand && (request.ifVersionId !== current.versionId || access.kind === 'stale')) {
+    // It changed since the check before the lease, or that check (and this read) saw a version
+    // a commit had already replaced: the caller did not name the current version. It learns
+    // nothing, whatever this version's state (a rescue, a spent token, a stale read).
+    return versionChanged(connection);
+  }
   const record = parseRecord(connection, current.value);
   const expiresAt = record.expiresAt ? Date.parse(record.expiresAt) : undefined;
 
@@ -147,11 +165,6 @@ async function refreshUnderLease(
   }
   const otherRescue = lease.previous?.rescue;
   if (otherRescue) reviewOtherRescue(deps, lease, record, otherRescue);
-
-  if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
-    // It changed since the check before the lease: still nothing to tell this caller.
-    return { connection, status: 'skipped', reason: 'version_changed' };
-  }
 
   // Pinned token endpoints: refused before anything secret is read, whether due or not (an
   // edited record is reported by the first run that reads it, before the hint is rewritten).
@@ -387,20 +400,21 @@ async function namesCurrentVersion(
     versionId = (await deps.store.getCurrent(connectionSecretName(deps.settings.prefix, connection)))
       .versionId;
   } catch (error) {
-    if (error instanceof SecretNotFoundError)
-      return { connection, status: 'skipped', reason: 'version_changed' };
-    deps.logger.warn('the current version could not be read for an on-demand request', {
-      connection,
-      error: describeError(error),
-    });
-    return {
-      connection,
-      status: 'failed',
-      failureClass: 'transient',
-      message: 'the current version could not be read; try again',
-    };
+    if (error instanceof SecretNotFoundError) return versionChanged(connection);
+    return versionUnchecked(deps, connection, describeError(error));
   }
-  return versionId === ifVersionId ? true : { connection, status: 'skipped', reason: 'version_changed' };
+  return versionId === ifVersionId ? true : versionChanged(connection);
+}
+
+/** The answer to an on-demand caller that did not name the current version: nothing more. */
+function versionChanged(connection: string): ConnectionResult {
+  return { connection, status: 'skipped', reason: 'version_changed' };
+}
+
+/** An on-demand caller's version could not be checked: a fixed answer; the error goes to the log. */
+function versionUnchecked(deps: EngineDeps, connection: string, error: string): ConnectionResult {
+  deps.logger.warn('the version an on-demand request named could not be checked', { connection, error });
+  return { connection, status: 'failed', failureClass: 'transient', message: VERSION_UNCHECKED };
 }
 
 function skipped(
