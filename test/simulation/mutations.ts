@@ -1,4 +1,5 @@
 import type { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type { LeaseStore, Metrics, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
 import { REAUTH_REPORTED, REAUTH_REPORTED_LATE } from '../../lambda/core/reauth-report.js';
 import { wrapStore } from '../support/store-wrapper.js';
@@ -270,6 +271,25 @@ export const MUTATIONS = {
         },
       });
       return { ...ports, store };
+    },
+  },
+
+  /**
+   * The on-demand answer before issue 11: a request naming another version than AWSCURRENT is
+   * told the current version and its status (`version_changed` with `versionId` and
+   * `recordStatus`). Expected: invariant 9, at the first bogus request for a connection that
+   * exists.
+   */
+  'version-changed-reveals-current': {
+    name: 'version-changed-reveals-current',
+    wrap: (ports) => ports,
+    answer: (response, { current }) => {
+      const answer = response as OnDemandResponse;
+      if (answer?.outcome !== 'current') return response;
+      const version = current(answer.connection);
+      if (!version) return response;
+      const { status } = JSON.parse(version.value) as { status: string };
+      return { ...answer, versionId: version.versionId, recordStatus: status };
     },
   },
 } satisfies Record<string, Mutation>;

@@ -1,3 +1,4 @@
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type {
   LeaseOutcome,
   LeaseState,
@@ -9,12 +10,13 @@ import type { AwsObserver, SimKms } from './aws.js';
 import { VERSION_QUOTA } from './aws.js';
 import { type EditKind, EndpointWatch, REFUSAL_REPORT_WITHIN_MS } from './endpoints.js';
 import type { Faults } from './faults.js';
+import { type FloodRequest, floodAnswerLeak, floodErrorLeak } from './floods.js';
 import { hashString } from './prng.js';
 import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } from './provider.js';
 import type { Invocation, InvocationKind } from './runtime.js';
 import { type Attribution, REPORT_WITHIN_MS, TransitionWatch } from './transitions.js';
 
-export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 export const INVARIANTS: Record<InvariantId, string> = {
   1: 'no refresh token is presented again once the engine received its successful answer',
@@ -24,6 +26,7 @@ export const INVARIANTS: Record<InvariantId, string> = {
   5: 'a connection in reauth_required gets no refresh attempt until it is reconnected',
   6: 'no token or client secret in any log line, metric, or on-demand response',
   7: `every move to reauth_required is seen: a ReauthRequired metric is published within ${REPORT_WITHIN_MS / 60_000} min, and each one published names a move that landed`,
+  9: 'a caller that does not name the current version learns nothing: a bogus on-demand request is answered `current`, a fixed transient answer, or a fixed refusal',
   8: `a refresh token and a client secret go only to their own provider; a record naming another endpoint is refused and EndpointRefused published within ${REFUSAL_REPORT_WITHIN_MS / 60_000} min`,
 };
 
@@ -33,6 +36,9 @@ export interface Violation {
   connection?: string;
   message: string;
 }
+
+/** The longest a read of AWSCURRENT may return the version a write replaced (a lag episode). */
+const STALE_WINDOW_MS = 15 * 60_000;
 
 /** How long after anything that affected a connection it counts as unhealthy (invariants 2, 4). */
 export const HEALTH_WINDOW_MS = 30 * 60_000;
@@ -542,6 +548,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
 
   leaseAcquired(connection: string, owner: string, previous: LeaseState | undefined, _at: number): void {
     const invId = owner.split('/')[0]!;
+    if (invId.startsWith('flood-')) this.count('flood.leases_taken');
     if (this.watch)
       this.debug(
         connection,
@@ -586,8 +593,14 @@ export class Oracle implements AwsObserver, ProviderObserver {
     this.count('unsaved.found_again');
   }
 
+  /** An acquisition was refused: the lease is held by `holder`. */
+  leaseHeld(_connection: string, owner: string, holder: string, _at: number): void {
+    if (holder.startsWith('flood-') && !owner.startsWith('flood-'))
+      this.count('flood.held_a_lease_another_needed');
+  }
+
   staleReadServed(secretName: string, reader: InvocationKind, _at: number): void {
-    this.count(`stale_read.${reader === 'consumer' ? 'consumer' : 'engine'}`);
+    this.count(`stale_read.${reader === 'consumer' ? 'consumer' : reader === 'flood' ? 'flood' : 'engine'}`);
     this.debug(secretName.slice(this.prefix.length), `STALE READ served to a ${reader}`);
   }
 
@@ -774,6 +787,46 @@ export class Oracle implements AwsObserver, ProviderObserver {
         connection,
       );
     }
+  }
+
+  // ----- consumer floods (invariant 9) -----
+
+  /**
+   * A write outside the write protocol (the insider's edit) replaced `versionId`: nothing the
+   * engine recorded says so, so for as long as a read of AWSCURRENT may be stale (a lag
+   * episode: up to 15 min) a caller naming `versionId` can pass for one naming the current
+   * version. Its answers are counted, not flagged (README, invariant 9).
+   */
+  replacedOutsideProtocol(versionId: string, at: number): void {
+    this.outsideWrites.set(versionId, at);
+  }
+
+  private readonly outsideWrites = new Map<string, number>();
+
+  floodAnswered(inv: Invocation, request: FloodRequest, response: OnDemandResponse): void {
+    this.count(`flood.answer.${response.outcome}`);
+    this.checkText(JSON.stringify(response), `the answer to ${inv.id}`);
+    const leak = floodAnswerLeak(request, response);
+    const replacedAt =
+      request.ifVersion === undefined ? undefined : this.outsideWrites.get(request.ifVersion);
+    if (leak && replacedAt !== undefined && inv.startedAt - replacedAt <= STALE_WINDOW_MS) {
+      this.count('flood.answered_as_current_after_an_outside_write');
+      return;
+    }
+    if (leak) {
+      this.violate(
+        9,
+        `${inv.id} (${request.kind}, naming ${request.ifVersion ?? 'no version'}) learnt something: ${leak}`,
+        request.connection,
+      );
+    }
+  }
+
+  floodRefused(inv: Invocation, request: FloodRequest, message: string, currentVersionId?: string): void {
+    this.count('flood.refused');
+    const leak = floodErrorLeak(request, message, currentVersionId);
+    if (leak)
+      this.violate(9, `${inv.id} (${request.kind}) was refused, but ${leak}: ${message.slice(0, 200)}`);
   }
 
   // ----- end of run -----

@@ -7,7 +7,7 @@ import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
 import { decideDue, dueFactsOf } from '../../lambda/core/due.js';
-import type { Metrics, MetricUnit } from '../../lambda/core/ports.js';
+import type { Metrics, MetricUnit, SecretVersion } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
   RECORD_SCHEMA_VERSION,
@@ -33,6 +33,7 @@ import {
   Faults,
   scaleRates,
 } from './faults.js';
+import { BURST_SIZE, DEFAULT_FLOODS, type FloodRequest, type FloodWorld, floodRequest } from './floods.js';
 import { Oracle, type Violation } from './oracle.js';
 import { Prng } from './prng.js';
 import { AuthorizationServer, type ProviderConfig, SimTokenEndpoint } from './provider.js';
@@ -75,6 +76,8 @@ export interface Mutation {
    * the engine's configuration.
    */
   setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager; settings: EngineSettings }): void;
+  /** A bug in the handler's answer (lambda/refresher): rewrites what an invocation returns. */
+  answer?(response: unknown, world: { current(connection: string): SecretVersion | undefined }): unknown;
 }
 
 export interface SimulationOptions {
@@ -94,6 +97,12 @@ export interface SimulationOptions {
   timeoutSeconds?: number;
   onDemandTimeoutSeconds?: number;
   mutations?: Mutation[];
+  /** Bogus on-demand requests per minute, on average, outside bursts (`DEFAULT_FLOODS`). */
+  floodPerMinute?: number;
+  /** Bursts of bogus requests per day, each just before a scheduled run (`DEFAULT_FLOODS`). */
+  floodBurstsPerDay?: number;
+  /** Per committed version: a replay naming the version it replaced, within 3 s (`DEFAULT_FLOODS`). */
+  floodReplay?: number;
   /** Stop the run at the first violation (tests). */
   stopAtFirstViolation?: boolean;
 }
@@ -131,6 +140,14 @@ interface ConnectionSpec {
   lifetimeMs: number;
 }
 
+/** The random streams and network one invocation draws from. */
+interface Streams {
+  net: Net;
+  chaos: Prng;
+  engineRandom: Prng;
+  mutationRng: Prng;
+}
+
 /** Runs one simulation to the end (or the first violation) and returns its result. */
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const sim = new Simulation(options);
@@ -143,6 +160,12 @@ class Simulation {
   private readonly chaos: Prng;
   /** Records edited by an insider, and the operator's fixes: a stream of their own. */
   private readonly endpointChaos: Prng;
+  /** Consumer floods: their schedule, and the streams their invocations draw from. */
+  private readonly floodRng: Prng;
+  private readonly floodStreams: Streams;
+  private readonly mainStreams: Streams;
+  private floodSeq = 0;
+  private readonly connectionNames: string[] = [];
   private readonly latency: Prng;
   private readonly engineRandom: Prng;
   private readonly consumerRng: Prng;
@@ -182,6 +205,9 @@ class Simulation {
       scheduleMinutes: options.scheduleMinutes ?? 5,
       timeoutSeconds: options.timeoutSeconds ?? 240,
       onDemandTimeoutSeconds: options.onDemandTimeoutSeconds ?? 30,
+      floodPerMinute: options.floodPerMinute ?? DEFAULT_FLOODS.perMinute,
+      floodBurstsPerDay: options.floodBurstsPerDay ?? DEFAULT_FLOODS.burstsPerDay,
+      floodReplay: options.floodReplay ?? DEFAULT_FLOODS.replay,
       mutations: (options.mutations ?? []).map((m) => m.name),
       defaultVersionFloorMs: (settingsWith(PREFIX) as { versionFloorMs?: number }).versionFloorMs,
     };
@@ -195,6 +221,7 @@ class Simulation {
     // Forked last, so every earlier stream is what it was before these faults existed.
     const protocolChaos = this.rng.fork('protocol-faults');
     this.endpointChaos = this.rng.fork('endpoint-faults');
+    const floods = this.rng.fork('floods');
     this.end = SIM_START + options.days * DAY;
     this.periodMs = this.resolved.scheduleMinutes * MINUTE;
     this.timeoutMs = this.resolved.timeoutSeconds * 1000;
@@ -209,7 +236,7 @@ class Simulation {
     this.onDemandConfig = { ...this.config, onDemandOnly: true };
 
     this.faults = new Faults(scaleRates(DEFAULT_RATES, this.resolved.faults), this.chaos);
-    const crash: CrashPolicy = { maybeCrash: (inv, where) => this.maybeCrash(inv, where) };
+    const crash: CrashPolicy = { maybeCrash: (inv, where) => this.maybeCrash(inv, where, this.chaos) };
     this.net = {
       sched: this.sched,
       faults: this.faults,
@@ -218,6 +245,30 @@ class Simulation {
       chaos: this.chaos,
       protocolChaos,
       note: (kind, scope) => this.faults.note(kind, scope, this.sched.now),
+    };
+    this.mainStreams = {
+      net: this.net,
+      chaos: this.chaos,
+      engineRandom: this.engineRandom,
+      mutationRng: this.mutationRng,
+    };
+    // Floods draw from streams of their own, and their faults are counted but affect nobody
+    // (a bogus request that fails hurts only its sender): the rest of a run is what it would
+    // be without them, unless a flood does take a lease.
+    this.floodRng = floods.fork('schedule');
+    const floodChaos = floods.fork('chaos');
+    this.floodStreams = {
+      net: {
+        ...this.net,
+        latency: floods.fork('latency'),
+        chaos: floodChaos,
+        protocolChaos: floods.fork('protocol-faults'),
+        crash: { maybeCrash: (inv, where) => this.maybeCrash(inv, where, floodChaos) },
+        note: (kind) => this.faults.note(kind, { benign: true }, this.sched.now),
+      },
+      chaos: floodChaos,
+      engineRandom: floods.fork('engine'),
+      mutationRng: floods.fork('mutations'),
     };
 
     this.providers = [
@@ -276,12 +327,14 @@ class Simulation {
       versionCreated: (name, id, value, at) => {
         this.oracle.versionCreated(name, id, value, at);
         if (value.includes('"status":"reauth_required"')) this.scheduleReconnect(name.slice(PREFIX.length));
+        this.maybeReplay(name);
       },
       versionQuotaReached: (name, at) => this.oracle.versionQuotaReached(name, at),
       rescueStored: (c, r, at) => this.oracle.rescueStored(c, r, at),
       rescueRemoved: (c, r, why, at) => this.oracle.rescueRemoved(c, r, why, at),
       leaseAcquired: (c, o, p, at) => this.oracle.leaseAcquired(c, o, p, at),
       leaseReleased: (c, o, outcome, details, at) => this.oracle.leaseReleased(c, o, outcome, details, at),
+      leaseHeld: (c, o, holder, at) => this.oracle.leaseHeld(c, o, holder, at),
       staleReadServed: (name, reader, at) => this.oracle.staleReadServed(name, reader, at),
     };
     this.sm = new SimSecretsManager(
@@ -397,6 +450,18 @@ class Simulation {
         }),
       );
     }
+    // Consumer floods.
+    this.connectionNames.push(...this.connections.keys());
+    if (this.resolved.floodPerMinute > 0) this.scheduleFlood();
+    const bursts = this.resolved.floodBurstsPerDay;
+    if (bursts > 0) {
+      for (let t = SIM_START + this.floodRng.exponential(DAY / bursts); t < this.end; ) {
+        // Just before a scheduled run, so that it runs in the middle of the burst.
+        const tick = SIM_START + Math.ceil((t - SIM_START) / this.periodMs) * this.periodMs;
+        this.sched.at(Math.max(SIM_START, tick - this.floodRng.between(0, 30_000)), () => this.floodBurst());
+        t += this.floodRng.exponential(DAY / bursts);
+      }
+    }
     // Consumers.
     const mean = this.resolved.readEveryMinutes * MINUTE;
     for (const c of this.connections.values()) {
@@ -473,24 +538,28 @@ class Simulation {
     config: RefresherConfig,
     timeoutMs: number,
   ): { inv: Invocation; promise: Promise<unknown> } {
-    this.invocationSeq += 1;
+    const flood = kind === 'flood';
+    const streams = flood ? this.floodStreams : this.mainStreams;
+    const { chaos, net } = streams;
+    const seq = flood ? ++this.floodSeq : ++this.invocationSeq;
     const now = this.sched.now;
+    // What an on-demand request's death affects; a flood's affects only the leases it holds.
     const about =
-      typeof event === 'object' && event !== null && 'connection' in event
+      !flood && typeof event === 'object' && event !== null && 'connection' in event
         ? String((event as { connection: unknown }).connection)
         : undefined;
-    const inv = new Invocation(`${kind}-${this.invocationSeq}`, kind, now, now + timeoutMs, about);
+    const inv = new Invocation(`${kind}-${seq}`, kind, now, now + timeoutMs, about);
     this.invocationCounts.set(kind, (this.invocationCounts.get(kind) ?? 0) + 1);
     const { rates } = this.faults;
-    if (this.chaos.chance(rates.clockSkew)) {
-      inv.skewMs = (this.chaos.chance(0.5) ? 1 : -1) * this.chaos.between(1_000, 20_000);
+    if (chaos.chance(rates.clockSkew)) {
+      inv.skewMs = (chaos.chance(0.5) ? 1 : -1) * chaos.between(1_000, 20_000);
       inv.clockFault = true;
       // Counted here; it affects the connections this invocation then touches.
       this.note('clock_skew', { benign: true });
     }
-    if (this.chaos.chance(rates.clockJump)) {
-      const jump = (this.chaos.chance(0.5) ? 1 : -1) * this.chaos.between(1_000, 20_000);
-      this.sched.after(this.chaos.between(0, timeoutMs), () => {
+    if (chaos.chance(rates.clockJump)) {
+      const jump = (chaos.chance(0.5) ? 1 : -1) * chaos.between(1_000, 20_000);
+      this.sched.after(chaos.between(0, timeoutMs), () => {
         if (!inv.alive || inv.finished) return;
         // Bounded by ±25 s in total: below the lease margin (30 s), as the design assumes.
         inv.skewMs = Math.max(-25_000, Math.min(25_000, inv.skewMs + jump));
@@ -511,20 +580,20 @@ class Simulation {
     inv.onDeath(() => this.oracle.invocationDied(inv));
 
     const base: RefresherPorts = {
-      store: new SimSecretStore(this.net, this.sm, inv, (id) => this.scopeOfSecret(id)),
-      keys: new SimKeyService(this.net, this.kms, inv, (context) =>
+      store: new SimSecretStore(net, this.sm, inv, (id) => this.scopeOfSecret(id)),
+      keys: new SimKeyService(net, this.kms, inv, (context) =>
         this.scopeOfSecret(context['token-refresher:secret'] ?? ''),
       ),
-      leases: new SimLeaseStore(this.net, this.leases, inv),
-      tokenEndpoint: new SimTokenEndpoint(this.net, this.server, this.providersByEndpoint, this.oracle, inv),
+      leases: new SimLeaseStore(net, this.leases, inv),
+      tokenEndpoint: new SimTokenEndpoint(net, this.server, this.providersByEndpoint, this.oracle, inv),
       metrics: new SimMetrics(this.oracle, inv),
       logger: new SimLogger(this.oracle, inv),
       clock: invocationClock(this.sched, inv),
-      random: () => this.engineRandom.next(),
+      random: () => streams.engineRandom.next(),
     };
     let ports = base;
     for (const mutation of this.options.mutations ?? []) {
-      ports = mutation.wrap(ports, { inv, rng: this.mutationRng, sched: this.sched });
+      ports = mutation.wrap(ports, { inv, rng: streams.mutationRng, sched: this.sched });
     }
     const promise = handleInvocation(ports, config, event, {
       awsRequestId: inv.id,
@@ -533,7 +602,12 @@ class Simulation {
       (response) => {
         inv.finished = true;
         this.oracle.invocationFinished(inv);
-        return response;
+        let answer: unknown = response;
+        for (const mutation of this.options.mutations ?? []) {
+          if (mutation.answer)
+            answer = mutation.answer(answer, { current: (c) => this.sm.current(PREFIX + c) });
+        }
+        return answer;
       },
       (error: unknown) => {
         inv.finished = true;
@@ -548,9 +622,9 @@ class Simulation {
 
   // ----- crashes -----
 
-  private maybeCrash(inv: Invocation, where: string): boolean {
+  private maybeCrash(inv: Invocation, where: string, chaos: Prng): boolean {
     if (inv.kind === 'consumer' || !inv.alive) return false;
-    if (!this.chaos.chance(this.faults.rates.crashPerBoundary)) return false;
+    if (!chaos.chance(this.faults.rates.crashPerBoundary)) return false;
     const held = this.heldBy(inv);
     inv.kill('crash', this.sched.now, `${where} (step ${inv.steps})`);
     this.note('crash', held.length > 0 ? { connection: held[0]! } : { benign: true });
@@ -613,6 +687,77 @@ class Simulation {
     });
   }
 
+  // ----- consumer floods -----
+
+  private scheduleFlood(): void {
+    this.sched.after(this.floodRng.exponential(MINUTE / this.resolved.floodPerMinute), () => {
+      this.sendFlood(floodRequest(this.floodWorld));
+      this.scheduleFlood();
+    });
+  }
+
+  private floodBurst(): void {
+    this.oracle.count('flood.bursts');
+    const size = this.floodRng.intBetween(...BURST_SIZE);
+    const spreadMs = this.floodRng.between(0, 20_000);
+    for (let i = 0; i < size; i += 1) {
+      const request = floodRequest(this.floodWorld);
+      this.sched.after(this.floodRng.between(0, spreadMs), () => this.sendFlood(request));
+    }
+  }
+
+  /** A former consumer replays the version a commit just replaced, during its lag window. */
+  private maybeReplay(secretName: string): void {
+    if (!secretName.startsWith(PREFIX) || !this.floodRng.chance(this.resolved.floodReplay)) return;
+    const previous = this.sm.secrets.get(secretName)?.previous;
+    if (previous === undefined) return;
+    const connection = secretName.slice(PREFIX.length);
+    const request: FloodRequest = {
+      kind: 'replay',
+      connection,
+      ifVersion: previous,
+      event: { action: 'refresh', connection, ifVersion: previous },
+    };
+    this.sched.after(this.floodRng.between(0, 3_000), () => this.sendFlood(request));
+  }
+
+  private get floodWorld(): FloodWorld {
+    return {
+      rng: this.floodRng,
+      pickConnection: () => this.floodRng.pick(this.connectionNames),
+      oldVersionOf: (connection) => {
+        const secret = this.sm.secrets.get(PREFIX + connection);
+        const old = secret?.order.filter((id) => id !== secret.current);
+        return old && old.length > 0 ? this.floodRng.pick(old) : undefined;
+      },
+    };
+  }
+
+  /** One bogus request: a synchronous invoke of the on-demand function, as a consumer's. */
+  private sendFlood(request: FloodRequest): void {
+    this.oracle.count('flood.requests');
+    this.oracle.count(`flood.kind.${request.kind}`);
+    this.sched.after(this.floodStreams.net.latency.between(10, 40), () => {
+      const { inv, promise } = this.startInvocation(
+        'flood',
+        request.event,
+        this.onDemandConfig,
+        this.onDemandTimeoutMs,
+      );
+      inv.onDeath(() => this.oracle.count('flood.died'));
+      promise.then(
+        (response) => this.oracle.floodAnswered(inv, request, response as OnDemandResponse),
+        (error: unknown) =>
+          this.oracle.floodRefused(
+            inv,
+            request,
+            String((error as Error)?.message),
+            this.sm.current(PREFIX + request.connection)?.versionId,
+          ),
+      );
+    });
+  }
+
   // ----- records that name another endpoint -----
 
   /**
@@ -662,6 +807,7 @@ class Simulation {
     this.note(kind === 'unlisted' ? 'record_endpoint_unlisted' : 'record_endpoint_unbound', {
       connection: c.name,
     });
+    this.oracle.replacedOutsideProtocol(current.versionId, this.sched.now);
     this.sm.servePut(secretName, JSON.stringify(record), uuid(this.endpointChaos));
   }
 
