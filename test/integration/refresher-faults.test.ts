@@ -889,6 +889,23 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
         );
     }
 
+    /**
+     * Runs an invocation whose first PutSecretValue reaches moto (it lands) and whose answer
+     * never comes back: the process died right after its status commit landed.
+     */
+    async function dieOnceTheStatusCommitLands(h: RefresherHarness): Promise<void> {
+      const landed = deferred<void>();
+      intercept(h.secretsManager, (command, callThrough) => {
+        if (!(command instanceof PutSecretValueCommand) || landed.settled) return undefined;
+        return callThrough().then(() => {
+          landed.resolve();
+          return hang().promise;
+        });
+      });
+      const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
+      await reached(landed.promise, zombie);
+    }
+
     /** A connection whose refresh token the provider no longer honours (the user revoked the grant). */
     async function revokedConnection(h: RefresherHarness, name: string): Promise<string> {
       const { refreshToken } = await h.createConnection(name, { client: auth.client('client_secret_post') });
@@ -929,17 +946,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
       const name = 'reauth-died-after-commit';
       const original = await revokedConnection(h, name);
       const before = await h.current(name);
-      // The write reaches moto (it lands); its answer never comes back: the process died.
-      const landed = deferred<void>();
-      intercept(h.secretsManager, (command, callThrough) => {
-        if (!(command instanceof PutSecretValueCommand) || landed.settled) return undefined;
-        return callThrough().then(() => {
-          landed.resolve();
-          return hang().promise;
-        });
-      });
-      const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
-      await reached(landed.promise, zombie);
+      await dieOnceTheStatusCommitLands(h);
       const { versionId, record } = await h.current(name);
       expect(record.status).toBe('reauth_required');
       expect(versionId).toBe(clientRequestTokenFor(h.prefix + name, before.versionId));
@@ -976,16 +983,7 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
       const name = 'reauth-landed-seen-stale';
       await revokedConnection(h, name);
       const before = await h.current(name);
-      const landed = deferred<void>();
-      intercept(h.secretsManager, (command, callThrough) => {
-        if (!(command instanceof PutSecretValueCommand) || landed.settled) return undefined;
-        return callThrough().then(() => {
-          landed.resolve();
-          return hang().promise;
-        });
-      });
-      const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
-      await reached(landed.promise, zombie);
+      await dieOnceTheStatusCommitLands(h);
       const { versionId } = await h.current(name);
 
       // Served the replaced version on every read: the interrupted marker makes it ask whether

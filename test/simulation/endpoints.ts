@@ -1,5 +1,5 @@
 import { ENDPOINT_REFUSED } from '../../lambda/core/endpoint-refusal.js';
-import type { Attribution } from './transitions.js';
+import { type Attribution, ReportLines } from './transitions.js';
 
 /**
  * Invariant 8: a refresh token and a client secret go only to their own provider, and a
@@ -49,7 +49,7 @@ export class EndpointWatch {
   private readonly open = new Map<string, Edit>();
   /** Connection → when its last edit stopped being AWSCURRENT. */
   private readonly closedAt = new Map<string, number>();
-  private readonly lines = new Map<string, Attribution[]>();
+  private readonly lines = new ReportLines();
   /** The operator's alarm: the first report of an edit. */
   onFirstReport: (connection: string) => void = () => undefined;
   maxDelay = 0;
@@ -104,17 +104,11 @@ export class EndpointWatch {
   }
 
   logLine(invId: string, message: string, fields: Record<string, unknown>): void {
-    if (message !== ENDPOINT_REFUSED) return;
-    const pending = this.lines.get(invId) ?? [];
-    pending.push({ connection: String(fields.connection) });
-    this.lines.set(invId, pending);
+    if (message === ENDPOINT_REFUSED) this.lines.add(invId, { connection: String(fields.connection) });
   }
 
   emitted(invId: string): Attribution | undefined {
-    const pending = this.lines.get(invId);
-    const attribution = pending?.pop();
-    if (pending?.length === 0) this.lines.delete(invId);
-    return attribution;
+    return this.lines.take(invId);
   }
 
   /** `EndpointRefused` was published by an invocation that started at `startedAt`. */

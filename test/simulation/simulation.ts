@@ -664,27 +664,52 @@ class Simulation {
   /** `token-refresher connect`: a new grant, written under the lease; discards any rescue. */
   private reconnect(connection: string): void {
     const c = this.connections.get(connection)!;
+    this.operatorWrite(
+      connection,
+      'connect',
+      () => {
+        const now = this.sched.now;
+        const set = this.server.connect(connection, c.provider, now);
+        this.oracle.reconnected(connection, now);
+        this.reconnectPending.delete(connection);
+        return JSON.stringify(this.connectedRecord(c, set));
+      },
+      () => this.reconnect(connection),
+      { clearRescue: true },
+    );
+  }
+
+  /**
+   * An operator's write (the CLI's): under the lease, with the derived `ClientRequestToken`,
+   * tried again a minute later while the lease is held (`retry`). `next` makes the new value
+   * from AWSCURRENT, or says there is nothing to write. Returns whether a version landed.
+   */
+  private operatorWrite(
+    connection: string,
+    purpose: string,
+    next: (current: SecretVersion) => string | undefined,
+    retry: () => void,
+    details: { clearRescue?: boolean } = {},
+  ): boolean {
     const now = this.sched.now;
-    const owner = `operator-${this.invocationSeq}/connect`;
-    const result = this.leases.serveAcquire(connection, owner, now + MINUTE, now);
-    if (!result.acquired) {
-      this.sched.after(MINUTE, () => this.reconnect(connection));
-      return;
+    const owner = `operator-${this.invocationSeq}/${purpose}`;
+    if (!this.leases.serveAcquire(connection, owner, now + MINUTE, now).acquired) {
+      this.sched.after(MINUTE, retry);
+      return false;
     }
     const secretName = PREFIX + connection;
     const current = this.sm.current(secretName)!;
-    const set = this.server.connect(connection, c.provider, now);
-    this.oracle.reconnected(connection, now);
-    this.reconnectPending.delete(connection);
-    const put = this.sm.servePut(
-      secretName,
-      JSON.stringify(this.connectedRecord(c, set)),
-      clientRequestTokenFor(secretName, current.versionId),
-    );
+    const value = next(current);
+    if (value === undefined) {
+      this.leases.serveRelease(connection, owner, 'not_sent', {});
+      return false;
+    }
+    const put = this.sm.servePut(secretName, value, clientRequestTokenFor(secretName, current.versionId));
     this.leases.serveRelease(connection, owner, 'committed', {
-      clearRescue: true,
+      ...details,
       ...(put.ok ? { committed: { fromVersionId: current.versionId, versionId: put.value.versionId } } : {}),
     });
+    return put.ok;
   }
 
   // ----- consumer floods -----
@@ -821,32 +846,21 @@ class Simulation {
   /** The operator restores the record's provider settings, under the lease, with the derived token. */
   private fixEndpoint(connection: string): void {
     const c = this.connections.get(connection)!;
-    const now = this.sched.now;
-    const owner = `operator-${this.invocationSeq}/fix-endpoint`;
-    const result = this.leases.serveAcquire(connection, owner, now + MINUTE, now);
-    if (!result.acquired) {
-      this.sched.after(MINUTE, () => this.fixEndpoint(connection));
-      return;
-    }
-    const secretName = PREFIX + connection;
-    const current = this.sm.current(secretName)!;
-    const record = JSON.parse(current.value) as ConnectionRecord;
-    if (!this.oracle.endpoints.isEdited(connection)) {
-      this.leases.serveRelease(connection, owner, 'not_sent', {});
-      return;
-    }
-    record.provider = this.providerSettings(c);
-    record.lastError = null;
-    const put = this.sm.servePut(
-      secretName,
-      JSON.stringify(record),
-      clientRequestTokenFor(secretName, current.versionId),
+    let wrote = false;
+    const landed = this.operatorWrite(
+      connection,
+      'fix-endpoint',
+      (current) => {
+        if (!this.oracle.endpoints.isEdited(connection)) return undefined;
+        const record = JSON.parse(current.value) as ConnectionRecord;
+        record.provider = this.providerSettings(c);
+        record.lastError = null;
+        wrote = true;
+        return JSON.stringify(record);
+      },
+      () => this.fixEndpoint(connection),
     );
-    this.leases.serveRelease(connection, owner, 'committed', {
-      ...(put.ok ? { committed: { fromVersionId: current.versionId, versionId: put.value.versionId } } : {}),
-    });
-    this.oracle.count('endpoint.operator_fixes');
-    if (!put.ok) this.sched.after(MINUTE, () => this.fixEndpoint(connection));
+    if (wrote && !landed) this.sched.after(MINUTE, () => this.fixEndpoint(connection));
   }
 
   private providerSettings(c: ConnectionSpec): NonNullable<ConnectionRecord['provider']> {

@@ -26,6 +26,28 @@ export interface Attribution {
   late?: boolean;
 }
 
+/**
+ * The report lines each invocation logged, waiting for the metric that goes with each (the
+ * engine logs the line, then emits the metric, in one synchronous step).
+ */
+export class ReportLines {
+  private readonly pending = new Map<string, Attribution[]>();
+
+  add(invId: string, attribution: Attribution): void {
+    const lines = this.pending.get(invId) ?? [];
+    lines.push(attribution);
+    this.pending.set(invId, lines);
+  }
+
+  /** What the metric `invId` just emitted names: its latest line not yet taken. */
+  take(invId: string): Attribution | undefined {
+    const lines = this.pending.get(invId);
+    const attribution = lines?.pop();
+    if (lines?.length === 0) this.pending.delete(invId);
+    return attribution;
+  }
+}
+
 interface Move {
   connection: string;
   versionId: string;
@@ -44,8 +66,7 @@ export interface TransitionHost {
 
 export class TransitionWatch {
   private readonly moves = new Map<string, Move>();
-  /** Per invocation: the report lines not yet paired with their metric. */
-  private readonly lines = new Map<string, Attribution[]>();
+  private readonly lines = new ReportLines();
 
   constructor(private readonly host: TransitionHost) {}
 
@@ -67,21 +88,16 @@ export class TransitionWatch {
   /** A log line of invocation `invId`: the engine's report lines are remembered for their metric. */
   logLine(invId: string, message: string, fields: Record<string, unknown>): void {
     if (message !== REAUTH_REPORTED && message !== REAUTH_REPORTED_LATE) return;
-    const pending = this.lines.get(invId) ?? [];
-    pending.push({
+    this.lines.add(invId, {
       connection: String(fields.connection),
       versionId: typeof fields.versionId === 'string' ? fields.versionId : undefined,
       late: message === REAUTH_REPORTED_LATE,
     });
-    this.lines.set(invId, pending);
   }
 
   /** `ReauthRequired` was emitted by `invId`: it names what that invocation's latest report line named. */
   emitted(invId: string): Attribution | undefined {
-    const pending = this.lines.get(invId);
-    const attribution = pending?.pop();
-    if (pending?.length === 0) this.lines.delete(invId);
-    return attribution;
+    return this.lines.take(invId);
   }
 
   /** `ReauthRequired` was published (flushed while its process was alive). */
