@@ -7,7 +7,8 @@ import { EXFIL_ORIGIN } from './endpoints.js';
 import type { Mutation } from './simulation.js';
 
 /**
- * Deliberate bugs, each a wrapper around one invocation's ports, that prove the simulator
+ * Deliberate bugs, each a wrapper around one invocation's ports (or a change to the simulated
+ * services, the engine's configuration or the handler's answer), that prove the simulator
  * catches what it claims to (test/simulation/simulation.test.ts, `npm run simulate -- --mutate`).
  * They live here, in test code: nothing in `lambda/` is changed.
  */

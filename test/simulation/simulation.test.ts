@@ -37,10 +37,11 @@ describe('simulation of the refresh engine under faults', () => {
 });
 
 /**
- * Each mutation is a deliberate bug in a port wrapper (test/simulation/mutations.ts), never
- * in lambda/. Rare windows (a delayed write landing after a takeover, a rescue) need the
- * right seed: the test takes the first of a few seeds that catches the bug, then runs that
- * same seed without the mutation and requires it to pass, so the catch is the bug's doing.
+ * Each mutation is a deliberate bug in test code (test/simulation/mutations.ts: a port
+ * wrapper, the simulated services, the configuration or the handler's answer), never in
+ * lambda/. Rare windows (a delayed write landing after a takeover, a rescue) need the right
+ * seed: the test takes the first of a few seeds that catches the bug, then runs that same
+ * seed without the mutation and requires it to pass, so the catch is the bug's doing.
  */
 describe('the simulator catches deliberate bugs', () => {
   const quick = { days: 1, connections: 30 };
