@@ -74,7 +74,7 @@ interface ConnectionInfo {
   rotating: boolean;
 }
 
-/** Checks the six invariants continuously and keeps the counts the report prints. */
+/** Checks the nine invariants continuously and keeps the counts the report prints. */
 export class Oracle implements AwsObserver, ProviderObserver {
   readonly violations: Violation[] = [];
   readonly counts = new Map<string, number>();
