@@ -26,6 +26,8 @@ export class EmfMetrics implements Metrics {
   }
 
   flush(): void {
-    this.metrics.publishStoredMetrics();
+    // The engine also flushes mid-invocation (core/engine.ts, `flushMetrics`): publishing
+    // nothing would only log Powertools' "no application metrics" warning.
+    if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
   }
 }

@@ -11,6 +11,12 @@
  * error text. Only a caller that named the current version hears more.
  */
 
+/**
+ * The one failure a caller hears before its version is confirmed (the read of AWSCURRENT or
+ * the lease failed): fixed text, whoever asked; the error itself goes to the refresher's log.
+ */
+export const VERSION_UNCHECKED = 'the version could not be checked; try again';
+
 /** The longest version id a request may name (Secrets Manager's are 32 to 64 characters). */
 export const VERSION_ID_MAX_LENGTH = 64;
 
@@ -45,7 +51,11 @@ export interface OnDemandResponse {
    * - `failed`: the refresh failed (`failureClass`, `message`).
    *
    * Every outcome but `current` answers a caller that named the current version (or an
-   * operator without `ifVersion`), who can read all of it in the record anyway.
+   * operator without `ifVersion`), who can read all of it in the record anyway, with two
+   * exceptions that carry nothing: `in_progress` (the lease is held, so the version named
+   * cannot be confirmed under it yet; a stale read before the lease can pass a version a
+   * commit just replaced), and `failed` with class `transient` and the fixed message
+   * {@link VERSION_UNCHECKED} (the version could not be read, or the lease taken).
    */
   outcome: 'refreshed' | 'current' | 'in_progress' | 'declined' | 'failed';
   versionId?: string;

@@ -3,10 +3,13 @@ import { type EngineDeps, emit } from './engine.js';
 import type { ClientCredentials } from './ports.js';
 import { checkCredentialsBinding, checkTokenEndpoint, type OriginCheck } from './token-origin.js';
 
+/** The error line that goes with `EndpointRefused` on the refresh path. */
+export const ENDPOINT_REFUSED = 'token endpoint refused: nothing was sent';
+
 /**
  * The refusal of a token endpoint (core/token-origin.ts) as the engine reports it, on every
- * path: the `EndpointRefused` metric (alarmed) and one error line naming the connection,
- * the origin and the setting. The caller sends nothing and fails with class `configuration`.
+ * path: one error line naming the connection, the origin and the setting, and the
+ * `EndpointRefused` metric (alarmed). The caller sends nothing and fails with class `configuration`.
  */
 export function reportEndpointRefusal(
   deps: Pick<EngineDeps, 'metrics' | 'logger'>,
@@ -14,10 +17,8 @@ export function reportEndpointRefusal(
   message: string,
   options: { log?: boolean } = {},
 ): void {
+  if (options.log !== false) deps.logger.error(ENDPOINT_REFUSED, { connection, reason: message });
   emit(deps, MetricName.EndpointRefused, 'Count', 1);
-  if (options.log !== false) {
-    deps.logger.error('token endpoint refused: nothing was sent', { connection, reason: message });
-  }
 }
 
 /**

@@ -59,6 +59,24 @@ export function emit(
 }
 
 /**
+ * Publishes the metrics buffered so far, without ever failing the caller. The metrics
+ * adapter otherwise publishes when the invocation ends, and a process that dies first (a
+ * crash, the Lambda timeout) takes them with it: what an operator must see (a status
+ * transition, a refused endpoint) is published as it happens.
+ */
+export async function flushMetrics(deps: Pick<EngineDeps, 'metrics' | 'logger'>): Promise<void> {
+  try {
+    await deps.metrics.flush();
+  } catch (error) {
+    try {
+      deps.logger.warn('metrics could not be flushed', { error: String(error) });
+    } catch {
+      // Logging is best effort here too.
+    }
+  }
+}
+
+/**
  * Counts a failed refresh twice: once in total (what the alarm watches) and once by class
  * (what the dashboard breaks down).
  */

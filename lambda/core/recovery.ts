@@ -147,8 +147,8 @@ export async function refuseSpentToken(
     'the provider issued a new token set that could be neither committed nor stored, so the stored refresh ' +
     'token is spent; restore the set from the CRITICAL log entry (docs/refresh-transaction.md#restore) or reconnect';
   emit(deps, MetricName.SpentTokenRefused, 'Count', 1);
+  // Reported (ReauthRequired) by the commit, if it lands.
   await commitStatus(deps, lease, current, record, 'reauth_required', 'commit_failed', message);
-  emit(deps, MetricName.ReauthRequired, 'Count', 1);
   return failedResult(deps, lease.connection, 'commit_failed', message, {
     versionId: current.versionId,
     expiresAt,

@@ -1,13 +1,15 @@
 import { MetricName } from '../contract/metric-names.js';
 import { connectionSecretName } from '../contract/names.js';
+import { VERSION_UNCHECKED } from '../contract/on-demand.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
 import { decideDue, dueFactsOf } from './due.js';
 import { checkEndpointAndBinding, reportEndpointRefusal } from './endpoint-refusal.js';
-import { type EngineDeps, emit } from './engine.js';
+import { type EngineDeps, emit, flushMetrics } from './engine.js';
 import { describeError, failureClassOf, InvalidRecordError, SecretNotFoundError } from './errors.js';
 import type { Ciphertext, IssuedTokens, SecretVersion } from './ports.js';
+import { reportReauthRequired, unreportedReauthCommit } from './reauth-report.js';
 import {
   type ConnectedRecord,
   type ConnectionRecord,
@@ -72,7 +74,11 @@ export async function refreshConnection(
   }
 
   const attempt = await takeConnectionLease(deps, connection, budget);
-  if (attempt.kind === 'unavailable') return failedResult(deps, connection, 'transient', attempt.message);
+  if (attempt.kind === 'unavailable') {
+    // An on-demand caller's version is not confirmed yet: a fixed answer, the error to the log.
+    if (request.ifVersionId !== undefined) return versionUnchecked(deps, connection, attempt.message);
+    return failedResult(deps, connection, 'transient', attempt.message);
+  }
   if (attempt.kind === 'held') {
     // Single flight: another invocation is refreshing this connection right now.
     emit(deps, MetricName.LeaseContended, 'Count', 1);
@@ -96,16 +102,29 @@ async function refreshUnderLease(
   lease: ConnectionLease,
 ): Promise<ConnectionResult> {
   const { connection } = request;
+  const onDemand = request.ifVersionId !== undefined;
   let read: { current: SecretVersion; access: VersionAccess };
   try {
     read = await lease.readCurrent();
   } catch (error) {
+    if (onDemand) {
+      // Not yet known to name the current version (the check before the lease may have read
+      // a stale one): the caller hears what it would have heard then, and nothing more.
+      if (error instanceof SecretNotFoundError) return versionChanged(connection);
+      return versionUnchecked(deps, connection, describeError(error));
+    }
     if (error instanceof SecretNotFoundError) {
       return failedResult(deps, connection, 'invalid_record', `connection "${connection}" has no secret`);
     }
     throw error;
   }
   const { current, access } = read;
+  if (onDemand && (request.ifVersionId !== current.versionId || access.kind === 'stale')) {
+    // It changed since the check before the lease, or that check (and this read) saw a version
+    // a commit had already replaced: the caller did not name the current version. It learns
+    // nothing, whatever this version's state (a rescue, a spent token, a stale read).
+    return versionChanged(connection);
+  }
   const record = parseRecord(connection, current.value);
   const expiresAt = record.expiresAt ? Date.parse(record.expiresAt) : undefined;
 
@@ -135,22 +154,26 @@ async function refreshUnderLease(
     case 'free':
       break;
   }
+  // A move to reauth_required that landed without being reported (its holder died, or lost
+  // the answer to its write): reported now, before the hint that would let runs skip it.
+  const unreported = unreportedReauthCommit(lease.previous, lease.secretName, current.versionId, record);
+  if (unreported) {
+    await reportReauthRequired(deps, connection, current.versionId, {
+      replacedVersionId: unreported.fromVersionId,
+    });
+    lease.recordLandedCommit(unreported);
+  }
   const otherRescue = lease.previous?.rescue;
   if (otherRescue) reviewOtherRescue(deps, lease, record, otherRescue);
 
-  if (request.rewriteHint) await lease.writeHint(current.versionId, record);
-
-  if (request.ifVersionId !== undefined && request.ifVersionId !== current.versionId) {
-    // It changed since the check before the lease: still nothing to tell this caller.
-    return { connection, status: 'skipped', reason: 'version_changed' };
-  }
-
   // Pinned token endpoints: refused before anything secret is read, whether due or not (an
-  // edited record is reported by the first run that reads it).
+  // edited record is reported by the first run that reads it, before the hint is rewritten).
   if (record.status === 'active' && record.provider) {
     const allowed = checkTokenEndpoint(record.provider.tokenEndpoint, deps.settings);
     if (!allowed.ok) return refuseEndpoint(deps, lease, current, record, allowed.message, expiresAt);
   }
+
+  if (request.rewriteHint) await lease.writeHint(current.versionId, record);
 
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
   const decision = decideDue(dueFactsOf(record), deps.clock.now(), deps.settings, trigger);
@@ -296,8 +319,8 @@ async function handleFailure(
       : 'token-refresher had not used this refresh token before: it was revoked or expired, or it was used ' +
         'by someone else, which may mean theft; review the provider’s security log.';
     const message = `${failure.message}. ${why}`;
+    // Reported (ReauthRequired) by the commit, if it lands; else by the run that finds it landed.
     await commitStatus(deps, lease, current, record, 'reauth_required', 'reauth_required', message);
-    emit(deps, MetricName.ReauthRequired, 'Count', 1);
     deps.logger.error(
       `connection needs re-authentication: run the authorization code flow again (token-refresher connect ${connection}). ${why}`,
       { connection, failureClass: 'reauth_required', reason: failure.message },
@@ -349,6 +372,8 @@ async function refuseEndpoint(
   expiresAt: number | undefined,
 ): Promise<FailedResult> {
   reportEndpointRefusal(deps, lease.connection, message);
+  // Published before anything else is written: a run that dies later still reported it.
+  await flushMetrics(deps);
   await recordConfigurationError(deps, lease, current, record, message);
   return failedResult(
     deps,
@@ -375,20 +400,21 @@ async function namesCurrentVersion(
     versionId = (await deps.store.getCurrent(connectionSecretName(deps.settings.prefix, connection)))
       .versionId;
   } catch (error) {
-    if (error instanceof SecretNotFoundError)
-      return { connection, status: 'skipped', reason: 'version_changed' };
-    deps.logger.warn('the current version could not be read for an on-demand request', {
-      connection,
-      error: describeError(error),
-    });
-    return {
-      connection,
-      status: 'failed',
-      failureClass: 'transient',
-      message: 'the current version could not be read; try again',
-    };
+    if (error instanceof SecretNotFoundError) return versionChanged(connection);
+    return versionUnchecked(deps, connection, describeError(error));
   }
-  return versionId === ifVersionId ? true : { connection, status: 'skipped', reason: 'version_changed' };
+  return versionId === ifVersionId ? true : versionChanged(connection);
+}
+
+/** The answer to an on-demand caller that did not name the current version: nothing more. */
+function versionChanged(connection: string): ConnectionResult {
+  return { connection, status: 'skipped', reason: 'version_changed' };
+}
+
+/** An on-demand caller's version could not be checked: a fixed answer; the error goes to the log. */
+function versionUnchecked(deps: EngineDeps, connection: string, error: string): ConnectionResult {
+  deps.logger.warn('the version an on-demand request named could not be checked', { connection, error });
+  return { connection, status: 'failed', failureClass: 'transient', message: VERSION_UNCHECKED };
 }
 
 function skipped(

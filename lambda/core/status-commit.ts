@@ -2,6 +2,7 @@ import { lastCommitAtOf } from './due.js';
 import type { EngineDeps } from './engine.js';
 import type { FailureClass } from './errors.js';
 import type { SecretVersion } from './ports.js';
+import { reportReauthRequired } from './reauth-report.js';
 import { type ConnectionRecord, serializeRecord } from './record.js';
 import type { ConnectionLease } from './write-protocol.js';
 
@@ -15,10 +16,12 @@ import type { ConnectionLease } from './write-protocol.js';
  * (its last refresh or last error); it is skipped and logged, and a later run writes it.
  * With the due rule's side of it (`lastErrorAt` in due.ts), a flapping error cannot add
  * more than one version per floor period. A move to `reauth_required` is always written:
- * it stops the refreshes, so it cannot flap.
+ * it stops the refreshes, so it cannot flap. It is reported (`ReauthRequired`, published at
+ * once) when it lands and only then, before the release and the hint: a holder that dies
+ * before reporting has recorded nothing, and the next run reports it (reauth-report.ts).
  */
 export async function commitStatus(
-  deps: Pick<EngineDeps, 'clock' | 'logger' | 'settings'>,
+  deps: Pick<EngineDeps, 'clock' | 'logger' | 'settings' | 'metrics'>,
   lease: ConnectionLease,
   current: SecretVersion,
   record: ConnectionRecord,
@@ -56,6 +59,9 @@ export async function commitStatus(
       error: committed.error,
     });
     return false;
+  }
+  if (status === 'reauth_required') {
+    await reportReauthRequired(deps, lease.connection, committed.versionId);
   }
   await lease.release();
   await lease.writeHint(committed.versionId, updated);

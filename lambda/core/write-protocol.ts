@@ -135,6 +135,12 @@ export class ConnectionLease {
   private committed?: CommittedVersion;
   /** A commit this lease found landed although no release recorded it (see `readCurrent`). */
   private observedCommit?: CommittedVersion;
+  /**
+   * Whether this lease read the version `observedCommit` created. Only then is it recorded
+   * at release: a holder that read it has reported it if it needed reporting (a move to
+   * `reauth_required`, reauth-report.ts); one that only learned it exists has not.
+   */
+  private observedCommitRead = false;
   private clearRescue = false;
   private released = false;
 
@@ -162,6 +168,7 @@ export class ConnectionLease {
     for (let read = 1; ; read += 1) {
       const current = await this.deps.store.getCurrent(this.secretName);
       const access = await this.accessTo(current.versionId);
+      if (this.observedCommit?.versionId === current.versionId) this.observedCommitRead = true;
       if (access.kind !== 'stale') return { current, access };
       emit(this.deps, MetricName.StaleRead, 'Count', 1);
       this.deps.logger.warn('AWSCURRENT was read stale: a commit already replaced that version', {
@@ -196,7 +203,8 @@ export class ConnectionLease {
   /**
    * Whether a commit from `versionId` has landed (the version its deterministic token names
    * exists). Asked again before each retry of an uncertain token: a dead holder's write may
-   * land late. Found, it is remembered and recorded as the last commit at release.
+   * land late. Found, it is remembered, and recorded as the last commit at release if this
+   * lease then reads that version.
    */
   async replacedByLandedCommit(versionId: string): Promise<boolean> {
     const successor = clientRequestTokenFor(this.secretName, versionId);
@@ -208,6 +216,15 @@ export class ConnectionLease {
       landedVersionId: successor,
     });
     return true;
+  }
+
+  /**
+   * A commit that created the version this lease read, found landed although no release
+   * recorded it (reauth-report.ts): recorded as the last commit at release.
+   */
+  recordLandedCommit(commit: CommittedVersion): void {
+    this.observedCommit = commit;
+    this.observedCommitRead = true;
   }
 
   /** Records, before the first request, that the refresh token of `versionId` is about to be sent. */
@@ -317,7 +334,11 @@ export class ConnectionLease {
         this.connection,
         this.owner,
         LEASE_OUTCOME_OF[this.state],
-        { sent: this.sent, committed: this.committed ?? this.observedCommit, clearRescue: this.clearRescue },
+        {
+          sent: this.sent,
+          committed: this.committed ?? (this.observedCommitRead ? this.observedCommit : undefined),
+          clearRescue: this.clearRescue,
+        },
       );
       if (!stillHeld) {
         this.deps.logger.warn('the lease had been taken over before release', {

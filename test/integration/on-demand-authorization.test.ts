@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
+import { type OnDemandResponse, VERSION_UNCHECKED } from '../../lambda/contract/on-demand.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
@@ -88,6 +88,55 @@ describe('on-demand requests authorized by knowledge (moto + oidc-provider)', ()
       reason: 'not_active',
       recordStatus: 'disabled',
     });
+  });
+
+  it('a caller naming the version a commit just replaced, read stale before the lease and under it, hears only current', async () => {
+    // A former consumer replays the version it knew, while reads of AWSCURRENT still return
+    // it (moments after a commit): the check before the lease passes, so the lease is taken,
+    // and the read under it is stale too. The lease item says that version was replaced.
+    const h = await new RefresherHarness(auth).setUp();
+    await h.createConnection('replayed', { client: auth.client('client_secret_basic') });
+    const replaced = await h.current('replayed');
+    expect((await h.invoke()).refreshed).toBe(1);
+    const current = await h.current('replayed');
+    const ports = h.ports();
+    const store = wrapStore(ports.store, {
+      getCurrent: async (secretId) =>
+        secretId === `${h.prefix}replayed`
+          ? { versionId: replaced.versionId, value: JSON.stringify(replaced.record) }
+          : ports.store.getCurrent(secretId),
+    });
+    const answer = await h.request(
+      { connection: 'replayed', ifVersion: replaced.versionId },
+      { ...onDemand, ports: { ...ports, store } },
+    );
+    expect(answer).toEqual({ connection: 'replayed', outcome: 'current' });
+    expect(JSON.stringify(answer)).not.toContain(current.versionId);
+    expect((await h.current('replayed')).versionId).toBe(current.versionId);
+  });
+
+  it('a caller whose version cannot be checked (the read or the lease fails) hears one fixed answer', async () => {
+    const h = await new RefresherHarness(auth).setUp();
+    await h.createConnection('unlucky', { client: auth.client('client_secret_basic') });
+    const { versionId } = await h.current('unlucky');
+    const ports = h.ports();
+    const down = (what: string) => Promise.reject(new Error(`${what} is down: internal detail`));
+    const readDown = wrapStore(ports.store, { getCurrent: () => down('Secrets Manager') });
+    const leaseDown = { ...ports.leases, acquire: () => down('DynamoDB') };
+    for (const broken of [{ store: readDown }, { leases: leaseDown }]) {
+      expect(
+        await h.request(
+          { connection: 'unlucky', ifVersion: versionId },
+          { ...onDemand, ports: { ...ports, ...broken } },
+        ),
+      ).toEqual({
+        connection: 'unlucky',
+        outcome: 'failed',
+        failureClass: 'transient',
+        message: VERSION_UNCHECKED,
+      });
+    }
+    expect(h.output.text()).toContain('internal detail'); // in the refresher's log only
   });
 
   it('requires ifVersion, and refuses a bad connection name before any AWS call', async () => {

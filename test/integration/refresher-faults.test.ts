@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { systemClock } from '../../lambda/adapters/system-clock.js';
 import type { Clock, LeaseState, Metrics } from '../../lambda/core/ports.js';
+import { REAUTH_REPORTED, REAUTH_REPORTED_LATE } from '../../lambda/core/reauth-report.js';
 import {
   type ConnectionRecord,
   parseRecord,
@@ -20,6 +21,7 @@ import {
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { setConnectionStatus } from '../../lambda/core/set-connection-status.js';
+import { clientRequestTokenFor } from '../../lambda/core/write-protocol.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
@@ -686,8 +688,19 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     expect(next.results[0]).toMatchObject({ status: 'failed', failureClass: 'transient' });
     expect(presentationsOf(original)).toHaveLength(1);
     expect(h.metricTotal('InterruptedRefresh')).toBe(0);
-    // What it learnt is recorded: the lease now knows the commit.
-    expect((await leases(h).get(name))?.lastCommit?.fromVersionId).toBe(before.versionId);
+    // What it learnt is not recorded as the last commit: it never read the landed version
+    // (had that been a move to reauth_required, it would not have reported it; the first
+    // holder that reads it does, lambda/core/reauth-report.ts). The next stale holder asks
+    // Secrets Manager again, and sends nothing either.
+    expect((await leases(h).get(name))?.lastCommit?.fromVersionId).not.toBe(before.versionId);
+    const again = serveStale(h, name, before);
+    const third = await h.invoke(
+      { action: 'run', connections: [name] },
+      { ports: h.ports(laterClock), clock: laterClock },
+    );
+    again.restore();
+    expect(third.results[0]).toMatchObject({ status: 'failed', failureClass: 'transient' });
+    expect(presentationsOf(original)).toHaveLength(1);
     expectInvariants(h);
   });
 
@@ -862,6 +875,187 @@ describe('refresher under injected AWS faults (aws-sdk-client-mock over moto + o
     expect(next.results.find((r) => r.connection === 'throttled')).toMatchObject({ status: 'refreshed' });
     expect(presentationsOf(throttledToken)).toEqual([expect.objectContaining({ status: 200 })]);
     expectInvariants(h);
+  });
+
+  describe('what an operator must see is published as it happens: every move to reauth_required that landed, every refused endpoint', () => {
+    /** The lines a report of `versionId` wrote (lambda/core/reauth-report.ts). */
+    function reportLines(h: RefresherHarness, versionId: string) {
+      return h.output
+        .jsonLines()
+        .filter(
+          (line) =>
+            (line.message === REAUTH_REPORTED || line.message === REAUTH_REPORTED_LATE) &&
+            line.versionId === versionId,
+        );
+    }
+
+    /**
+     * Runs an invocation whose first PutSecretValue reaches moto (it lands) and whose answer
+     * never comes back: the process died right after its status commit landed.
+     */
+    async function dieOnceTheStatusCommitLands(h: RefresherHarness): Promise<void> {
+      const landed = deferred<void>();
+      intercept(h.secretsManager, (command, callThrough) => {
+        if (!(command instanceof PutSecretValueCommand) || landed.settled) return undefined;
+        return callThrough().then(() => {
+          landed.resolve();
+          return hang().promise;
+        });
+      });
+      const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
+      await reached(landed.promise, zombie);
+    }
+
+    /** A connection whose refresh token the provider no longer honours (the user revoked the grant). */
+    async function revokedConnection(h: RefresherHarness, name: string): Promise<string> {
+      const { refreshToken } = await h.createConnection(name, { client: auth.client('client_secret_post') });
+      expect(await auth.revokeGrantOf(refreshToken)).toBe(true);
+      return refreshToken;
+    }
+
+    it('a status commit that never lands publishes no ReauthRequired; the run after records and reports it', async () => {
+      const h = await harness();
+      const name = 'reauth-commit-refused';
+      const original = await revokedConnection(h, name);
+      const before = await h.current(name);
+      const sm = intercept(h.secretsManager, (command) =>
+        command instanceof PutSecretValueCommand
+          ? Promise.reject(new InternalServiceError({ message: 'injected outage', $metadata: {} }))
+          : undefined,
+      );
+      const clock = fastClock();
+      const first = await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
+      sm.restore();
+      expect(first.results[0]).toMatchObject({ status: 'failed', failureClass: 'reauth_required' });
+      expect(h.output.text()).toContain('the connection status could not be recorded');
+      expect((await h.current(name)).versionId).toBe(before.versionId);
+      expect(h.metricTotal('ReauthRequired')).toBe(0);
+
+      const second = await h.invoke();
+      expect(second.results[0]).toMatchObject({ status: 'failed', failureClass: 'reauth_required' });
+      const { versionId, record } = await h.current(name);
+      expect(record.status).toBe('reauth_required');
+      expect(h.metricTotal('ReauthRequired')).toBe(1);
+      expect(reportLines(h, versionId).map((line) => line.message)).toEqual([REAUTH_REPORTED]);
+      expect(presentationsOf(original).map((p) => p.status)).toEqual([400, 400]);
+      expectInvariants(h);
+    });
+
+    it('a holder that dies after its status commit landed, before reporting it: the next run reports it late, once', async () => {
+      const h = await harness();
+      const name = 'reauth-died-after-commit';
+      const original = await revokedConnection(h, name);
+      const before = await h.current(name);
+      await dieOnceTheStatusCommitLands(h);
+      const { versionId, record } = await h.current(name);
+      expect(record.status).toBe('reauth_required');
+      expect(versionId).toBe(clientRequestTokenFor(h.prefix + name, before.versionId));
+      expect(h.metricTotal('ReauthRequired'), 'the dead holder published nothing').toBe(0);
+      expect((await leases(h).get(name))?.lastCommit?.versionId).not.toBe(versionId);
+
+      // Its hint still describes the replaced version, so the next run reads the record.
+      const next = await h.invoke(undefined, { ports: h.ports(laterClock), clock: laterClock });
+      expect(next.results[0]).toMatchObject({ status: 'skipped', reason: 'not_active' });
+      expect(h.metricTotal('ReauthRequired')).toBe(1);
+      const [line] = reportLines(h, versionId);
+      expect(line).toMatchObject({
+        message: REAUTH_REPORTED_LATE,
+        connection: name,
+        replacedVersionId: before.versionId,
+      });
+      expect(await leases(h).get(name)).toMatchObject({
+        lastCommit: { fromVersionId: before.versionId, versionId },
+      });
+
+      // Recorded: no run reports it again.
+      await h.invoke(undefined, { ports: h.ports(laterClock), clock: laterClock });
+      await h.invoke(
+        { action: 'run', connections: [name] },
+        { ports: h.ports(laterClock), clock: laterClock },
+      );
+      expect(h.metricTotal('ReauthRequired')).toBe(1);
+      expect(presentationsOf(original)).toHaveLength(1);
+      expectInvariants(h);
+    });
+
+    it('a holder that only learns the move landed (served the replaced version) does not record it; the first that reads it reports it', async () => {
+      const h = await harness();
+      const name = 'reauth-landed-seen-stale';
+      await revokedConnection(h, name);
+      const before = await h.current(name);
+      await dieOnceTheStatusCommitLands(h);
+      const { versionId } = await h.current(name);
+
+      // Served the replaced version on every read: the interrupted marker makes it ask whether
+      // the commit from it landed; it did, so the read is stale and nothing is sent.
+      const stub = serveStale(h, name, before);
+      const stale = await h.invoke(
+        { action: 'run', connections: [name] },
+        { ports: h.ports(laterClock), clock: laterClock },
+      );
+      stub.restore();
+      expect(stale.results[0]).toMatchObject({ status: 'failed', failureClass: 'transient' });
+      expect(h.metricTotal('ReauthRequired')).toBe(0);
+      expect((await leases(h).get(name))?.lastCommit?.versionId).not.toBe(versionId);
+
+      await h.invoke(undefined, { ports: h.ports(laterClock), clock: laterClock });
+      expect(h.metricTotal('ReauthRequired')).toBe(1);
+      expect(reportLines(h, versionId)).toEqual([expect.objectContaining({ message: REAUTH_REPORTED_LATE })]);
+      expectInvariants(h);
+    });
+
+    it('a refused token endpoint is published as it happens: a run that dies writing lastError still reported it', async () => {
+      const h = await harness();
+      const name = 'edited-then-died';
+      await h.createConnection(name, { client: auth.client('client_secret_post') });
+      expect((await h.invoke()).refreshed).toBe(1); // its hint now says "fresh for an hour"
+      const { record, refreshToken: original } = await h.current(name);
+      record.provider!.tokenEndpoint = 'https://exfil.example/oauth2/token';
+      record.refreshedAt = new Date(Date.now() - 20 * 60_000).toISOString(); // past the version floor
+      await h.secretsManager.send(
+        new PutSecretValueCommand({ SecretId: h.prefix + name, SecretString: JSON.stringify(record) }),
+      );
+      const freeze = freezeFirst(h.secretsManager, PutSecretValueCommand);
+      const zombie = abandon(h.invoke(undefined, { ports: h.ports(), remainingMs: 15_000 }));
+      await reached(freeze.reached, zombie);
+      expect(h.metricTotal('EndpointRefused'), 'published before the lastError write').toBe(1);
+
+      // Nothing rewrote the hint: the next run reads the edited record and refuses it again.
+      const next = await h.invoke(undefined, { ports: h.ports(laterClock), clock: laterClock });
+      expect(next.results[0]).toMatchObject({ status: 'failed', failureClass: 'configuration' });
+      expect(h.metricTotal('EndpointRefused')).toBe(2);
+      expect(presentationsOf(original)).toHaveLength(0);
+      expectInvariants(h);
+    });
+
+    it('the answer to every attempt of the status commit is lost: its holder reports nothing, the next run reports it', async () => {
+      const h = await harness();
+      const name = 'reauth-answers-lost';
+      await revokedConnection(h, name);
+      const before = await h.current(name);
+      const sm = intercept(h.secretsManager, (command, callThrough) =>
+        command instanceof PutSecretValueCommand
+          ? callThrough().then(() => Promise.reject(awsError('TimeoutError', 'socket hang up')))
+          : undefined,
+      );
+      const clock = fastClock();
+      await h.invoke(undefined, { ports: h.ports(clock), clock, remainingMs: 14_000 });
+      sm.restore();
+      expect(putCalls(sm).length).toBeGreaterThan(1);
+      expect(h.output.text()).toContain('the connection status could not be recorded');
+      const { versionId, record } = await h.current(name);
+      expect(record.status).toBe('reauth_required');
+      expect(h.metricTotal('ReauthRequired')).toBe(0);
+
+      await h.invoke();
+      expect(h.metricTotal('ReauthRequired')).toBe(1);
+      expect(reportLines(h, versionId)).toEqual([
+        expect.objectContaining({ message: REAUTH_REPORTED_LATE, replacedVersionId: before.versionId }),
+      ]);
+      await h.invoke();
+      expect(h.metricTotal('ReauthRequired')).toBe(1);
+      expectInvariants(h);
+    });
   });
 
   it('a metrics sink that throws never fails a refresh', async () => {

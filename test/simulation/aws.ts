@@ -45,6 +45,8 @@ export interface AwsObserver {
     details: ReleaseDetails,
     at: number,
   ): void;
+  /** An acquisition was refused: `holder` holds the lease. */
+  leaseHeld?(connection: string, owner: string, holder: string, at: number): void;
   /** A GetSecretValue(AWSCURRENT) was answered with the version the last put replaced. */
   staleReadServed(secretName: string, reader: InvocationKind, at: number): void;
 }
@@ -172,15 +174,16 @@ export class SimSecretsManager {
     return ok(secret.versions.has(versionId));
   }
 
-  serveGet(secretId: string, reader: InvocationKind): ServerResult<SecretVersion> {
+  /** `net`: the reader's (its own draws and fault bookkeeping; a flood's are apart). */
+  serveGet(secretId: string, reader: InvocationKind, net: Net = this.net): ServerResult<SecretVersion> {
     const secret = this.secrets.get(secretId);
     if (!secret) return err(new SecretNotFoundError(secretId));
-    const now = this.net.sched.now;
+    const now = net.sched.now;
     const lag = secret.lag;
-    if (lag && now < lag.until && this.net.protocolChaos.chance(this.net.faults.rates.smStaleRead)) {
+    if (lag && now < lag.until && net.protocolChaos.chance(net.faults.rates.smStaleRead)) {
       const stale = secret.versions.get(lag.versionId);
       if (stale) {
-        this.net.note('sm_stale_read', this.scopeOf(secretId));
+        net.note('sm_stale_read', this.scopeOf(secretId));
         this.observer.staleReadServed(secretId, reader, now);
         return ok({ versionId: stale.id, value: stale.value });
       }
@@ -338,7 +341,7 @@ export class SimSecretStore implements SecretStore {
   }
 
   getCurrent(secretId: string): Promise<SecretVersion> {
-    return this.call('GetSecretValue', secretId, () => this.sm.serveGet(secretId, this.inv.kind));
+    return this.call('GetSecretValue', secretId, () => this.sm.serveGet(secretId, this.inv.kind, this.net));
   }
 
   versionExists(secretId: string, versionId: string): Promise<boolean> {
@@ -579,6 +582,7 @@ export class SimLeaseTable {
   serveAcquire(connection: string, owner: string, leaseUntil: number, now: number): AcquireResult {
     const item = this.items.get(connection);
     if (item && item.outcome === undefined && !(item.leaseUntil < now)) {
+      this.observer.leaseHeld?.(connection, owner, item.owner, this.net.sched.now);
       return { acquired: false, holder: clone(item)! };
     }
     const previous = clone(item);

@@ -5,6 +5,7 @@
  * any invariant violation (2 on bad arguments). The same arguments print the same report.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_FLOODS } from './floods.js';
 import { MUTATIONS, type MutationName } from './mutations.js';
 import { formatReport } from './report.js';
 import { DEFAULT_LIFETIMES, type SimulationOptions, simulate } from './simulation.js';
@@ -13,6 +14,7 @@ function usage(message: string): never {
   console.error(`${message}
 usage: npm run simulate -- --seed <n> --days <d> [--connections <k>] [--faults <x>]
                            [--lifetimes <min,min,...>] [--min-interval <s>] [--version-floor <s>] [--consumers <n>]
+                           [--flood <requests/min>] [--flood-bursts <per day>] [--flood-replay <per version>]
                            [--mutate <name>]... (a deliberate bug, to see it caught: ${Object.keys(MUTATIONS).join(', ')})`);
   process.exit(2);
 }
@@ -39,6 +41,9 @@ const { values } = (() => {
         'min-interval': { type: 'string' },
         'version-floor': { type: 'string' },
         consumers: { type: 'string' },
+        flood: { type: 'string' },
+        'flood-bursts': { type: 'string' },
+        'flood-replay': { type: 'string' },
         mutate: { type: 'string', multiple: true },
       },
       strict: true,
@@ -54,6 +59,9 @@ const options: SimulationOptions = {
   connections: Math.floor(number('connections', values.connections, 100)),
   faults: number('faults', values.faults, 1),
   consumers: Math.floor(number('consumers', values.consumers, 1)),
+  floodPerMinute: number('flood', values.flood, DEFAULT_FLOODS.perMinute),
+  floodBurstsPerDay: number('flood-bursts', values['flood-bursts'], DEFAULT_FLOODS.burstsPerDay),
+  floodReplay: number('flood-replay', values['flood-replay'], DEFAULT_FLOODS.replay),
 };
 if (values.lifetimes !== undefined) {
   const minutes = values.lifetimes.split(',').map((m) => number('lifetimes', m.trim()));

@@ -37,6 +37,9 @@ export const FAULT_KINDS = {
   sm_stale_episode: 'AWSCURRENT label lagging 1-15 min after a PutSecretValue (no effect until a read)',
   sm_secret_unwritable: 'one secret refused PutSecretValue for 2-8 min (per-secret outage)',
   sm_put_refused_after_unsaved: 'first PutSecretValue after an unsaved marker: 4-8 min write outage',
+  // Records edited by an insider with PutSecretValue (per connection).
+  record_endpoint_unlisted: 'record edited to name an unlisted token endpoint (credentials bound to it)',
+  record_endpoint_unbound: "record edited to name another provider's endpoint (credentials bound elsewhere)",
   kms_error: 'KMS error or throttling',
   ddb_error: 'DynamoDB error (before taking effect)',
   ddb_answer_lost: 'DynamoDB answer lost after the write took effect',
@@ -99,6 +102,11 @@ export interface FaultRates {
   crashPerBoundary: number;
   /** Per connection per day. */
   grantRevokedPerDay: number;
+  /**
+   * Per connection per day: an insider rewrites the record's token endpoint (half of them to
+   * an unlisted origin, half to another provider's); the operator fixes it after the alarm.
+   */
+  recordEndpointEditedPerDay: number;
   accessTokenRevokedPerDay: number;
   /** Per schedule tick. */
   scheduleDelay: number;
@@ -135,6 +143,7 @@ export const DEFAULT_RATES: FaultRates = {
   ddbRescueRefused: 0.3,
   crashPerBoundary: 0.00005,
   grantRevokedPerDay: 0.003,
+  recordEndpointEditedPerDay: 0.01,
   accessTokenRevokedPerDay: 0.03,
   scheduleDelay: 0.01,
   scheduleDrop: 0.003,

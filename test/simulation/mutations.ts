@@ -1,8 +1,14 @@
-import type { LeaseStore, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
+import type { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
+import type { LeaseStore, Metrics, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
+import { REAUTH_REPORTED, REAUTH_REPORTED_LATE } from '../../lambda/core/reauth-report.js';
+import { wrapStore } from '../support/store-wrapper.js';
+import { EXFIL_ORIGIN } from './endpoints.js';
 import type { Mutation } from './simulation.js';
 
 /**
- * Deliberate bugs, each a wrapper around one invocation's ports, that prove the simulator
+ * Deliberate bugs, each a wrapper around one invocation's ports (or a change to the simulated
+ * services, the engine's configuration or the handler's answer), that prove the simulator
  * catches what it claims to (test/simulation/simulation.test.ts, `npm run simulate -- --mutate`).
  * They live here, in test code: nothing in `lambda/` is changed.
  */
@@ -174,7 +180,125 @@ export const MUTATIONS = {
       return { ...ports, tokenEndpoint };
     },
   },
+
+  /**
+   * The old engine: `ReauthRequired` is emitted when a status commit to `reauth_required` was
+   * attempted, whether or not it landed (here: when an attempt fails, once per version, with
+   * its report line naming the version the commit would have created). Expected: invariant 7
+   * (a metric for a move that never landed), once such a commit fails for good.
+   */
+  'emit-reauth-on-failed-commit': {
+    name: 'emit-reauth-on-failed-commit',
+    wrap: (ports) => {
+      const inner = ports.store;
+      const reported = new Set<string>();
+      const store: SecretStore = {
+        ...wrapStore(inner, {}),
+        putVersion: async (secretId, value, token) => {
+          try {
+            return await inner.putVersion(secretId, value, token);
+          } catch (error) {
+            if (value.includes('"status":"reauth_required"') && !reported.has(token)) {
+              reported.add(token);
+              const connection = (JSON.parse(value) as { connection: string }).connection;
+              ports.logger.warn(REAUTH_REPORTED, { connection, versionId: token });
+              ports.metrics.add('ReauthRequired', 'Count', 1);
+            }
+            throw error;
+          }
+        },
+      };
+      return { ...ports, store };
+    },
+  },
+
+  /**
+   * The next holder no longer reports a move to `reauth_required` whose own holder did not
+   * (it died after the write landed, or lost the answer to it): the late report's metric is
+   * dropped. Expected: invariant 7 (a move never reported).
+   */
+  'no-late-reauth-report': {
+    name: 'no-late-reauth-report',
+    wrap: (ports) => {
+      let dropNext = false;
+      const logger = Object.create(ports.logger) as StructuredLogger;
+      logger.warn = (message, fields) => {
+        if (message === REAUTH_REPORTED_LATE) dropNext = true;
+        ports.logger.warn(message, fields);
+      };
+      const metrics: Metrics = {
+        add: (name, unit, value, dimensions) => {
+          if (name === 'ReauthRequired' && dropNext) {
+            dropNext = false;
+            return;
+          }
+          ports.metrics.add(name, unit, value, dimensions);
+        },
+        flush: () => ports.metrics.flush(),
+      };
+      return { ...ports, logger, metrics };
+    },
+  },
+
+  /**
+   * The engine's allow-list check is bypassed (every origin passes `allowedTokenOrigins`): a
+   * record edited to name the insider's endpoint, with a credentials secret the insider bound
+   * to it, has its refresh token and client secret sent there. Expected: invariant 8.
+   */
+  'skip-origin-check': {
+    name: 'skip-origin-check',
+    wrap: (ports) => ports,
+    setUp: ({ settings }) => {
+      settings.allowedTokenOrigins = [...settings.allowedTokenOrigins, EXFIL_ORIGIN];
+    },
+  },
+
+  /**
+   * The credentials binding is bypassed: every client-credentials secret reads as bound to
+   * every origin. A record edited to name another provider's endpoint has its refresh token
+   * and its own provider's client secret sent to that provider. Expected: invariant 8.
+   */
+  'skip-credentials-binding': {
+    name: 'skip-credentials-binding',
+    wrap: (ports) => {
+      const inner = ports.store;
+      const store = wrapStore(inner, {
+        getCurrent: async (secretId) => {
+          const version = await inner.getCurrent(secretId);
+          const value = JSON.parse(version.value) as Record<string, unknown>;
+          if (!Array.isArray(value.token_endpoint_origins)) return version;
+          value.token_endpoint_origins = [...ALL_ORIGINS];
+          return { ...version, value: JSON.stringify(value) };
+        },
+      });
+      return { ...ports, store };
+    },
+  },
+
+  /**
+   * The on-demand answer before issue 11: a request naming another version than AWSCURRENT is
+   * told the current version and its status (`version_changed` with `versionId` and
+   * `recordStatus`). Expected: invariant 9, at the first bogus request for a connection that
+   * exists.
+   */
+  'version-changed-reveals-current': {
+    name: 'version-changed-reveals-current',
+    wrap: (ports) => ports,
+    answer: (response, { current }) => {
+      const answer = response as OnDemandResponse;
+      if (answer?.outcome !== 'current') return response;
+      const version = current(answer.connection);
+      if (!version) return response;
+      const { status } = JSON.parse(version.value) as { status: string };
+      return { ...answer, versionId: version.versionId, recordStatus: status };
+    },
+  },
 } satisfies Record<string, Mutation>;
+
+/** Every origin the simulated deployment knows of (the providers' and the insider's). */
+const ALL_ORIGINS = ['askara', 'acme', 'globex', 'initech']
+  .map((id) => `https://auth.${id}.example`)
+  .concat(EXFIL_ORIGIN);
 
 export type MutationName = keyof typeof MUTATIONS;
 

@@ -1,3 +1,4 @@
+import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type {
   LeaseOutcome,
   LeaseState,
@@ -7,12 +8,15 @@ import type {
 } from '../../lambda/core/ports.js';
 import type { AwsObserver, SimKms } from './aws.js';
 import { VERSION_QUOTA } from './aws.js';
+import { type EditKind, EndpointWatch, REFUSAL_REPORT_WITHIN_MS } from './endpoints.js';
 import type { Faults } from './faults.js';
+import { type FloodRequest, floodAnswerLeak, floodErrorLeak } from './floods.js';
 import { hashString } from './prng.js';
 import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } from './provider.js';
 import type { Invocation, InvocationKind } from './runtime.js';
+import { type Attribution, REPORT_WITHIN_MS, TransitionWatch } from './transitions.js';
 
-export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6;
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 export const INVARIANTS: Record<InvariantId, string> = {
   1: 'no refresh token is presented again once the engine received its successful answer',
@@ -21,6 +25,9 @@ export const INVARIANTS: Record<InvariantId, string> = {
   4: 'steady state: ≤ 1 refresh per token lifetime; < 100 versions per connection per rolling 24 h',
   5: 'a connection in reauth_required gets no refresh attempt until it is reconnected',
   6: 'no token or client secret in any log line, metric, or on-demand response',
+  7: `every move to reauth_required is seen: a ReauthRequired metric is published within ${REPORT_WITHIN_MS / 60_000} min, and each one published names a move that landed`,
+  9: 'a caller that does not name the current version learns nothing: a bogus on-demand request is answered `current`, a fixed transient answer, or a fixed refusal',
+  8: `a refresh token and a client secret go only to their own provider; a record naming another endpoint is refused and EndpointRefused published within ${REFUSAL_REPORT_WITHIN_MS / 60_000} min`,
 };
 
 export interface Violation {
@@ -29,6 +36,9 @@ export interface Violation {
   connection?: string;
   message: string;
 }
+
+/** The longest a read of AWSCURRENT may return the version a write replaced (a lag episode). */
+const STALE_WINDOW_MS = 15 * 60_000;
 
 /** How long after anything that affected a connection it counts as unhealthy (invariants 2, 4). */
 export const HEALTH_WINDOW_MS = 30 * 60_000;
@@ -64,7 +74,7 @@ interface ConnectionInfo {
   rotating: boolean;
 }
 
-/** Checks the six invariants continuously and keeps the counts the report prints. */
+/** Checks the nine invariants continuously and keeps the counts the report prints. */
 export class Oracle implements AwsObserver, ProviderObserver {
   readonly violations: Violation[] = [];
   readonly counts = new Map<string, number>();
@@ -98,6 +108,29 @@ export class Oracle implements AwsObserver, ProviderObserver {
   readonly consumerErrors = new Map<string, number>();
   readonly reauthCommitted: { connection: string; at: number }[] = [];
   private readonly minGapByLifetime = new Map<number, number>();
+  /** Runs a read-only check at a later virtual time (set by the simulation). */
+  scheduleCheck: (time: number, check: () => void) => void = () => undefined;
+  /** Whether an active record naming these is refused, and by which check (set by the simulation). */
+  classifyEndpoint: (tokenEndpoint: string, credentialsSecretId: string) => EditKind | undefined = () =>
+    undefined;
+  /** When the engine's due rule first sends for a record, from `from` (set by the simulation). */
+  dueAtOf: (recordJson: string, from: number) => number = (_record, from) => from;
+  /** Invariant 8. */
+  readonly endpoints = new EndpointWatch({
+    now: () => this.now(),
+    at: (time, check) => this.scheduleCheck(time, check),
+    count: (name, by) => this.count(name, by),
+    violate: (message, connection) => this.violate(8, message, connection),
+    classify: (endpoint, credentials) => this.classifyEndpoint(endpoint, credentials),
+    dueAt: (record, from) => this.dueAtOf(record, from),
+  });
+  /** Invariant 7. */
+  readonly transitions = new TransitionWatch({
+    now: () => this.now(),
+    at: (time, check) => this.scheduleCheck(time, check),
+    count: (name, by) => this.count(name, by),
+    violate: (message, connection) => this.violate(7, message, connection),
+  });
 
   constructor(
     private readonly now: () => number,
@@ -195,6 +228,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
     }
     if (this.reauthSince.has(connection)) return false;
     if ((this.lastReconnect.get(connection) ?? Number.NEGATIVE_INFINITY) >= from) return false;
+    if (this.endpoints.affects(connection, from)) return false;
     if (this.server.familyRevoked(connection)) return false;
     return true;
   }
@@ -364,6 +398,10 @@ export class Oracle implements AwsObserver, ProviderObserver {
     void at;
   }
 
+  misdirected(inv: Invocation, connection: string | undefined, where: string, what: string): void {
+    this.endpoints.misdirected(inv.id, connection, where, what);
+  }
+
   familyRevoked(_connection: string, _family: number, reason: 'reuse' | 'user', _at: number): void {
     this.count(`revoked.${reason}`);
   }
@@ -455,6 +493,15 @@ export class Oracle implements AwsObserver, ProviderObserver {
       const state = this.setByRefreshToken.get(refreshToken);
       if (state) this.markDurable(state, 'committed');
     }
+    this.endpoints.versionCreated(
+      connection,
+      record.status,
+      jsonField(value, 'tokenEndpoint'),
+      jsonField(value, 'clientCredentialsSecretId'),
+      value,
+      at,
+    );
+    if (record.status === 'reauth_required') this.transitions.moved(connection, versionId, at);
     if (record.status === 'reauth_required' && !this.reauthSince.has(connection)) {
       this.reauthSince.set(connection, at);
       this.reauthCommitted.push({ connection, at });
@@ -501,6 +548,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
 
   leaseAcquired(connection: string, owner: string, previous: LeaseState | undefined, _at: number): void {
     const invId = owner.split('/')[0]!;
+    if (invId.startsWith('flood-')) this.count('flood.leases_taken');
     if (this.watch)
       this.debug(
         connection,
@@ -545,8 +593,14 @@ export class Oracle implements AwsObserver, ProviderObserver {
     this.count('unsaved.found_again');
   }
 
+  /** An acquisition was refused: the lease is held by `holder`. */
+  leaseHeld(_connection: string, owner: string, holder: string, _at: number): void {
+    if (holder.startsWith('flood-') && !owner.startsWith('flood-'))
+      this.count('flood.held_a_lease_another_needed');
+  }
+
   staleReadServed(secretName: string, reader: InvocationKind, _at: number): void {
-    this.count(`stale_read.${reader === 'consumer' ? 'consumer' : 'engine'}`);
+    this.count(`stale_read.${reader === 'consumer' ? 'consumer' : reader === 'flood' ? 'flood' : 'engine'}`);
     this.debug(secretName.slice(this.prefix.length), `STALE READ served to a ${reader}`);
   }
 
@@ -583,6 +637,8 @@ export class Oracle implements AwsObserver, ProviderObserver {
     if (mentionsSecret(message) || mentionsSecret(fields)) {
       this.checkText(`${message} ${JSON.stringify(fields)}`, `a ${level} log line of ${inv.id}`);
     }
+    this.transitions.logLine(inv.id, message, fields);
+    this.endpoints.logLine(inv.id, message, fields);
     if (message === 'the connection status could not be recorded') {
       this.count(`status_not_recorded.${String(fields.status)}`);
     } else if (
@@ -607,6 +663,20 @@ export class Oracle implements AwsObserver, ProviderObserver {
         if (state.set.connection === connection) state.announced = true;
       }
     }
+  }
+
+  /** A Count metric was emitted by `inv`: what it names, when it reports a transition. */
+  metricEmitted(inv: Invocation, name: string): Attribution | undefined {
+    if (name === 'ReauthRequired') return this.transitions.emitted(inv.id);
+    if (name === 'EndpointRefused') return this.endpoints.emitted(inv.id);
+    return undefined;
+  }
+
+  /** A Count metric was published (what CloudWatch receives). */
+  metricPublished(inv: Invocation, name: string, value: number, attribution: Attribution | undefined): void {
+    this.count(`metric.${name}`, value);
+    if (name === 'ReauthRequired') this.transitions.published(inv.id, attribution);
+    if (name === 'EndpointRefused') this.endpoints.published(inv.id, inv.startedAt, attribution);
   }
 
   /** A value handed to the logger before scrubbing: the engine must never pass one. */
@@ -717,6 +787,46 @@ export class Oracle implements AwsObserver, ProviderObserver {
         connection,
       );
     }
+  }
+
+  // ----- consumer floods (invariant 9) -----
+
+  /**
+   * A write outside the write protocol (the insider's edit) replaced `versionId`: nothing the
+   * engine recorded says so, so for as long as a read of AWSCURRENT may be stale (a lag
+   * episode: up to 15 min) a caller naming `versionId` can pass for one naming the current
+   * version. Its answers are counted, not flagged (README, invariant 9).
+   */
+  replacedOutsideProtocol(versionId: string, at: number): void {
+    this.outsideWrites.set(versionId, at);
+  }
+
+  private readonly outsideWrites = new Map<string, number>();
+
+  floodAnswered(inv: Invocation, request: FloodRequest, response: OnDemandResponse): void {
+    this.count(`flood.answer.${response.outcome}`);
+    this.checkText(JSON.stringify(response), `the answer to ${inv.id}`);
+    const leak = floodAnswerLeak(request, response);
+    const replacedAt =
+      request.ifVersion === undefined ? undefined : this.outsideWrites.get(request.ifVersion);
+    if (leak && replacedAt !== undefined && inv.startedAt - replacedAt <= STALE_WINDOW_MS) {
+      this.count('flood.answered_as_current_after_an_outside_write');
+      return;
+    }
+    if (leak) {
+      this.violate(
+        9,
+        `${inv.id} (${request.kind}, naming ${request.ifVersion ?? 'no version'}) learnt something: ${leak}`,
+        request.connection,
+      );
+    }
+  }
+
+  floodRefused(inv: Invocation, request: FloodRequest, message: string, currentVersionId?: string): void {
+    this.count('flood.refused');
+    const leak = floodErrorLeak(request, message, currentVersionId);
+    if (leak)
+      this.violate(9, `${inv.id} (${request.kind}) was refused, but ${leak}: ${message.slice(0, 200)}`);
   }
 
   // ----- end of run -----

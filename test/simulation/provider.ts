@@ -66,6 +66,11 @@ export interface ProviderObserver {
   /** The answer to presentation `handle` will never reach the engine. */
   unanswered(handle: number, why: string, set: IssuedSet | undefined, at: number): void;
   familyRevoked(connection: string, family: number, reason: 'reuse' | 'user', at: number): void;
+  /**
+   * A request reached an endpoint other than its refresh token's own provider (the insider's
+   * sink, or another provider), or carried another provider's client secret.
+   */
+  misdirected(inv: Invocation, connection: string | undefined, where: string, what: string): void;
 }
 
 export type ProcessResult =
@@ -202,6 +207,11 @@ export class AuthorizationServer {
     return this.refreshTokens.get(value)?.family.connection;
   }
 
+  /** The provider that issued a refresh token. */
+  refreshTokenProvider(value: string): ProviderConfig | undefined {
+    return this.refreshTokens.get(value)?.family.provider;
+  }
+
   /** Whether `value` was consumed (a successful answer to it was produced). */
   consumedSet(value: string): IssuedSet | undefined {
     return this.refreshTokens.get(value)?.consumed?.set;
@@ -238,7 +248,28 @@ export class SimTokenEndpoint implements TokenEndpoint {
     inv.steps += 1;
     if (net.crash.maybeCrash(inv, 'before token request')) return never();
     const provider = this.providers.get(request.tokenEndpoint);
-    if (!provider) throw new Error(`sim: no provider at ${request.tokenEndpoint}`);
+    const owner = this.server.refreshTokenProvider(request.refreshToken);
+    if (
+      !provider ||
+      (owner !== undefined && owner !== provider) ||
+      request.credentials.clientId !== provider.clientId ||
+      request.credentials.clientSecret !== provider.clientSecret
+    ) {
+      // The insider's endpoint (a sink), or another provider: it answers as a server that
+      // does not know this client would, but the token and the client secret are gone.
+      const where = provider ? `${provider.id}'s token endpoint` : `${new URL(request.tokenEndpoint).origin}`;
+      this.observer.misdirected(
+        inv,
+        this.server.refreshTokenConnection(request.refreshToken),
+        where,
+        'a refresh token and a client secret',
+      );
+      return this.deliver(-1, net.latency.between(50, 300), {
+        kind: 'oauth_error',
+        status: 401,
+        error: 'invalid_client',
+      });
+    }
     const now = net.sched.now;
     const connection = this.server.refreshTokenConnection(request.refreshToken);
     const scope = { connection: connection ?? '(unknown)' };

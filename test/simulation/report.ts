@@ -1,4 +1,5 @@
 import { FAULT_KINDS, type FaultKind } from './faults.js';
+import { DEFAULT_FLOODS } from './floods.js';
 import { HEALTH_WINDOW_MS, INVARIANTS, type InvariantId } from './oracle.js';
 import {
   DEFAULT_LIFETIMES,
@@ -19,6 +20,10 @@ export function replayCommand(result: SimulationResult): string {
   }
   const floor = (result.settings as { versionFloorMs?: number }).versionFloorMs;
   if (floor !== undefined && floor !== o.defaultVersionFloorMs) command += ` --version-floor ${floor / 1000}`;
+  if (o.floodPerMinute !== DEFAULT_FLOODS.perMinute) command += ` --flood ${o.floodPerMinute}`;
+  if (o.floodBurstsPerDay !== DEFAULT_FLOODS.burstsPerDay)
+    command += ` --flood-bursts ${o.floodBurstsPerDay}`;
+  if (o.floodReplay !== DEFAULT_FLOODS.replay) command += ` --flood-replay ${o.floodReplay}`;
   for (const name of o.mutations) command += ` --mutate ${name}`;
   return command;
 }
@@ -61,7 +66,7 @@ export function formatReport(result: SimulationResult): string {
   const inv = result.invocations;
   lines.push(
     `  invocations: scheduled ${inv.get('scheduled') ?? 0}, duplicate ${inv.get('duplicate') ?? 0}, operator ${inv.get('operator') ?? 0}, ` +
-      `on-demand ${inv.get('on_demand') ?? 0}; died: crash ${c('invocations.died.crash')}, timeout ${c('invocations.died.timeout')}`,
+      `on-demand ${inv.get('on_demand') ?? 0}, flood ${inv.get('flood') ?? 0}; died: crash ${c('invocations.died.crash')}, timeout ${c('invocations.died.timeout')}`,
   );
   lines.push('');
   lines.push('Invariants');
@@ -86,9 +91,25 @@ export function formatReport(result: SimulationResult): string {
       result.versions.map((v) => `${v.lifetimeMinutes} min→${v.maxPer24h}`).join(', ') +
       `; version quota refusals ${c('version_quota_reached')}`,
     5: `reauth_required episodes ${c('reauth_required')}, reconnects ${c('reconnects')}`,
+    7:
+      `moves ${c('reauth.moves')}: reported by the holder that committed ${c('reauth.reported_by_committer')}, ` +
+      `late by the next holder that read it ${c('reauth.reported_late')}, again (at least once) ${c('reauth.reported_again')}` +
+      `; ReauthRequired published ${c('metric.ReauthRequired')}; longest until reported ${fmtSeconds(result.maxReportDelayMs)}` +
+      `; unreported at the end of the run ${result.unreportedMoves}`,
+    8:
+      `records edited: to an unlisted origin ${c('endpoint.edited.unlisted')}, to an endpoint their credentials are not bound to ${c('endpoint.edited.unbound')}` +
+      `; reported (EndpointRefused published) ${c('endpoint.reported')}, longest until reported ${fmtSeconds(result.maxRefusalDelayMs)}` +
+      `; EndpointRefused published ${c('endpoint.refusals_published')}; fixed by the operator ${c('endpoint.fixed')}, overwritten before any report ${c('endpoint.overwritten')}` +
+      `; requests that reached another endpoint ${c('endpoint.misdirected')}`,
+    9:
+      `bogus on-demand requests ${c('flood.requests')} (${result.options.floodPerMinute}/min, bursts ${c('flood.bursts')}, replays ${c('flood.kind.replay')}; ` +
+      `${breakdown(result, 'flood.kind.')}): answered current ${c('flood.answer.current')}, in_progress ${c('flood.answer.in_progress')}, ` +
+      `the fixed transient answer ${c('flood.answer.failed')}, ` +
+      `refused ${c('flood.refused')}, died ${c('flood.died')}; stale reads served to them ${c('stale_read.flood')}, leases they took ${c('flood.leases_taken')}, ` +
+      `held when another invocation needed it ${c('flood.held_a_lease_another_needed')}; answered as if current, naming the version an insider's write had just replaced (a stale read) ${c('flood.answered_as_current_after_an_outside_write')}`,
     6: `log lines ${sumPrefix(result, 'log.') - c('log.critical')} (CRITICAL ${c('log.critical')}) checked, metrics and responses checked`,
   };
-  for (const id of [1, 2, 3, 4, 5, 6] as InvariantId[]) {
+  for (const id of [1, 2, 3, 4, 5, 6, 7, 8, 9] as InvariantId[]) {
     const n = result.violationsByInvariant.get(id) ?? 0;
     lines.push(`  ${n === 0 ? '✓' : '✗'} ${id}. ${INVARIANTS[id]}${n > 0 ? `: ${n} VIOLATION(S)` : ''}`);
     lines.push(`       ${detail[id]}`);
@@ -171,4 +192,8 @@ function breakdown(result: SimulationResult, prefix: string): string {
     }
   }
   return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+function fmtSeconds(ms: number): string {
+  return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
 }

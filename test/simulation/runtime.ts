@@ -3,7 +3,7 @@ import type { FaultKind, FaultScope, Faults } from './faults.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
 
-export type InvocationKind = 'scheduled' | 'duplicate' | 'operator' | 'on_demand' | 'consumer';
+export type InvocationKind = 'scheduled' | 'duplicate' | 'operator' | 'on_demand' | 'flood' | 'consumer';
 export type DeathKind = 'crash' | 'timeout';
 
 /** A promise that never settles: what a dead process's pending calls become. */

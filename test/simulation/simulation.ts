@@ -6,7 +6,8 @@ import { TokenClient } from '../../lambda/client/token-client.js';
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
-import type { Metrics, MetricUnit } from '../../lambda/core/ports.js';
+import { decideDue, dueFactsOf } from '../../lambda/core/due.js';
+import type { Metrics, MetricUnit, SecretVersion } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
   RECORD_SCHEMA_VERSION,
@@ -23,6 +24,7 @@ import {
   SimSecretStore,
   SimSecretsManager,
 } from './aws.js';
+import { type EditKind, EXFIL_CREDENTIALS_ID, EXFIL_ENDPOINT, EXFIL_ORIGIN } from './endpoints.js';
 import {
   DEFAULT_RATES,
   type Episode,
@@ -31,6 +33,7 @@ import {
   Faults,
   scaleRates,
 } from './faults.js';
+import { BURST_SIZE, DEFAULT_FLOODS, type FloodRequest, type FloodWorld, floodRequest } from './floods.js';
 import { Oracle, type Violation } from './oracle.js';
 import { Prng } from './prng.js';
 import { AuthorizationServer, type ProviderConfig, SimTokenEndpoint } from './provider.js';
@@ -43,6 +46,7 @@ import {
   trueClock,
 } from './runtime.js';
 import { Scheduler } from './scheduler.js';
+import type { Attribution } from './transitions.js';
 
 export const SIM_START = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
@@ -67,8 +71,13 @@ export const DEFAULT_LIFETIMES: readonly (readonly [number, number])[] = [
 export interface Mutation {
   name: string;
   wrap(ports: RefresherPorts, context: { inv: Invocation; rng: Prng; sched: Scheduler }): RefresherPorts;
-  /** A bug in the simulated service rather than the ports (an old adapter's behaviour). */
-  setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager }): void;
+  /**
+   * A bug in the simulated service rather than the ports (an old adapter's behaviour), or in
+   * the engine's configuration.
+   */
+  setUp?(world: { leases: SimLeaseTable; sm: SimSecretsManager; settings: EngineSettings }): void;
+  /** A bug in the handler's answer (lambda/refresher): rewrites what an invocation returns. */
+  answer?(response: unknown, world: { current(connection: string): SecretVersion | undefined }): unknown;
 }
 
 export interface SimulationOptions {
@@ -88,6 +97,12 @@ export interface SimulationOptions {
   timeoutSeconds?: number;
   onDemandTimeoutSeconds?: number;
   mutations?: Mutation[];
+  /** Bogus on-demand requests per minute, on average, outside bursts (`DEFAULT_FLOODS`). */
+  floodPerMinute?: number;
+  /** Bursts of bogus requests per day, each just before a scheduled run (`DEFAULT_FLOODS`). */
+  floodBurstsPerDay?: number;
+  /** Per committed version: a replay naming the version it replaced, within 3 s (`DEFAULT_FLOODS`). */
+  floodReplay?: number;
   /** Stop the run at the first violation (tests). */
   stopAtFirstViolation?: boolean;
 }
@@ -111,12 +126,26 @@ export interface SimulationResult {
   events: number;
   digest: string;
   endedAt: number;
+  /** Invariant 7: the longest time from a move to reauth_required to its first report. */
+  maxReportDelayMs: number;
+  /** Moves to reauth_required not yet reported when the run ended (younger than the limit). */
+  unreportedMoves: number;
+  /** Invariant 8: the longest time from an edit to its first EndpointRefused. */
+  maxRefusalDelayMs: number;
 }
 
 interface ConnectionSpec {
   name: string;
   provider: ProviderConfig;
   lifetimeMs: number;
+}
+
+/** The random streams and network one invocation draws from. */
+interface Streams {
+  net: Net;
+  chaos: Prng;
+  engineRandom: Prng;
+  mutationRng: Prng;
 }
 
 /** Runs one simulation to the end (or the first violation) and returns its result. */
@@ -129,6 +158,14 @@ class Simulation {
   readonly sched = new Scheduler(SIM_START);
   readonly rng: Prng;
   private readonly chaos: Prng;
+  /** Records edited by an insider, and the operator's fixes: a stream of their own. */
+  private readonly endpointChaos: Prng;
+  /** Consumer floods: their schedule, and the streams their invocations draw from. */
+  private readonly floodRng: Prng;
+  private readonly floodStreams: Streams;
+  private readonly mainStreams: Streams;
+  private floodSeq = 0;
+  private readonly connectionNames: string[] = [];
   private readonly latency: Prng;
   private readonly engineRandom: Prng;
   private readonly consumerRng: Prng;
@@ -168,6 +205,9 @@ class Simulation {
       scheduleMinutes: options.scheduleMinutes ?? 5,
       timeoutSeconds: options.timeoutSeconds ?? 240,
       onDemandTimeoutSeconds: options.onDemandTimeoutSeconds ?? 30,
+      floodPerMinute: options.floodPerMinute ?? DEFAULT_FLOODS.perMinute,
+      floodBurstsPerDay: options.floodBurstsPerDay ?? DEFAULT_FLOODS.burstsPerDay,
+      floodReplay: options.floodReplay ?? DEFAULT_FLOODS.replay,
       mutations: (options.mutations ?? []).map((m) => m.name),
       defaultVersionFloorMs: (settingsWith(PREFIX) as { versionFloorMs?: number }).versionFloorMs,
     };
@@ -180,6 +220,8 @@ class Simulation {
     const world = this.rng.fork('world');
     // Forked last, so every earlier stream is what it was before these faults existed.
     const protocolChaos = this.rng.fork('protocol-faults');
+    this.endpointChaos = this.rng.fork('endpoint-faults');
+    const floods = this.rng.fork('floods');
     this.end = SIM_START + options.days * DAY;
     this.periodMs = this.resolved.scheduleMinutes * MINUTE;
     this.timeoutMs = this.resolved.timeoutSeconds * 1000;
@@ -194,7 +236,7 @@ class Simulation {
     this.onDemandConfig = { ...this.config, onDemandOnly: true };
 
     this.faults = new Faults(scaleRates(DEFAULT_RATES, this.resolved.faults), this.chaos);
-    const crash: CrashPolicy = { maybeCrash: (inv, where) => this.maybeCrash(inv, where) };
+    const crash: CrashPolicy = { maybeCrash: (inv, where) => this.maybeCrash(inv, where, this.chaos) };
     this.net = {
       sched: this.sched,
       faults: this.faults,
@@ -203,6 +245,30 @@ class Simulation {
       chaos: this.chaos,
       protocolChaos,
       note: (kind, scope) => this.faults.note(kind, scope, this.sched.now),
+    };
+    this.mainStreams = {
+      net: this.net,
+      chaos: this.chaos,
+      engineRandom: this.engineRandom,
+      mutationRng: this.mutationRng,
+    };
+    // Floods draw from streams of their own, and their faults are counted but affect nobody
+    // (a bogus request that fails hurts only its sender): the rest of a run is what it would
+    // be without them, unless a flood does take a lease.
+    this.floodRng = floods.fork('schedule');
+    const floodChaos = floods.fork('chaos');
+    this.floodStreams = {
+      net: {
+        ...this.net,
+        latency: floods.fork('latency'),
+        chaos: floodChaos,
+        protocolChaos: floods.fork('protocol-faults'),
+        crash: { maybeCrash: (inv, where) => this.maybeCrash(inv, where, floodChaos) },
+        note: (kind) => this.faults.note(kind, { benign: true }, this.sched.now),
+      },
+      chaos: floodChaos,
+      engineRandom: floods.fork('engine'),
+      mutationRng: floods.fork('mutations'),
     };
 
     this.providers = [
@@ -251,16 +317,24 @@ class Simulation {
     );
     this.server.setObserver(this.oracle);
     this.oracle.currentVersionOf = (connection) => this.sm.current(PREFIX + connection)?.versionId;
+    this.oracle.scheduleCheck = (time, check) => {
+      if (time <= this.end) this.sched.at(time, check);
+    };
+    this.oracle.classifyEndpoint = (endpoint, credentials) => this.classifyEndpoint(endpoint, credentials);
+    this.oracle.dueAtOf = (record, from) => this.dueAtOf(record, from);
+    this.oracle.endpoints.onFirstReport = (connection) => this.scheduleEndpointFix(connection);
     const observer: AwsObserver = {
       versionCreated: (name, id, value, at) => {
         this.oracle.versionCreated(name, id, value, at);
         if (value.includes('"status":"reauth_required"')) this.scheduleReconnect(name.slice(PREFIX.length));
+        this.maybeReplay(name);
       },
       versionQuotaReached: (name, at) => this.oracle.versionQuotaReached(name, at),
       rescueStored: (c, r, at) => this.oracle.rescueStored(c, r, at),
       rescueRemoved: (c, r, why, at) => this.oracle.rescueRemoved(c, r, why, at),
       leaseAcquired: (c, o, p, at) => this.oracle.leaseAcquired(c, o, p, at),
       leaseReleased: (c, o, outcome, details, at) => this.oracle.leaseReleased(c, o, outcome, details, at),
+      leaseHeld: (c, o, holder, at) => this.oracle.leaseHeld(c, o, holder, at),
       staleReadServed: (name, reader, at) => this.oracle.staleReadServed(name, reader, at),
     };
     this.sm = new SimSecretsManager(
@@ -270,7 +344,9 @@ class Simulation {
       (id) => (id.startsWith(PREFIX) ? this.leases.unsavedVersions.get(id.slice(PREFIX.length)) : undefined),
     );
     this.leases = new SimLeaseTable(this.net, observer);
-    for (const mutation of options.mutations ?? []) mutation.setUp?.({ leases: this.leases, sm: this.sm });
+    for (const mutation of options.mutations ?? []) {
+      mutation.setUp?.({ leases: this.leases, sm: this.sm, settings: this.settings });
+    }
     this.consumerInv = new Invocation('consumers', 'consumer', SIM_START, Number.POSITIVE_INFINITY);
 
     this.setUpWorld(world);
@@ -336,6 +412,26 @@ class Simulation {
         t += this.chaos.exponential(DAY / perDay);
       }
     }
+    // Records edited to name another endpoint (an insider), from a stream of their own.
+    this.sm.create(
+      EXFIL_CREDENTIALS_ID,
+      JSON.stringify({
+        client_id: 'client-exfil',
+        client_secret: `SIMSECRET-exfil-${this.endpointChaos.hex(24)}`,
+        token_endpoint_origins: [EXFIL_ORIGIN],
+      }),
+      uuid(this.endpointChaos),
+    );
+    const editsPerDay = this.faults.rates.recordEndpointEditedPerDay;
+    if (editsPerDay > 0) {
+      for (const c of this.connections.values()) {
+        for (let t = SIM_START + this.endpointChaos.exponential(DAY / editsPerDay); t < this.end; ) {
+          const kind: EditKind = this.endpointChaos.chance(0.5) ? 'unlisted' : 'unbound';
+          this.sched.at(t, () => this.editEndpoint(c, kind));
+          t += this.endpointChaos.exponential(DAY / editsPerDay);
+        }
+      }
+    }
     // Grant revocations and early access-token revocations, per connection.
     for (const c of this.connections.values()) {
       this.poisson(this.faults.rates.grantRevokedPerDay, (at) =>
@@ -353,6 +449,18 @@ class Simulation {
           this.note('access_token_revoked', { connection: c.name });
         }),
       );
+    }
+    // Consumer floods.
+    this.connectionNames.push(...this.connections.keys());
+    if (this.resolved.floodPerMinute > 0) this.scheduleFlood();
+    const bursts = this.resolved.floodBurstsPerDay;
+    if (bursts > 0) {
+      for (let t = SIM_START + this.floodRng.exponential(DAY / bursts); t < this.end; ) {
+        // Just before a scheduled run, so that it runs in the middle of the burst.
+        const tick = SIM_START + Math.ceil((t - SIM_START) / this.periodMs) * this.periodMs;
+        this.sched.at(Math.max(SIM_START, tick - this.floodRng.between(0, 30_000)), () => this.floodBurst());
+        t += this.floodRng.exponential(DAY / bursts);
+      }
     }
     // Consumers.
     const mean = this.resolved.readEveryMinutes * MINUTE;
@@ -380,12 +488,7 @@ class Simulation {
     return {
       schemaVersion: RECORD_SCHEMA_VERSION,
       connection: c.name,
-      provider: {
-        tokenEndpoint: c.provider.tokenEndpoint,
-        dialect: c.provider.dialect,
-        clientAuth: c.provider.clientAuth,
-        clientCredentialsSecretId: CLIENTS_PREFIX + c.provider.id,
-      },
+      provider: this.providerSettings(c),
       status: 'active',
       accessToken: set.accessToken,
       tokenType: 'Bearer',
@@ -435,24 +538,28 @@ class Simulation {
     config: RefresherConfig,
     timeoutMs: number,
   ): { inv: Invocation; promise: Promise<unknown> } {
-    this.invocationSeq += 1;
+    const flood = kind === 'flood';
+    const streams = flood ? this.floodStreams : this.mainStreams;
+    const { chaos, net } = streams;
+    const seq = flood ? ++this.floodSeq : ++this.invocationSeq;
     const now = this.sched.now;
+    // What an on-demand request's death affects; a flood's affects only the leases it holds.
     const about =
-      typeof event === 'object' && event !== null && 'connection' in event
+      !flood && typeof event === 'object' && event !== null && 'connection' in event
         ? String((event as { connection: unknown }).connection)
         : undefined;
-    const inv = new Invocation(`${kind}-${this.invocationSeq}`, kind, now, now + timeoutMs, about);
+    const inv = new Invocation(`${kind}-${seq}`, kind, now, now + timeoutMs, about);
     this.invocationCounts.set(kind, (this.invocationCounts.get(kind) ?? 0) + 1);
     const { rates } = this.faults;
-    if (this.chaos.chance(rates.clockSkew)) {
-      inv.skewMs = (this.chaos.chance(0.5) ? 1 : -1) * this.chaos.between(1_000, 20_000);
+    if (chaos.chance(rates.clockSkew)) {
+      inv.skewMs = (chaos.chance(0.5) ? 1 : -1) * chaos.between(1_000, 20_000);
       inv.clockFault = true;
       // Counted here; it affects the connections this invocation then touches.
       this.note('clock_skew', { benign: true });
     }
-    if (this.chaos.chance(rates.clockJump)) {
-      const jump = (this.chaos.chance(0.5) ? 1 : -1) * this.chaos.between(1_000, 20_000);
-      this.sched.after(this.chaos.between(0, timeoutMs), () => {
+    if (chaos.chance(rates.clockJump)) {
+      const jump = (chaos.chance(0.5) ? 1 : -1) * chaos.between(1_000, 20_000);
+      this.sched.after(chaos.between(0, timeoutMs), () => {
         if (!inv.alive || inv.finished) return;
         // Bounded by ±25 s in total: below the lease margin (30 s), as the design assumes.
         inv.skewMs = Math.max(-25_000, Math.min(25_000, inv.skewMs + jump));
@@ -473,20 +580,20 @@ class Simulation {
     inv.onDeath(() => this.oracle.invocationDied(inv));
 
     const base: RefresherPorts = {
-      store: new SimSecretStore(this.net, this.sm, inv, (id) => this.scopeOfSecret(id)),
-      keys: new SimKeyService(this.net, this.kms, inv, (context) =>
+      store: new SimSecretStore(net, this.sm, inv, (id) => this.scopeOfSecret(id)),
+      keys: new SimKeyService(net, this.kms, inv, (context) =>
         this.scopeOfSecret(context['token-refresher:secret'] ?? ''),
       ),
-      leases: new SimLeaseStore(this.net, this.leases, inv),
-      tokenEndpoint: new SimTokenEndpoint(this.net, this.server, this.providersByEndpoint, this.oracle, inv),
-      metrics: new SimMetrics(this.oracle),
+      leases: new SimLeaseStore(net, this.leases, inv),
+      tokenEndpoint: new SimTokenEndpoint(net, this.server, this.providersByEndpoint, this.oracle, inv),
+      metrics: new SimMetrics(this.oracle, inv),
       logger: new SimLogger(this.oracle, inv),
       clock: invocationClock(this.sched, inv),
-      random: () => this.engineRandom.next(),
+      random: () => streams.engineRandom.next(),
     };
     let ports = base;
     for (const mutation of this.options.mutations ?? []) {
-      ports = mutation.wrap(ports, { inv, rng: this.mutationRng, sched: this.sched });
+      ports = mutation.wrap(ports, { inv, rng: streams.mutationRng, sched: this.sched });
     }
     const promise = handleInvocation(ports, config, event, {
       awsRequestId: inv.id,
@@ -495,7 +602,12 @@ class Simulation {
       (response) => {
         inv.finished = true;
         this.oracle.invocationFinished(inv);
-        return response;
+        let answer: unknown = response;
+        for (const mutation of this.options.mutations ?? []) {
+          if (mutation.answer)
+            answer = mutation.answer(answer, { current: (c) => this.sm.current(PREFIX + c) });
+        }
+        return answer;
       },
       (error: unknown) => {
         inv.finished = true;
@@ -510,9 +622,9 @@ class Simulation {
 
   // ----- crashes -----
 
-  private maybeCrash(inv: Invocation, where: string): boolean {
+  private maybeCrash(inv: Invocation, where: string, chaos: Prng): boolean {
     if (inv.kind === 'consumer' || !inv.alive) return false;
-    if (!this.chaos.chance(this.faults.rates.crashPerBoundary)) return false;
+    if (!chaos.chance(this.faults.rates.crashPerBoundary)) return false;
     const held = this.heldBy(inv);
     inv.kill('crash', this.sched.now, `${where} (step ${inv.steps})`);
     this.note('crash', held.length > 0 ? { connection: held[0]! } : { benign: true });
@@ -552,27 +664,212 @@ class Simulation {
   /** `token-refresher connect`: a new grant, written under the lease; discards any rescue. */
   private reconnect(connection: string): void {
     const c = this.connections.get(connection)!;
+    this.operatorWrite(
+      connection,
+      'connect',
+      () => {
+        const now = this.sched.now;
+        const set = this.server.connect(connection, c.provider, now);
+        this.oracle.reconnected(connection, now);
+        this.reconnectPending.delete(connection);
+        return JSON.stringify(this.connectedRecord(c, set));
+      },
+      () => this.reconnect(connection),
+      { clearRescue: true },
+    );
+  }
+
+  /**
+   * An operator's write (the CLI's): under the lease, with the derived `ClientRequestToken`,
+   * tried again a minute later while the lease is held (`retry`). `next` makes the new value
+   * from AWSCURRENT, or says there is nothing to write. Returns whether a version landed.
+   */
+  private operatorWrite(
+    connection: string,
+    purpose: string,
+    next: (current: SecretVersion) => string | undefined,
+    retry: () => void,
+    details: { clearRescue?: boolean } = {},
+  ): boolean {
     const now = this.sched.now;
-    const owner = `operator-${this.invocationSeq}/connect`;
-    const result = this.leases.serveAcquire(connection, owner, now + MINUTE, now);
-    if (!result.acquired) {
-      this.sched.after(MINUTE, () => this.reconnect(connection));
-      return;
+    const owner = `operator-${this.invocationSeq}/${purpose}`;
+    if (!this.leases.serveAcquire(connection, owner, now + MINUTE, now).acquired) {
+      this.sched.after(MINUTE, retry);
+      return false;
     }
     const secretName = PREFIX + connection;
     const current = this.sm.current(secretName)!;
-    const set = this.server.connect(connection, c.provider, now);
-    this.oracle.reconnected(connection, now);
-    this.reconnectPending.delete(connection);
-    const put = this.sm.servePut(
-      secretName,
-      JSON.stringify(this.connectedRecord(c, set)),
-      clientRequestTokenFor(secretName, current.versionId),
-    );
+    const value = next(current);
+    if (value === undefined) {
+      this.leases.serveRelease(connection, owner, 'not_sent', {});
+      return false;
+    }
+    const put = this.sm.servePut(secretName, value, clientRequestTokenFor(secretName, current.versionId));
     this.leases.serveRelease(connection, owner, 'committed', {
-      clearRescue: true,
+      ...details,
       ...(put.ok ? { committed: { fromVersionId: current.versionId, versionId: put.value.versionId } } : {}),
     });
+    return put.ok;
+  }
+
+  // ----- consumer floods -----
+
+  private scheduleFlood(): void {
+    this.sched.after(this.floodRng.exponential(MINUTE / this.resolved.floodPerMinute), () => {
+      this.sendFlood(floodRequest(this.floodWorld));
+      this.scheduleFlood();
+    });
+  }
+
+  private floodBurst(): void {
+    this.oracle.count('flood.bursts');
+    const size = this.floodRng.intBetween(...BURST_SIZE);
+    const spreadMs = this.floodRng.between(0, 20_000);
+    for (let i = 0; i < size; i += 1) {
+      const request = floodRequest(this.floodWorld);
+      this.sched.after(this.floodRng.between(0, spreadMs), () => this.sendFlood(request));
+    }
+  }
+
+  /** A former consumer replays the version a commit just replaced, during its lag window. */
+  private maybeReplay(secretName: string): void {
+    if (!secretName.startsWith(PREFIX) || !this.floodRng.chance(this.resolved.floodReplay)) return;
+    const previous = this.sm.secrets.get(secretName)?.previous;
+    if (previous === undefined) return;
+    const connection = secretName.slice(PREFIX.length);
+    const request: FloodRequest = {
+      kind: 'replay',
+      connection,
+      ifVersion: previous,
+      event: { action: 'refresh', connection, ifVersion: previous },
+    };
+    this.sched.after(this.floodRng.between(0, 3_000), () => this.sendFlood(request));
+  }
+
+  private get floodWorld(): FloodWorld {
+    return {
+      rng: this.floodRng,
+      pickConnection: () => this.floodRng.pick(this.connectionNames),
+      oldVersionOf: (connection) => {
+        const secret = this.sm.secrets.get(PREFIX + connection);
+        const old = secret?.order.filter((id) => id !== secret.current);
+        return old && old.length > 0 ? this.floodRng.pick(old) : undefined;
+      },
+    };
+  }
+
+  /** One bogus request: a synchronous invoke of the on-demand function, as a consumer's. */
+  private sendFlood(request: FloodRequest): void {
+    this.oracle.count('flood.requests');
+    this.oracle.count(`flood.kind.${request.kind}`);
+    this.sched.after(this.floodStreams.net.latency.between(10, 40), () => {
+      const { inv, promise } = this.startInvocation(
+        'flood',
+        request.event,
+        this.onDemandConfig,
+        this.onDemandTimeoutMs,
+      );
+      inv.onDeath(() => this.oracle.count('flood.died'));
+      promise.then(
+        (response) => this.oracle.floodAnswered(inv, request, response as OnDemandResponse),
+        (error: unknown) =>
+          this.oracle.floodRefused(
+            inv,
+            request,
+            String((error as Error)?.message),
+            this.sm.current(PREFIX + request.connection)?.versionId,
+          ),
+      );
+    });
+  }
+
+  // ----- records that name another endpoint -----
+
+  /**
+   * Whether an active record naming these is refused: its origin is not one of the
+   * deployment's (the simulated providers'), or its credentials secret is not bound to it.
+   */
+  private classifyEndpoint(tokenEndpoint: string, credentialsSecretId: string): EditKind | undefined {
+    const origin = new URL(tokenEndpoint).origin;
+    if (!this.providers.some((p) => new URL(p.tokenEndpoint).origin === origin)) return 'unlisted';
+    const bound =
+      credentialsSecretId === EXFIL_CREDENTIALS_ID
+        ? EXFIL_ORIGIN
+        : this.providers.find((p) => CLIENTS_PREFIX + p.id === credentialsSecretId)?.tokenEndpoint;
+    return bound !== undefined && new URL(bound).origin === origin ? undefined : 'unbound';
+  }
+
+  /** The first whole minute from `from` at which the engine's due rule sends for this record. */
+  private dueAtOf(recordJson: string, from: number): number {
+    const facts = dueFactsOf(JSON.parse(recordJson) as ConnectionRecord);
+    for (let t = from; t < from + 3 * DAY; t += MINUTE) {
+      if (decideDue(facts, t, this.settings).due) return t;
+    }
+    return from + 3 * DAY;
+  }
+
+  /**
+   * An insider with PutSecretValue rewrites an active record's token endpoint (its own
+   * ClientRequestToken, no lease): to an unlisted origin with credentials the insider bound
+   * to it, or to another provider's endpoint with the record's own credentials.
+   */
+  private editEndpoint(c: ConnectionSpec, kind: EditKind): void {
+    const secretName = PREFIX + c.name;
+    const current = this.sm.current(secretName);
+    if (!current || this.oracle.endpoints.isEdited(c.name)) return;
+    const record = JSON.parse(current.value) as ConnectionRecord;
+    if (record.status !== 'active' || !record.provider) return;
+    if (kind === 'unlisted') {
+      record.provider = {
+        ...record.provider,
+        tokenEndpoint: EXFIL_ENDPOINT,
+        clientCredentialsSecretId: EXFIL_CREDENTIALS_ID,
+      };
+    } else {
+      const other = this.endpointChaos.pick(this.providers.filter((p) => p !== c.provider));
+      record.provider = { ...record.provider, tokenEndpoint: other.tokenEndpoint };
+    }
+    this.note(kind === 'unlisted' ? 'record_endpoint_unlisted' : 'record_endpoint_unbound', {
+      connection: c.name,
+    });
+    this.oracle.replacedOutsideProtocol(current.versionId, this.sched.now);
+    this.sm.servePut(secretName, JSON.stringify(record), uuid(this.endpointChaos));
+  }
+
+  /** The alarm fired (the first EndpointRefused for this edit): the operator fixes the record later. */
+  private scheduleEndpointFix(connection: string): void {
+    this.sched.after(15 * MINUTE + this.endpointChaos.exponential(60 * MINUTE), () =>
+      this.fixEndpoint(connection),
+    );
+  }
+
+  /** The operator restores the record's provider settings, under the lease, with the derived token. */
+  private fixEndpoint(connection: string): void {
+    const c = this.connections.get(connection)!;
+    let wrote = false;
+    const landed = this.operatorWrite(
+      connection,
+      'fix-endpoint',
+      (current) => {
+        if (!this.oracle.endpoints.isEdited(connection)) return undefined;
+        const record = JSON.parse(current.value) as ConnectionRecord;
+        record.provider = this.providerSettings(c);
+        record.lastError = null;
+        wrote = true;
+        return JSON.stringify(record);
+      },
+      () => this.fixEndpoint(connection),
+    );
+    if (wrote && !landed) this.sched.after(MINUTE, () => this.fixEndpoint(connection));
+  }
+
+  private providerSettings(c: ConnectionSpec): NonNullable<ConnectionRecord['provider']> {
+    return {
+      tokenEndpoint: c.provider.tokenEndpoint,
+      dialect: c.provider.dialect,
+      clientAuth: c.provider.clientAuth,
+      clientCredentialsSecretId: CLIENTS_PREFIX + c.provider.id,
+    };
   }
 
   // ----- result -----
@@ -607,6 +904,9 @@ class Simulation {
       events: this.sched.events,
       digest: (this.oracle.digest >>> 0).toString(16).padStart(8, '0'),
       endedAt: this.sched.now,
+      maxReportDelayMs: this.oracle.transitions.maxDelay,
+      unreportedMoves: this.oracle.transitions.unreportedAtEnd(),
+      maxRefusalDelayMs: this.oracle.endpoints.maxDelay,
     };
   }
 
@@ -733,22 +1033,41 @@ class SimConsumer {
   }
 }
 
-/** Counts metrics (sums of Count metrics by name and failure class); checks dimension values. */
+/**
+ * Counts metrics as CloudWatch would receive them from the EMF adapter
+ * (lambda/adapters/emf-metrics.ts): a metric with dimensions is published at once (a
+ * Powertools single metric); the others are buffered and published by `flush()`, which
+ * the handler calls when the invocation ends. A process that dies first (a crash, the
+ * Lambda timeout) takes its buffered metrics with it, unpublished. Checks dimension values.
+ */
 class SimMetrics implements Metrics {
-  constructor(private readonly oracle: Oracle) {}
+  private buffered: { name: string; value: number; attribution?: Attribution }[] = [];
+
+  constructor(
+    private readonly oracle: Oracle,
+    private readonly inv: Invocation,
+  ) {}
 
   add(name: string, unit: MetricUnit, value: number, dimensions?: Record<string, string>): void {
-    if (unit === 'Count') {
-      this.oracle.count(`metric.${name}`, value);
-      const failureClass = dimensions?.FailureClass;
-      if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
-    }
     if (dimensions) {
       for (const dimension of Object.values(dimensions)) this.oracle.checkText(dimension, `metric ${name}`);
     }
+    if (unit !== 'Count') return;
+    if (dimensions && Object.keys(dimensions).length > 0) {
+      // Counted apart from the metric's total (RefreshFailed is emitted both ways).
+      const failureClass = dimensions.FailureClass;
+      if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
+      return;
+    }
+    this.buffered.push({ name, value, attribution: this.oracle.metricEmitted(this.inv, name) });
   }
 
-  flush(): void {}
+  flush(): void {
+    if (!this.inv.alive) return;
+    for (const { name, value, attribution } of this.buffered.splice(0)) {
+      this.oracle.metricPublished(this.inv, name, value, attribution);
+    }
+  }
 }
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
