@@ -41,6 +41,16 @@ export interface ConnectionOptions {
 }
 
 /**
+ * What the harness needs of the provider fixture: the oidc-provider fixture
+ * (`sandbox/auth-server.ts`), or a replay of real providers' answers
+ * (`test/support/provider-replay.ts`, which mints its tokens per provider).
+ */
+export type HarnessProvider = Pick<AuthServer, 'issuer' | 'clients' | 'tokenEndpoint' | 'jsonTokenEndpoint'> &
+  Partial<Pick<AuthServer, 'mintRefreshToken'>> & {
+    presentedRefreshTokens(): { refreshToken: string }[];
+  };
+
+/**
  * The refresher wired to real peers: moto (Secrets Manager, KMS, DynamoDB) and the
  * oidc-provider fixture. Each harness has its own prefix, keys and lease table.
  * Invocations run the real handler code in-process (moto's Lambda does not run code).
@@ -58,7 +68,7 @@ export class RefresherHarness {
   private invocations = 0;
 
   constructor(
-    readonly auth: AuthServer,
+    readonly auth: HarnessProvider,
     private readonly overrides: Partial<EngineSettings> = {},
   ) {}
 
@@ -129,6 +139,7 @@ export class RefresherHarness {
   async createConnection(name: string, options: ConnectionOptions): Promise<{ refreshToken: string }> {
     const { client } = options;
     const credentialsId = await this.createClientCredentials(client);
+    if (!this.auth.mintRefreshToken) throw new Error('this provider fixture mints no refresh tokens');
     const refreshToken = await this.auth.mintRefreshToken({
       clientId: client.clientId,
       scope: options.scope,
