@@ -129,6 +129,41 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
       width: 12,
     }),
     new cloudwatch.GraphWidget({
+      title: 'Days to re-authentication per connection',
+      left: [
+        new cloudwatch.MathExpression({
+          expression: searchExpression(
+            serviceName,
+            MetricName.DaysToReauthentication,
+            'Connection',
+            'Minimum',
+            periodSeconds,
+          ),
+          label: '',
+          period,
+        }),
+      ],
+      right: [metric(MetricName.ConnectionsReauthDueSoon, cloudwatch.Stats.MAXIMUM, 'Due soon (count)')],
+      leftAnnotations: [
+        {
+          value: settings.reauthDueWithin.toDays(),
+          label: 'Re-authentication due alarm',
+          color: cloudwatch.Color.RED,
+        },
+      ],
+      leftYAxis: { min: 0 },
+      rightYAxis: { min: 0 },
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Connections backing off (skipped per run)',
+      left: [metric(MetricName.BackoffSkipped, cloudwatch.Stats.SUM, 'Backing off')],
+      leftYAxis: { min: 0 },
+      width: 12,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
       title: 'Duration (ms)',
       left: [
         metric(MetricName.RefreshLatency, cloudwatch.Stats.AVERAGE, 'Token request, average'),
