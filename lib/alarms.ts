@@ -173,9 +173,12 @@ export function createAlarms(
     },
     RefreshFailuresPersisting: {
       severity: 'HIGH',
-      summary: `Refreshes failed in each of ${settings.failureAlarmPeriods} consecutive schedule periods.`,
+      summary:
+        `A connection failed to refresh, or waited out the backoff of its failures, in each of ` +
+        `${settings.failureAlarmPeriods} consecutive schedule periods.`,
       options: {
-        metric: metric(MetricName.RefreshFailed, cloudwatch.Stats.SUM, period),
+        // A gauge: a connection that backs off fails only once per backoff step.
+        metric: metric(MetricName.ConnectionsFailing, cloudwatch.Stats.MAXIMUM, period),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: settings.failureAlarmPeriods,

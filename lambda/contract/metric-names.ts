@@ -45,6 +45,12 @@ export const MetricName = {
   ConnectionsReauthDueSoon: 'ConnectionsReauthDueSoon',
   /** A connection was not attempted because its failure backoff holds (core/backoff.ts). */
   BackoffSkipped: 'BackoffSkipped',
+  /**
+   * Connections a run saw failing: its refresh failed in this run, or it waits out the
+   * backoff of earlier failures (a gauge, every run): what `RefreshFailuresPersisting`
+   * watches, since a backing-off connection fails only once per backoff step.
+   */
+  ConnectionsFailing: 'ConnectionsFailing',
   /** A refresh before the schedule would have made it (forced, or a consumer's on-demand request after a 401). */
   EarlyRefresh: 'EarlyRefresh',
   /** A run finished (heartbeat). */

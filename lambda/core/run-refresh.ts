@@ -106,6 +106,12 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
   emitReauthenticationDue(engine, results, now);
   const backingOff = results.filter((r) => r.status === 'skipped' && r.reason === 'backoff').length;
   if (backingOff > 0) emit(engine, MetricName.BackoffSkipped, 'Count', backingOff);
+  emit(
+    engine,
+    MetricName.ConnectionsFailing,
+    'Count',
+    results.filter((r) => r.status === 'failed').length + backingOff,
+  );
 
   const count = (status: ConnectionResult['status']) => results.filter((r) => r.status === status).length;
   const summary: RunSummary = {

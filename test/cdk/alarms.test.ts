@@ -72,8 +72,10 @@ const EXPECTED: Record<AlarmId, Expected> = {
   },
   // Refused, nothing sent: one is enough to look.
   EndpointRefused: ANY_IN_ONE_PERIOD(MetricName.EndpointRefused),
+  // Failing or backing off (a connection that backs off fails once per backoff step).
   RefreshFailuresPersisting: {
-    ...ANY_IN_ONE_PERIOD(MetricName.RefreshFailed),
+    ...ANY_IN_ONE_PERIOD(MetricName.ConnectionsFailing),
+    statistic: 'Maximum',
     evaluationPeriods: 3,
     datapointsToAlarm: 3,
   },

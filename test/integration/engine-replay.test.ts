@@ -295,11 +295,20 @@ describe('no hammering: a failing provider is not called again within its backof
       expect(first).toMatchObject({ status: 'failed', failureClass: 'transient' });
       expect(replay.calls('google') - before).toBe(3);
 
-      // The next scheduled runs read nothing (the hint carries the backoff) and send nothing.
+      // The next scheduled runs read nothing (the hint carries the backoff) and send nothing,
+      // yet count the connection as failing (what RefreshFailuresPersisting watches).
+      const failing = () =>
+        h.output
+          .jsonLines()
+          .filter((entry) => typeof entry.ConnectionsFailing === 'number')
+          .map((entry) => entry.ConnectionsFailing as number)
+          .at(-1);
+      expect(failing()).toBe(1);
       for (const offset of [5, 10, 19]) {
         const summary = await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
         expect(resultOf(summary, 'down')).toMatchObject({ status: 'skipped', reason: 'backoff' });
         expect(summary.read).toBe(0);
+        expect(failing()).toBe(1);
       }
       // An on-demand request (a consumer's 401) is held back too.
       const version = (await h.current('down')).versionId;
