@@ -555,7 +555,11 @@ async function handleFailure(
     deps.settings,
   );
   lease.backOff(backoff);
-  const written = await recordFailure(deps, lease, current, record, failure, backoff.failureStreak);
+  // A token that may have been consumed (an unreadable 2xx) keeps its record version, so the
+  // marker still says so to the next holder: a status commit would make it look unsent.
+  const written =
+    lease.transactionState !== 'maybe_consumed' &&
+    (await recordFailure(deps, lease, current, record, failure, backoff.failureStreak));
   if (!written) {
     await lease.release();
     await lease.writeHint(current.versionId, record);

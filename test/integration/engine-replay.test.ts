@@ -1,4 +1,6 @@
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { systemClock } from '../../lambda/adapters/system-clock.js';
 import type { EngineSettings } from '../../lambda/contract/settings.js';
 import type { Clock } from '../../lambda/core/ports.js';
@@ -8,6 +10,7 @@ import {
   refreshTokenContext,
 } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
+import { versionAccess } from '../../lambda/core/version-access.js';
 import { createSecret } from '../support/aws-fixtures.js';
 import { REPLAY_CLIENT, type ReplayServer, startReplayServer } from '../support/provider-replay.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
@@ -399,13 +402,68 @@ describe('no hammering: a failing provider is not called again within its backof
       const before = replay.calls('keycloak');
       const failed = resultOf(await h.invoke(undefined, { clock: later(0) }), 'odd');
       expect(failed).toMatchObject({ failureClass: 'invalid_response' });
-      // The body was read in full and carried no new refresh token: the old one is still good.
+      // The body was read in full and carried no new refresh token: the old one is still good
+      // (the marker says not_sent, not ambiguous).
       expect((await h.current('odd')).record.lastError).toMatchObject({ class: 'invalid_response' });
+      const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+      const current = await h.current('odd');
+      expect(versionAccess(await leases.get('odd'), current.versionId)).toEqual({ kind: 'free' });
       for (const offset of [5, 10]) await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
       expect(replay.calls('keycloak') - before).toBe(1);
     } finally {
       replay.clearFaults('keycloak');
     }
+  });
+});
+
+describe('an answer that cannot be read may have rotated the token', () => {
+  it('the record is not rewritten over it, and the marker keeps the doubt for the ambiguous policy', async () => {
+    const h = await harness();
+    await connect(h, 'html', 'box');
+    replay.injectFault('box', {
+      kind: 'answer_after_rotating',
+      answer: () => ({
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+        body: '<html>maintenance</html>',
+      }),
+    });
+    const before = await h.current('html');
+    expect(resultOf(await h.invoke(), 'html')).toMatchObject({ failureClass: 'invalid_response' });
+    const after = await h.current('html');
+    expect(after.versionId).toBe(before.versionId);
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    expect(versionAccess(await leases.get('html'), after.versionId)).toMatchObject({
+      kind: 'uncertain',
+      sentAttempts: 1,
+    });
+    // Past the backoff: the documented retry (Box rotated, so: a dead token, reauth_required).
+    expect(resultOf(await run(h, 'html', { clock: later(6 * MINUTE_MS) }), 'html')).toMatchObject({
+      failureClass: 'reauth_required',
+    });
+    expect((await h.current('html')).record.lastError?.message).toMatch(/had been sent before/);
+  });
+});
+
+describe('a custom provider without expires_in', () => {
+  it("gets the engine's one-hour default, with one warning per connection", async () => {
+    const h = await harness();
+    // Salesforce's answers, connected as a custom provider (no profile default).
+    await connect(h, 'custom-sf', 'salesforce');
+    const secretName = `${h.prefix}custom-sf`;
+    const stored = JSON.parse(
+      (await h.secretsManager.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString ?? '{}',
+    );
+    delete stored.provider.behaviour;
+    delete stored.provider.profile;
+    await h.secretsManager.send(
+      new PutSecretValueCommand({ SecretId: secretName, SecretString: JSON.stringify(stored) }),
+    );
+    expect(resultOf(await run(h, 'custom-sf'), 'custom-sf')).toMatchObject({ status: 'refreshed' });
+    expect((await h.current('custom-sf')).record.tokenLifetimeSeconds).toBe(3600);
+    await run(h, 'custom-sf', { force: true });
+    const warnings = h.output.text().split('assumed to live one hour').length - 1;
+    expect(warnings).toBe(1);
   });
 });
 
