@@ -770,9 +770,9 @@ describe('HttpTokenEndpoint provider behaviours', () => {
     const behaviour = behave({
       response: { keepFields: ['api_url', 'jwt_field', 'opaque', 'echo', 'with_param', 'nested', 'absent'] },
     });
-    expect(await endpoint.refresh(grant(server.url, { behaviour }))).toMatchObject({
-      kind: 'tokens',
-      tokens: { providerFields: { api_url: 'https://api.example.com' } },
+    const outcome = await endpoint.refresh(grant(server.url, { behaviour }));
+    expect(outcome.kind === 'tokens' && outcome.tokens.providerFields).toEqual({
+      api_url: 'https://api.example.com',
     });
   });
 
