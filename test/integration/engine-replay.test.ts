@@ -525,6 +525,28 @@ describe('lost answers: the reuse window decides', () => {
     expect(replay.calls('xero') - before).toBe(3);
   });
 
+  it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-died', 'box');
+    const { versionId } = await h.current('box-died');
+    // What a sender that died after sending leaves: a marker with one request and no outcome.
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    await leases.acquire('box-died', { owner: 'dead', leaseUntil: Date.now() + 300 });
+    await leases.markSending('box-died', 'dead', versionId, { sentAt: Date.now(), sentAttempts: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    replay.injectFault('box', { kind: 'drop' }, 3);
+    try {
+      const before = replay.calls('box');
+      expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'ambiguous' });
+      expect(replay.calls('box') - before).toBe(1);
+      expect(await leases.get('box-died')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
+      expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'reauth_required' });
+      expect(replay.calls('box') - before).toBe(1);
+    } finally {
+      replay.clearFaults('box');
+    }
+  });
+
   it('Xero past its grace window, and Box (strict): no blind retry beyond the documented one', async () => {
     const h = await harness();
     await connect(h, 'box-lost', 'box');
