@@ -55,7 +55,7 @@ export function classifyFailure(
     case 'oauth_error': {
       const code = oauthErrorCode(outcome.error);
       const described = outcome.description ? { providerDescription: outcome.description } : {};
-      if (outcome.status !== 0 && isDeadTokenCode(outcome.error, behaviour)) {
+      if (isDeadTokenCode(outcome.error, behaviour)) {
         return {
           failureClass: 'reauth_required',
           message: `the provider rejected the refresh token: ${code}`,
