@@ -46,6 +46,13 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
   const periodSeconds = period.toSeconds();
   const metric = (name: MetricName, statistic: string, label: string) =>
     engineMetric(serviceName, name, statistic, period, label);
+  /** One line per connection (its minimum in each period), new connections included. */
+  const perConnection = (name: MetricName) =>
+    new cloudwatch.MathExpression({
+      expression: searchExpression(serviceName, name, 'Connection', 'Minimum', periodSeconds),
+      label: '',
+      period,
+    });
 
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
     dashboardName: props.dashboardName,
@@ -100,19 +107,7 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Seconds to expiry per connection',
-      left: [
-        new cloudwatch.MathExpression({
-          expression: searchExpression(
-            serviceName,
-            MetricName.SecondsToExpiry,
-            'Connection',
-            'Minimum',
-            periodSeconds,
-          ),
-          label: '',
-          period,
-        }),
-      ],
+      left: [perConnection(MetricName.SecondsToExpiry)],
       leftAnnotations: [
         {
           value: settings.nearExpiryThreshold.toSeconds(),
@@ -130,19 +125,7 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
     }),
     new cloudwatch.GraphWidget({
       title: 'Days to re-authentication per connection',
-      left: [
-        new cloudwatch.MathExpression({
-          expression: searchExpression(
-            serviceName,
-            MetricName.DaysToReauthentication,
-            'Connection',
-            'Minimum',
-            periodSeconds,
-          ),
-          label: '',
-          period,
-        }),
-      ],
+      left: [perConnection(MetricName.DaysToReauthentication)],
       right: [metric(MetricName.ConnectionsReauthDueSoon, cloudwatch.Stats.MAXIMUM, 'Due soon (count)')],
       leftAnnotations: [
         {

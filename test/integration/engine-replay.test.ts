@@ -4,14 +4,9 @@ import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.j
 import { systemClock } from '../../lambda/adapters/system-clock.js';
 import type { EngineSettings } from '../../lambda/contract/settings.js';
 import type { Clock } from '../../lambda/core/ports.js';
-import {
-  type ConnectionRecord,
-  RECORD_SCHEMA_VERSION,
-  refreshTokenContext,
-} from '../../lambda/core/record.js';
+import type { ConnectionRecord, ProviderSettings } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { versionAccess } from '../../lambda/core/version-access.js';
-import { createSecret } from '../support/aws-fixtures.js';
 import { REPLAY_CLIENT, type ReplayServer, startReplayServer } from '../support/provider-replay.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 import { REPLAY_PROVIDERS, type ReplayProviderName } from '../support/replay-providers.js';
@@ -53,29 +48,17 @@ async function connect(
 ): Promise<{ refreshToken: string }> {
   const { behaviour, scope } = REPLAY_PROVIDERS[provider];
   const credentialsId = await h.createClientCredentials(REPLAY_CLIENT);
-  const refreshToken = replay.mintFor(provider);
-  h.sensitiveValues.add(refreshToken);
-  const secretName = h.prefix + name;
-  const value: ConnectionRecord = {
-    schemaVersion: RECORD_SCHEMA_VERSION,
-    connection: name,
-    provider: {
-      tokenEndpoint: replay.endpoint(provider),
-      dialect: 'form',
-      clientAuth: 'client_secret_post',
-      clientCredentialsSecretId: credentialsId,
-      ...(scope ? { scope } : {}),
-      profile: provider,
-      // As stored (the schema's arrays are mutable; the profile's are read-only).
-      behaviour: structuredClone(behaviour) as NonNullable<ConnectionRecord['provider']>['behaviour'],
-    },
-    status: 'active',
-    refreshToken: await h.keys.encrypt(refreshToken, refreshTokenContext(secretName)),
-    lastError: null,
-    ...record,
+  const provided: ProviderSettings = {
+    tokenEndpoint: replay.endpoint(provider),
+    dialect: 'form',
+    clientAuth: 'client_secret_post',
+    clientCredentialsSecretId: credentialsId,
+    ...(scope ? { scope } : {}),
+    profile: provider,
+    // As stored (the schema's arrays are mutable; the profile's are read-only).
+    behaviour: structuredClone(behaviour) as ProviderSettings['behaviour'],
   };
-  await createSecret(secretName, JSON.stringify(value), { client: h.secretsManager });
-  return { refreshToken };
+  return h.storeConnection(name, provided, replay.mintFor(provider), record);
 }
 
 /** A clock `offsetMs` ahead of the real one (a later run). */

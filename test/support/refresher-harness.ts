@@ -14,6 +14,7 @@ import type { EngineDeps } from '../../lambda/core/engine.js';
 import type { Clock } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
+  type ProviderSettings,
   parseRecord,
   RECORD_SCHEMA_VERSION,
   refreshTokenContext,
@@ -144,22 +145,40 @@ export class RefresherHarness {
       clientId: client.clientId,
       scope: options.scope,
     });
-    this.sensitiveValues.add(refreshToken);
-    const secretName = this.prefix + name;
-    const record: ConnectionRecord = {
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      connection: name,
-      provider: {
+    return this.storeConnection(
+      name,
+      {
         tokenEndpoint: options.dialect === 'json' ? this.auth.jsonTokenEndpoint : this.auth.tokenEndpoint,
         dialect: options.dialect ?? 'form',
         clientAuth: client.authMethod,
         clientCredentialsSecretId: credentialsId,
         ...(options.scope ? { scope: options.scope } : {}),
       },
+      refreshToken,
+      options.record,
+    );
+  }
+
+  /**
+   * Stores an active connection to `provider` holding `refreshToken` (encrypted as the
+   * refresher would), with `overrides` applied to the record.
+   */
+  async storeConnection(
+    name: string,
+    provider: ProviderSettings,
+    refreshToken: string,
+    overrides: Partial<ConnectionRecord> = {},
+  ): Promise<{ refreshToken: string }> {
+    this.sensitiveValues.add(refreshToken);
+    const secretName = this.prefix + name;
+    const record: ConnectionRecord = {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      connection: name,
+      provider,
       status: 'active',
       refreshToken: await this.keys.encrypt(refreshToken, refreshTokenContext(secretName)),
       lastError: null,
-      ...options.record,
+      ...overrides,
     };
     // Written as plain JSON so tests can also store records the schema rejects.
     await createSecret(secretName, JSON.stringify(record), { client: this.secretsManager });

@@ -26,6 +26,8 @@ const invalidGrant = (description: string) => ({
   status: 400,
   body: { error: 'invalid_grant', error_description: description },
 });
+/** A 200 JSON success body. */
+const json200 = (body: Record<string, unknown>) => ({ status: 200, body });
 const form = (status: number, fields: Record<string, string>) => ({
   status,
   headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
@@ -53,9 +55,8 @@ export const SALESFORCE: ReplayProvider = {
   }),
   model: {
     rotates: true,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         access_token: accessToken,
         ...(refreshToken ? { refresh_token: refreshToken } : {}),
         signature: 'CMJ4l+CCaPQiKjoOEwEig9H4wqhpuLSk4J2urAe+fVg=',
@@ -64,8 +65,7 @@ export const SALESFORCE: ReplayProvider = {
         id: 'https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P',
         token_type: 'Bearer',
         issued_at: '1278448384422',
-      },
-    }),
+      }),
     dead: () => invalidGrant('expired access/refresh token'),
   },
 };
@@ -83,9 +83,8 @@ export const SLACK: ReplayProvider = {
   }),
   model: {
     rotates: true,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         ok: true,
         app_id: 'A0KRD7HC3',
         access_token: accessToken,
@@ -95,8 +94,7 @@ export const SLACK: ReplayProvider = {
         scope: 'commands,incoming-webhook',
         bot_user_id: 'U0KRQLJ9H',
         team: { name: 'Slack Pickleball Team', id: 'T9TK3CUKW' },
-      },
-    }),
+      }),
     dead: () => ({ status: 200, body: { ok: false, error: 'invalid_refresh_token' } }),
   },
 };
@@ -146,10 +144,8 @@ export const HUBSPOT: ReplayProvider = {
   }),
   model: {
     rotates: false,
-    success: ({ accessToken }) => ({
-      status: 200,
-      body: { token_type: 'bearer', access_token: accessToken, expires_in: 1800 },
-    }),
+    success: ({ accessToken }) =>
+      json200({ token_type: 'bearer', access_token: accessToken, expires_in: 1800 }),
     dead: () => ({
       status: 400,
       body: {
@@ -172,15 +168,13 @@ export const GOOGLE: ReplayProvider = {
   scope: 'https://www.googleapis.com/auth/drive.metadata.readonly',
   model: {
     rotates: false,
-    success: ({ accessToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken }) =>
+      json200({
         access_token: accessToken,
         expires_in: 3599,
         scope: 'https://www.googleapis.com/auth/drive.metadata.readonly',
         token_type: 'Bearer',
-      },
-    }),
+      }),
     dead: () => invalidGrant('Token has been expired or revoked.'),
   },
 };
@@ -199,16 +193,14 @@ export const ENTRA: ReplayProvider = {
   model: {
     rotates: true,
     reuseWindowSeconds: 86_400,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         access_token: accessToken,
         token_type: 'Bearer',
         expires_in: 3599,
         scope: 'https://graph.microsoft.com/mail.read',
         refresh_token: refreshToken,
-      },
-    }),
+      }),
     dead: () => ({
       status: 400,
       body: { error: 'invalid_grant', error_description: 'AADSTS70008: The refresh token has expired.' },
@@ -229,9 +221,8 @@ export const KEYCLOAK: ReplayProvider = {
   }),
   model: {
     rotates: true,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         access_token: accessToken,
         expires_in: 300,
         refresh_expires_in: 1800,
@@ -240,8 +231,7 @@ export const KEYCLOAK: ReplayProvider = {
         'not-before-policy': 0,
         session_state: '8d1b1c6e-4b0e-4b7c-9f6e-2b5d8c1a3f7e',
         scope: 'profile email',
-      },
-    }),
+      }),
     dead: () => invalidGrant('Token is not active'),
   },
 };
@@ -258,16 +248,14 @@ export const INTUIT: ReplayProvider = {
   }),
   model: {
     rotates: true,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         token_type: 'bearer',
         expires_in: 3600,
         refresh_token: refreshToken,
         x_refresh_token_expires_in: 8_726_400,
         access_token: accessToken,
-      },
-    }),
+      }),
     dead: () => ({ status: 400, body: { error: 'invalid_grant' } }),
   },
 };
@@ -284,16 +272,14 @@ export const XERO: ReplayProvider = {
   model: {
     rotates: true,
     reuseWindowSeconds: 1800,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         access_token: accessToken,
         expires_in: 1800,
         token_type: 'Bearer',
         refresh_token: refreshToken,
         scope: 'offline_access accounting.transactions',
-      },
-    }),
+      }),
     dead: () => invalidGrant('invalid_grant'),
   },
 };
@@ -308,16 +294,14 @@ export const BOX: ReplayProvider = {
   }),
   model: {
     rotates: true,
-    success: ({ accessToken, refreshToken }) => ({
-      status: 200,
-      body: {
+    success: ({ accessToken, refreshToken }) =>
+      json200({
         access_token: accessToken,
         expires_in: 3600,
         restricted_to: [],
         refresh_token: refreshToken,
         token_type: 'bearer',
-      },
-    }),
+      }),
     dead: () => invalidGrant('Refresh token has expired'),
   },
 };
