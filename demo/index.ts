@@ -169,6 +169,9 @@ export async function runDemo(
     const settings = {
       refreshWindowMs: options.refreshWindow * 1000,
       minIntervalMs: options.minInterval * 1000,
+      // Seconds-long tokens: a failing refresh backs off for seconds, not the deployed minutes.
+      failureBackoffBaseMs: options.minInterval * 1000,
+      failureBackoffCapMs: 4 * options.minInterval * 1000,
       requestTimeoutMs: 5_000,
       commitReserveMs: 3_000,
     };

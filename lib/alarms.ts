@@ -19,6 +19,7 @@ export const ALARM_IDS = [
   'EndpointRefused',
   'RefreshFailuresPersisting',
   'ReauthRequired',
+  'ReauthenticationDue',
   'AccessTokenNearExpiry',
   'FrequentRefreshes',
   'RefreshRateAboveCeiling',
@@ -172,9 +173,12 @@ export function createAlarms(
     },
     RefreshFailuresPersisting: {
       severity: 'HIGH',
-      summary: `Refreshes failed in each of ${settings.failureAlarmPeriods} consecutive schedule periods.`,
+      summary:
+        `A connection failed to refresh, or waited out the backoff of its failures, in each of ` +
+        `${settings.failureAlarmPeriods} consecutive schedule periods.`,
       options: {
-        metric: metric(MetricName.RefreshFailed, cloudwatch.Stats.SUM, period),
+        // A gauge: a connection that backs off fails only once per backoff step.
+        metric: metric(MetricName.ConnectionsFailing, cloudwatch.Stats.MAXIMUM, period),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: settings.failureAlarmPeriods,
@@ -194,6 +198,21 @@ export function createAlarms(
         evaluationPeriods: 1,
         // A gauge emitted by every run: without runs, keep the last state (HeartbeatMissing covers that).
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+    },
+    ReauthenticationDue: {
+      severity: 'WARNING',
+      summary:
+        `An active connection's refresh token expires within ${settings.reauthDueWithin.toDays()} days (the provider ` +
+        'said so, or its documented lifetime ends): run the authorization code flow again before then, or it ' +
+        'moves to reauth_required.',
+      options: {
+        metric: metric(MetricName.MinDaysToReauthentication, cloudwatch.Stats.MINIMUM, period),
+        threshold: settings.reauthDueWithin.toDays(),
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // Emitted by every run while any connection's expiry is known; none known is not a breach.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       },
     },
     AccessTokenNearExpiry: {

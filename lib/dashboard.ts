@@ -46,6 +46,13 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
   const periodSeconds = period.toSeconds();
   const metric = (name: MetricName, statistic: string, label: string) =>
     engineMetric(serviceName, name, statistic, period, label);
+  /** One line per connection (its minimum in each period), new connections included. */
+  const perConnection = (name: MetricName) =>
+    new cloudwatch.MathExpression({
+      expression: searchExpression(serviceName, name, 'Connection', 'Minimum', periodSeconds),
+      label: '',
+      period,
+    });
 
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
     dashboardName: props.dashboardName,
@@ -100,19 +107,7 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Seconds to expiry per connection',
-      left: [
-        new cloudwatch.MathExpression({
-          expression: searchExpression(
-            serviceName,
-            MetricName.SecondsToExpiry,
-            'Connection',
-            'Minimum',
-            periodSeconds,
-          ),
-          label: '',
-          period,
-        }),
-      ],
+      left: [perConnection(MetricName.SecondsToExpiry)],
       leftAnnotations: [
         {
           value: settings.nearExpiryThreshold.toSeconds(),
@@ -128,6 +123,29 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
       leftYAxis: { min: 0 },
       width: 12,
     }),
+    new cloudwatch.GraphWidget({
+      title: 'Days to re-authentication per connection',
+      left: [perConnection(MetricName.DaysToReauthentication)],
+      right: [metric(MetricName.ConnectionsReauthDueSoon, cloudwatch.Stats.MAXIMUM, 'Due soon (count)')],
+      leftAnnotations: [
+        {
+          value: settings.reauthDueWithin.toDays(),
+          label: 'Re-authentication due alarm',
+          color: cloudwatch.Color.RED,
+        },
+      ],
+      leftYAxis: { min: 0 },
+      rightYAxis: { min: 0 },
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Connections backing off (skipped per run)',
+      left: [metric(MetricName.BackoffSkipped, cloudwatch.Stats.SUM, 'Backing off')],
+      leftYAxis: { min: 0 },
+      width: 12,
+    }),
+  );
+  dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Duration (ms)',
       left: [

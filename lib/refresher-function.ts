@@ -321,6 +321,7 @@ export class RefresherFunction extends nodejs.NodejsFunction {
             minIntervalMs: settings.minInterval.toMilliseconds(),
             versionFloorMs: settings.versionFloor.toMilliseconds(),
             maxAgeMs: settings.maxAge.toMilliseconds(),
+            reauthDueWithinMs: settings.reauthDueWithin.toMilliseconds(),
             // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
             allowedTokenOrigins: settings.allowedTokenOrigins,
           },

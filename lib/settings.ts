@@ -87,6 +87,13 @@ export interface TokenRefresherProps {
    */
   readonly nearExpiryThreshold?: Duration;
   /**
+   * The `ReauthenticationDue` alarm fires when an active connection's refresh token expires
+   * (from the provider's answer or its documented lifetimes) within this: someone must run
+   * the authorization code flow again before then. Whole days, 1 to 365.
+   * @default Duration.days(14)
+   */
+  readonly reauthDueWithin?: Duration;
+  /**
    * Consecutive schedule periods with at least one failed refresh before
    * `RefreshFailuresPersisting` fires.
    * @default 3
@@ -218,6 +225,8 @@ export const DEFAULTS = {
   maxAgeSeconds: engineDefaultSeconds('maxAgeMs'),
   memorySizeMb: 256,
   nearExpirySeconds: 300,
+  /** 14 days: two weeks to find the owner and run the authorization code flow again. */
+  reauthDueWithinDays: 14,
   failureAlarmPeriods: 3,
   earlyRefreshesPerHour: 6,
   /** Per connection: 100 versions a day / 24 h ≈ 4 refreshes an hour (the version quota's sustainable rate). */
@@ -250,6 +259,7 @@ export interface ResolvedSettings {
   readonly memorySize: number;
   readonly logRetention: logs.RetentionDays;
   readonly nearExpiryThreshold: Duration;
+  readonly reauthDueWithin: Duration;
   readonly failureAlarmPeriods: number;
   readonly earlyRefreshesPerHour: number;
   readonly maxRefreshesPerHour: number;
@@ -497,6 +507,12 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     );
   }
 
+  const reauthDueWithin = props.reauthDueWithin ?? Duration.days(DEFAULTS.reauthDueWithinDays);
+  const reauthDueS = seconds('reauthDueWithin', reauthDueWithin, problems);
+  if (!(reauthDueS >= 86_400 && reauthDueS <= 365 * 86_400 && reauthDueS % 86_400 === 0)) {
+    problems.push(`reauthDueWithin must be a whole number of days from 1 to 365 (got ${reauthDueS} s)`);
+  }
+
   const failureAlarmPeriods = props.failureAlarmPeriods ?? DEFAULTS.failureAlarmPeriods;
   wholeNumber('failureAlarmPeriods', failureAlarmPeriods, 1, 10, problems);
 
@@ -587,6 +603,7 @@ export function resolveSettings(props: TokenRefresherProps = {}): ResolvedSettin
     memorySize,
     logRetention,
     nearExpiryThreshold,
+    reauthDueWithin,
     failureAlarmPeriods,
     earlyRefreshesPerHour,
     maxRefreshesPerHour,

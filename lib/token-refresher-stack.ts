@@ -28,6 +28,7 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'connections',
   'nearExpirySeconds',
+  'reauthDueWithinDays',
   'failureAlarmPeriods',
   'earlyRefreshesPerHour',
   'maxRefreshesPerHour',
@@ -127,6 +128,7 @@ function flag(key: ContextKey, value: unknown): boolean | undefined {
 }
 
 const seconds = (value: number | undefined) => (value === undefined ? undefined : Duration.seconds(value));
+const days = (value: number | undefined) => (value === undefined ? undefined : Duration.days(value));
 
 /**
  * The construct's settings from context. Values from `-c key=value` arrive as strings,
@@ -149,6 +151,7 @@ export function settingsFromContext(read: ContextReader): TokenRefresherProps {
     alarmEmail: text('alarmEmail', read('alarmEmail')),
     connections: list('connections', read('connections')),
     nearExpiryThreshold: seconds(whole('nearExpirySeconds', read('nearExpirySeconds'))),
+    reauthDueWithin: days(whole('reauthDueWithinDays', read('reauthDueWithinDays'))),
     failureAlarmPeriods: whole('failureAlarmPeriods', read('failureAlarmPeriods')),
     earlyRefreshesPerHour: whole('earlyRefreshesPerHour', read('earlyRefreshesPerHour')),
     maxRefreshesPerHour: whole('maxRefreshesPerHour', read('maxRefreshesPerHour')),

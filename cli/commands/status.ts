@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
 import { connectionSecretName } from '../../lambda/contract/names.js';
+import { activeBackoff } from '../../lambda/core/backoff.js';
 import { describeError } from '../../lambda/core/errors.js';
 import type { LeaseState } from '../../lambda/core/ports.js';
 import { type ConnectionRecord, parseRecord } from '../../lambda/core/record.js';
@@ -26,6 +27,10 @@ export interface ConnectionStatusRow {
   lastErrorClass: string | null;
   lastErrorAt: string | null;
   lastErrorMessage: string | null;
+  /** When the refresh token expires (re-authentication needed after), when the provider or its profile tells. */
+  refreshTokenExpiresAt: string | null;
+  /** Days until then (negative once past); null when unknown. */
+  reauthDueInDays: number | null;
   lease: {
     held: boolean;
     outcome: string | null;
@@ -37,6 +42,8 @@ export interface ConnectionStatusRow {
      * `rescue_pending`, or `stale` (the read version was already replaced).
      */
     refreshToken: RefreshTokenView;
+    /** The failure backoff (lambda/core/backoff.ts), while it holds for the current version. */
+    backoff: { failureStreak: number; nextAttemptAt: string } | null;
   } | null;
 }
 
@@ -166,6 +173,7 @@ async function connectionRow(
         refreshToken: record.ok
           ? refreshTokenView(versionAccess(lease, record.versionId))
           : ('usable' as const),
+        backoff: backoffView(record.ok ? activeBackoff(lease, record.versionId, now) : undefined),
       }
     : null;
   if (!record.ok) {
@@ -179,6 +187,8 @@ async function connectionRow(
       lastErrorClass: 'invalid_record',
       lastErrorAt: null,
       lastErrorMessage: record.error,
+      refreshTokenExpiresAt: null,
+      reauthDueInDays: null,
       lease: leaseView,
     };
   }
@@ -203,8 +213,21 @@ async function connectionRow(
     lastErrorClass,
     lastErrorAt: r.lastError?.at ?? null,
     lastErrorMessage: r.lastError?.message ?? null,
+    refreshTokenExpiresAt: r.refreshTokenExpiresAt ?? null,
+    reauthDueInDays:
+      r.refreshTokenExpiresAt !== undefined
+        ? Math.floor(((Date.parse(r.refreshTokenExpiresAt) - now) / 86_400_000) * 10) / 10
+        : null,
     lease: leaseView,
   };
+}
+
+function backoffView(
+  backoff: ReturnType<typeof activeBackoff>,
+): { failureStreak: number; nextAttemptAt: string } | null {
+  return backoff
+    ? { failureStreak: backoff.failureStreak, nextAttemptAt: new Date(backoff.nextAttemptAt).toISOString() }
+    : null;
 }
 
 async function listVersions(deployment: Deployment, secretId: string): Promise<SecretVersionsListEntry[]> {
@@ -270,16 +293,23 @@ export function renderStatus(report: StatusReport, io: Pick<CliIo, 'stdout'>, no
     out.push('No connections yet: token-refresher connect <name> adds one.');
   } else {
     const table = newTable(
-      ['Connection', 'Status', 'Expires in', 'Last refresh', 'Refreshes 24h', 'Last error'],
+      ['Connection', 'Status', 'Expires in', 'Last refresh', 'Refreshes 24h', 'Re-auth by', 'Last error'],
       io.stdout,
     );
     for (const row of report.connections) {
       table.push([
         row.connection,
-        row.lease?.held ? `${row.status} (refreshing)` : row.status,
+        row.lease?.held
+          ? `${row.status} (refreshing)`
+          : row.lease?.backoff
+            ? `${row.status} (backoff, next ${formatExpiresIn(Date.parse(row.lease.backoff.nextAttemptAt), now)})`
+            : row.status,
         row.expiresAt ? formatExpiresIn(Date.parse(row.expiresAt), now) : '-',
         row.lastRefreshAt ? formatAgo(Date.parse(row.lastRefreshAt), now) : 'never',
         row.refreshes24h === null ? '?' : String(row.refreshes24h),
+        row.refreshTokenExpiresAt && row.reauthDueInDays !== null
+          ? `${row.refreshTokenExpiresAt.slice(0, 10)} (${Math.floor(row.reauthDueInDays)} d)`
+          : '-',
         row.lastErrorClass ?? '-',
       ]);
     }

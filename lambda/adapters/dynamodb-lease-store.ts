@@ -26,7 +26,10 @@ import { awsErrorName, dependencyFailure } from './aws-errors.js';
  * once released). The spent-token marker, kept across leases: `sentFromVersionId` and
  * `sentBy` (set by markSending), `sentOutcome` (set by the sender's release). The last
  * commit: `committedFromVersionId`, `committedVersionId`. `rescue` holds the
- * `RescuedTokenSet` as one JSON string (its tokens are KMS ciphertext).
+ * `RescuedTokenSet` as one JSON string (its tokens are KMS ciphertext). With the marker,
+ * `sentAt` (epoch ms of the version's first send, N) and `sentAttempts` (N): the
+ * ambiguous-answer policy's facts. The failure backoff: `failureStreak`, `nextAttemptAt`
+ * (epoch ms) and `backoffVersionId`, all three or none.
  *
  * Items written before the marker outlived leases have no `sentBy`: their `outcome` was
  * the sender's (acquire used to clear the marker), so it is read as `sentOutcome`.
@@ -41,6 +44,11 @@ const ATTR = {
   committedFromVersionId: 'committedFromVersionId',
   committedVersionId: 'committedVersionId',
   rescue: 'rescue',
+  sentAt: 'sentAt',
+  sentAttempts: 'sentAttempts',
+  failureStreak: 'failureStreak',
+  nextAttemptAt: 'nextAttemptAt',
+  backoffVersionId: 'backoffVersionId',
 } as const;
 
 /** The table definition shared by tests, the demo and the docs (the CDK stack mirrors it). */
@@ -64,9 +72,11 @@ const rescueSchema = z.object({
   fromVersionId: z.string(),
   issuedAt: z.string(),
   expiresAt: z.string(),
-  tokenType: z.string(),
+  tokenType: z.string().optional(),
   expiresIn: z.number(),
   scope: z.string().optional(),
+  refreshTokenExpiresAt: z.string().optional(),
+  providerFields: z.record(z.string(), z.string()).optional(),
   refreshToken: ciphertextSchema,
   accessToken: ciphertextSchema.optional(),
 });
@@ -97,6 +107,18 @@ function readOutcome(
   return outcome.data;
 }
 
+function readNumber(
+  connection: string,
+  item: Record<string, AttributeValue>,
+  attribute: string,
+): number | undefined {
+  const raw = item[attribute]?.N;
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw invalidItem(connection, `invalid ${attribute}`);
+  return value;
+}
+
 /** Reads a lease item. Errors name attributes, never values (a rescue holds ciphertext). */
 export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseState {
   const connection = item[LEASE_TABLE_KEY]?.S;
@@ -116,6 +138,17 @@ export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseS
     const legacy = item[ATTR.sentBy]?.S === undefined;
     const sentOutcome = legacy ? outcome : readOutcome(connection, item, ATTR.sentOutcome);
     if (sentOutcome !== undefined) state.sentOutcome = sentOutcome;
+    const sentAt = readNumber(connection, item, ATTR.sentAt);
+    if (sentAt !== undefined) state.sentAt = sentAt;
+    const sentAttempts = readNumber(connection, item, ATTR.sentAttempts);
+    if (sentAttempts !== undefined) state.sentAttempts = sentAttempts;
+  }
+
+  const failureStreak = readNumber(connection, item, ATTR.failureStreak);
+  const nextAttemptAt = readNumber(connection, item, ATTR.nextAttemptAt);
+  const backoffVersionId = item[ATTR.backoffVersionId]?.S;
+  if (failureStreak !== undefined && nextAttemptAt !== undefined && backoffVersionId !== undefined) {
+    state.backoff = { failureStreak, nextAttemptAt, versionId: backoffVersionId };
   }
 
   const committedFrom = item[ATTR.committedFromVersionId]?.S;
@@ -141,11 +174,14 @@ export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseS
       fromVersionId: rescue.data.fromVersionId,
       issuedAt: rescue.data.issuedAt,
       expiresAt: rescue.data.expiresAt,
-      tokenType: rescue.data.tokenType,
       expiresIn: rescue.data.expiresIn,
       refreshToken: rescue.data.refreshToken,
     };
+    if (rescue.data.tokenType !== undefined) parsed.tokenType = rescue.data.tokenType;
     if (rescue.data.scope !== undefined) parsed.scope = rescue.data.scope;
+    if (rescue.data.refreshTokenExpiresAt !== undefined)
+      parsed.refreshTokenExpiresAt = rescue.data.refreshTokenExpiresAt;
+    if (rescue.data.providerFields !== undefined) parsed.providerFields = rescue.data.providerFields;
     if (rescue.data.accessToken !== undefined) parsed.accessToken = rescue.data.accessToken;
     state.rescue = parsed;
   }
@@ -240,14 +276,21 @@ export class DynamoDbLeaseStore implements LeaseStore {
    * another invocation may take over and send the same single-use token. Throws otherwise
    * (`LeaseHeldError` when another owner holds it), so nothing is sent.
    */
-  async markSending(connection: string, owner: string, fromVersionId: string): Promise<void> {
+  async markSending(
+    connection: string,
+    owner: string,
+    fromVersionId: string,
+    marker?: { sentAt: number; sentAttempts: number },
+  ): Promise<void> {
     const now = this.clock.now();
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connection),
-          UpdateExpression: 'SET #sent = :sent, #sentBy = :owner REMOVE #sentOutcome',
+          UpdateExpression: marker
+            ? 'SET #sent = :sent, #sentBy = :owner, #sentAt = :sentAt, #sentAttempts = :sentAttempts REMOVE #sentOutcome'
+            : 'SET #sent = :sent, #sentBy = :owner REMOVE #sentOutcome, #sentAt, #sentAttempts',
           ConditionExpression: '#owner = :owner AND attribute_not_exists(#outcome) AND #until > :now',
           ExpressionAttributeNames: {
             '#owner': ATTR.owner,
@@ -256,11 +299,19 @@ export class DynamoDbLeaseStore implements LeaseStore {
             '#sent': ATTR.sentFromVersionId,
             '#sentBy': ATTR.sentBy,
             '#sentOutcome': ATTR.sentOutcome,
+            '#sentAt': ATTR.sentAt,
+            '#sentAttempts': ATTR.sentAttempts,
           },
           ExpressionAttributeValues: {
             ':owner': { S: owner },
             ':now': { N: String(now) },
             ':sent': { S: fromVersionId },
+            ...(marker
+              ? {
+                  ':sentAt': { N: String(marker.sentAt) },
+                  ':sentAttempts': { N: String(marker.sentAttempts) },
+                }
+              : {}),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -337,13 +388,39 @@ export class DynamoDbLeaseStore implements LeaseStore {
       values[':committedFrom'] = { S: details.committed.fromVersionId };
       values[':committedVersion'] = { S: details.committed.versionId };
     }
-    if (details.clearRescue) names['#rescue'] = ATTR.rescue;
+    if (details.sent && details.sentAttempts !== undefined) {
+      set.push('#sentAttempts = :sentAttempts');
+      names['#sentAttempts'] = ATTR.sentAttempts;
+      values[':sentAttempts'] = { N: String(details.sentAttempts) };
+    }
+    const remove: string[] = [];
+    if (details.clearRescue) {
+      names['#rescue'] = ATTR.rescue;
+      remove.push('#rescue');
+    }
+    if (details.backoff !== undefined) {
+      names['#failureStreak'] = ATTR.failureStreak;
+      names['#nextAttemptAt'] = ATTR.nextAttemptAt;
+      names['#backoffVersionId'] = ATTR.backoffVersionId;
+      if (details.backoff === null) {
+        remove.push('#failureStreak', '#nextAttemptAt', '#backoffVersionId');
+      } else {
+        set.push(
+          '#failureStreak = :failureStreak',
+          '#nextAttemptAt = :nextAttemptAt',
+          '#backoffVersionId = :backoffVersionId',
+        );
+        values[':failureStreak'] = { N: String(details.backoff.failureStreak) };
+        values[':nextAttemptAt'] = { N: String(details.backoff.nextAttemptAt) };
+        values[':backoffVersionId'] = { S: details.backoff.versionId };
+      }
+    }
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connection),
-          UpdateExpression: `SET ${set.join(', ')}${details.clearRescue ? ' REMOVE #rescue' : ''}`,
+          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
           ConditionExpression: 'attribute_exists(#key) AND #owner = :owner',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

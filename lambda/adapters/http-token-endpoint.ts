@@ -7,12 +7,20 @@
  *
  * Classification rules:
  *
- * - **2xx** must be a valid token response (`application/json` object, non-empty
- *   `access_token`, `token_type` Bearer, positive `expires_in`, optional non-empty
- *   `refresh_token`), else `invalid_response`.
- * - **429 and 5xx** are `http_error` (transient, with `Retry-After`), even with an OAuth
- *   error body.
- * - **Other 4xx** with a JSON body carrying a string `error` are `oauth_error`; a bare
+ * Each request carries the connection's provider behaviour (`ProviderBehaviour`; absent:
+ * `DEFAULT_BEHAVIOUR`), which says how its answers are read.
+ *
+ * - **2xx** is read whatever its content-type: a form-encoded body
+ *   (`application/x-www-form-urlencoded`, GitHub's default) as a form, anything else as
+ *   JSON. A body carrying an OAuth error instead of tokens (`error`, the behaviour's
+ *   `errors.codeFields`, Slack's `ok: false`) is that `oauth_error`. Otherwise it must be
+ *   a valid token response (`http/token-response.ts`: non-empty `access_token`, `token_type`
+ *   as sent unless the behaviour narrows it, `expires_in` or a default, optional non-empty
+ *   `refresh_token`), else `invalid_response` — which says whether the body was read in
+ *   full and returns a new refresh token it still carried, for the engine to commit.
+ * - **429 and 5xx** are `http_error` (transient, with the behaviour's retry header, else
+ *   `Retry-After`), even with an OAuth error body.
+ * - **Other 4xx** with a JSON or form body carrying an error code are `oauth_error`; a bare
  *   401 is `invalid_client` (or the `error=` of `WWW-Authenticate`). Anything else,
  *   including a redirect (never followed), is `invalid_response`.
  * - **Transport failures** are `network`, and `requestSent` says whether the refresh
@@ -35,13 +43,20 @@
 import type { AuthorizationCodeEndpoint, CodeGrantRequest } from '../core/connect-connection.js';
 import { parseEndpointUrl } from '../core/endpoint-url.js';
 import type { RefreshGrantRequest, TokenEndpoint, TokenEndpointOutcome } from '../core/ports.js';
+import { DEFAULT_BEHAVIOUR, type ProviderBehaviour } from '../core/provider-behaviour.js';
 import { codeGrantBody } from './http/code-grant-request.js';
 import { grantBody, grantHeaders } from './http/grant-request.js';
 import { invalidResponse } from './http/invalid-response.js';
-import { mediaType, parseJsonObject } from './http/json-body.js';
+import {
+  FORM_MEDIA_TYPE,
+  isJsonMediaType,
+  mediaType,
+  parseFormObject,
+  parseJsonObject,
+} from './http/json-body.js';
 import { LOCAL_ERROR, localRejection } from './http/local-rejection.js';
 import { classifyFetchError, describeBodyError } from './http/network-errors.js';
-import { providerError } from './http/oauth-error.js';
+import { errorInSuccess, providerError } from './http/oauth-error.js';
 import { echoableSecrets } from './http/redaction.js';
 import { discardBody, readBody } from './http/response-body.js';
 import { parseRetryAfter } from './http/retry-after.js';
@@ -101,6 +116,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
       headers: grantHeaders(request, this.userAgent),
       body: grantBody(request),
       secrets: echoableSecrets(request),
+      behaviour: request.behaviour ?? DEFAULT_BEHAVIOUR,
     });
   }
 
@@ -109,7 +125,9 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
    * `connect`), sent and validated exactly like a refresh grant. The code and verifier
    * are redacted from provider text like the refresh token is.
    */
-  async exchangeCode(request: CodeGrantRequest): Promise<TokenEndpointOutcome> {
+  async exchangeCode(
+    request: CodeGrantRequest & { behaviour?: ProviderBehaviour },
+  ): Promise<TokenEndpointOutcome> {
     return this.post({
       tokenEndpoint: request.tokenEndpoint,
       timeoutMs: request.timeoutMs,
@@ -119,6 +137,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
       secrets: echoableSecrets({ credentials: request.credentials, refreshToken: request.code }, [
         request.codeVerifier,
       ]),
+      behaviour: request.behaviour ?? DEFAULT_BEHAVIOUR,
     });
   }
 
@@ -175,7 +194,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
   ): Promise<TokenEndpointOutcome> {
     const { status } = response;
     if (status >= 200 && status <= 299) return this.readTokens(response, request, signal);
-    if (status === 429 || (status >= 500 && status <= 599)) return this.transientError(response);
+    if (status === 429 || (status >= 500 && status <= 599)) return this.transientError(response, request);
     if (status >= 400 && status <= 499) return this.clientError(response, request);
     await discardBody(response);
     return status >= 300 && status <= 399
@@ -187,7 +206,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
       : invalidResponse(status, 'unexpected_status', `unexpected HTTP ${status}`);
   }
 
-  /** 2xx: the body must be a JSON token response. */
+  /** 2xx: the body must be a token response (JSON, or form-encoded), or it is an OAuth error. */
   private async readTokens(
     response: Response,
     request: TokenPost,
@@ -195,14 +214,6 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
   ): Promise<TokenEndpointOutcome> {
     const { status } = response;
     const type = mediaType(response);
-    if (type !== 'application/json') {
-      await discardBody(response);
-      return invalidResponse(
-        status,
-        'not_json',
-        `response is not JSON (content-type ${type ?? 'missing or malformed'})`,
-      );
-    }
     const body = await readBody(response, this.maxResponseBytes);
     if (body.kind === 'failed') {
       // The provider answered success: the refresh token is most likely consumed.
@@ -217,19 +228,36 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
     if (body.kind === 'too_large') {
       return invalidResponse(status, 'too_large', `response body exceeds ${this.maxResponseBytes} bytes`);
     }
-    const json = parseJsonObject(body.bytes);
-    if (!json.ok) return invalidResponse(status, json.code, json.reason);
-    const parsed = parseTokenResponse(json.value);
-    return parsed.ok
-      ? { kind: 'tokens', tokens: parsed.tokens }
-      : invalidResponse(status, parsed.code, parsed.reason);
+    // Read whatever the content-type says: refusing a mislabelled body could drop a rotated token.
+    const parsed = type === FORM_MEDIA_TYPE ? parseFormObject(body.bytes) : parseJsonObject(body.bytes);
+    if (!parsed.ok) {
+      return type === FORM_MEDIA_TYPE || isJsonMediaType(type)
+        ? invalidResponse(status, parsed.code, parsed.reason)
+        : invalidResponse(
+            status,
+            'not_json',
+            `response is not JSON (content-type ${type ?? 'missing or malformed'})`,
+          );
+    }
+    const error = errorInSuccess(status, parsed.value, request.secrets, request.behaviour);
+    if (error !== undefined) return { kind: 'oauth_error', status, ...error };
+    const tokens = parseTokenResponse(parsed.value, request.behaviour);
+    if (tokens.ok) return { kind: 'tokens', tokens: tokens.tokens };
+    return {
+      ...invalidResponse(status, tokens.code, tokens.reason),
+      readBody: true,
+      ...(tokens.refreshToken !== undefined ? { refreshToken: tokens.refreshToken } : {}),
+    };
   }
 
   /** 429 and 5xx: transient whatever the body says, so it is not read. */
-  private async transientError(response: Response): Promise<TokenEndpointOutcome> {
+  private async transientError(response: Response, request: TokenPost): Promise<TokenEndpointOutcome> {
     const { status } = response;
     await discardBody(response);
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.now());
+    // The behaviour's retry header first (a provider may use its own), then Retry-After.
+    const header =
+      response.headers.get(request.behaviour.errors.retryAfterHeader) ?? response.headers.get('retry-after');
+    const retryAfterMs = parseRetryAfter(header, this.now());
     return retryAfterMs === undefined
       ? { kind: 'http_error', status }
       : { kind: 'http_error', status, retryAfterMs };
@@ -241,12 +269,18 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
     const { secrets } = request;
     // Lenient about the content-type of error bodies: they carry codes, not tokens.
     const body = await readBody(response, this.maxResponseBytes);
-    const json = body.kind === 'ok' ? parseJsonObject(body.bytes) : undefined;
+    const json =
+      body.kind === 'ok'
+        ? mediaType(response) === FORM_MEDIA_TYPE
+          ? parseFormObject(body.bytes)
+          : parseJsonObject(body.bytes)
+        : undefined;
     const error = providerError(
       status,
       json?.ok ? json.value : undefined,
       response.headers.get('www-authenticate'),
       secrets,
+      request.behaviour,
     );
     if (error !== undefined) return { kind: 'oauth_error', status, ...error };
     if (body.kind === 'too_large') {
@@ -272,6 +306,8 @@ interface TokenPost {
   body: string;
   /** Every form of every secret the request carried (see `echoableSecrets`). */
   secrets: string[];
+  /** How the provider answers. */
+  behaviour: ProviderBehaviour;
 }
 
 /** Our deadline passed before any response: possibly still connecting, but we cannot tell. */

@@ -36,8 +36,18 @@ function withAuthorization(
   token: AccessToken,
 ): RequestInit {
   const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-  headers.set('authorization', `${token.tokenType} ${token.accessToken}`);
+  headers.set('authorization', `${authorizationScheme(token.tokenType)} ${token.accessToken}`);
   return { ...init, headers };
+}
+
+/**
+ * The HTTP authentication scheme for a token type. The record keeps `token_type` as the
+ * provider sent it (`bearer`, Slack's `bot` and `user`), which is information, not a
+ * scheme: every such token is a bearer token (RFC 6750). Only a proof-of-possession type
+ * (`DPoP`, `MAC`) is a scheme of its own.
+ */
+export function authorizationScheme(tokenType: string): string {
+  return /^(dpop|mac)$/i.test(tokenType) ? tokenType : 'Bearer';
 }
 
 function isReplayable(input: Parameters<typeof fetch>[0], init: RequestInit | undefined): boolean {

@@ -34,6 +34,23 @@ export const MetricName = {
   ConnectionsNeedingReauth: 'ConnectionsNeedingReauth',
   /** The smallest SecondsToExpiry over active connections in a run (what the near-expiry alarm watches). */
   MinSecondsToExpiry: 'MinSecondsToExpiry',
+  /**
+   * Days until the refresh token of an active connection expires (re-authentication needed
+   * after: from the provider's answer or its documented lifetimes); dimension `Connection`.
+   */
+  DaysToReauthentication: 'DaysToReauthentication',
+  /** The smallest DaysToReauthentication over active connections in a run (what `ReauthenticationDue` watches). */
+  MinDaysToReauthentication: 'MinDaysToReauthentication',
+  /** Active connections whose refresh token expires within `reauthDueWithin` (a gauge, every run). */
+  ConnectionsReauthDueSoon: 'ConnectionsReauthDueSoon',
+  /** A connection was not attempted because its failure backoff holds (core/backoff.ts). */
+  BackoffSkipped: 'BackoffSkipped',
+  /**
+   * Connections a run saw failing: its refresh failed in this run, or it waits out the
+   * backoff of earlier failures (a gauge, every run): what `RefreshFailuresPersisting`
+   * watches, since a backing-off connection fails only once per backoff step.
+   */
+  ConnectionsFailing: 'ConnectionsFailing',
   /** A refresh before the schedule would have made it (forced, or a consumer's on-demand request after a 401). */
   EarlyRefresh: 'EarlyRefresh',
   /** A run finished (heartbeat). */

@@ -47,6 +47,7 @@ export interface OnDemandResponse {
    *   exist); re-read the secret. Carries nothing else.
    * - `in_progress`: another invocation is refreshing this connection now; re-read shortly.
    * - `declined`: not refreshed (`reason`: `min_interval`, `version_quota`, `not_active`,
+   *   `backoff` — its refreshes keep failing and the next attempt is later (core/backoff.ts) —,
    *   `no_time`, ...); `recordStatus` says why for `not_active`.
    * - `failed`: the refresh failed (`failureClass`, `message`).
    *

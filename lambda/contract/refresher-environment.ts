@@ -48,6 +48,9 @@ export const SETTING_VARIABLES = {
   requestTimeoutMs: { variable: 'REQUEST_TIMEOUT_SECONDS', unit: 'seconds' },
   concurrency: { variable: 'CONCURRENCY', unit: 'number', integer: true, max: 64 },
   writesPerSecond: { variable: 'WRITES_PER_SECOND', unit: 'number', max: 50 },
+  failureBackoffBaseMs: { variable: 'FAILURE_BACKOFF_BASE_SECONDS', unit: 'seconds' },
+  failureBackoffCapMs: { variable: 'FAILURE_BACKOFF_CAP_SECONDS', unit: 'seconds' },
+  reauthDueWithinMs: { variable: 'REAUTH_DUE_WITHIN_SECONDS', unit: 'seconds' },
 } as const satisfies Partial<Record<TunableSetting, SettingVariable>>;
 
 export type EncodedSetting = keyof typeof SETTING_VARIABLES;

@@ -47,6 +47,22 @@ export interface EngineSettings {
   /** A lease outlives its holder's deadline by this much (clock skew between invocations). @default 30 seconds */
   leaseMarginMs: number;
   /**
+   * Across runs, a connection whose refresh keeps failing (invalid responses, configuration
+   * errors, persistent 5xx and 429) waits this long after its first failed run, doubling
+   * with each further one (core/backoff.ts).
+   * @default 5 minutes (the default schedule period: the next run)
+   */
+  failureBackoffBaseMs: number;
+  /** The longest wait between two attempts of a failing connection. @default 6 hours */
+  failureBackoffCapMs: number;
+  /**
+   * A connection whose refresh token expires (re-authentication needed) within this is
+   * counted in `ConnectionsReauthDueSoon`; the `ReauthenticationDue` alarm uses the same
+   * threshold (construct prop `reauthDueWithin`).
+   * @default 14 days
+   */
+  reauthDueWithinMs: number;
+  /**
    * Ceiling on this invocation's Secrets Manager writes (PutSecretValue, and separately
    * TagResource), below the account's shared 50/s per Region so other writers keep headroom.
    * @default 25 per second
@@ -83,6 +99,9 @@ export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
   backoffBaseMs: 500,
   backoffCapMs: 5_000,
   leaseMarginMs: 30_000,
+  failureBackoffBaseMs: 5 * 60_000,
+  failureBackoffCapMs: 6 * 60 * 60_000,
+  reauthDueWithinMs: 14 * 24 * 60 * 60_000,
   writesPerSecond: 25,
   allowedTokenOrigins: [ASKARA_TOKEN_ORIGIN],
   allowInsecureLoopback: false,

@@ -1,5 +1,6 @@
 import type { FailureClass } from './errors.js';
 import type { TokenEndpointOutcome } from './ports.js';
+import { DEFAULT_BEHAVIOUR, isDeadTokenCode, type ProviderBehaviour } from './provider-behaviour.js';
 
 type FailedOutcome = Exclude<TokenEndpointOutcome, { kind: 'tokens' }>;
 
@@ -20,6 +21,12 @@ export interface Classified {
   mayHaveConsumedToken: boolean;
   /** For transient failures: the provider's Retry-After, if any. */
   retryAfterMs?: number;
+  /**
+   * An invalid 2xx whose body was not read as a whole: a rotated refresh token may have
+   * been in it ("our request may have consumed the token"), unlike a body read in full
+   * that carried none ("the provider answered something we cannot use").
+   */
+  unreadable?: boolean;
 }
 
 /**
@@ -34,16 +41,24 @@ export function oauthErrorCode(error: string): string {
   return OAUTH_ERROR_CODE.test(error) ? error : 'unrecognized_error';
 }
 
-/** Maps a failed token-endpoint outcome to its failure class (docs/refresh-transaction.md). */
-export function classifyFailure(outcome: FailedOutcome): Classified {
+/**
+ * Maps a failed token-endpoint outcome to its failure class (docs/refresh-transaction.md),
+ * as the connection's provider behaves: a code that says the refresh token is dead
+ * (`invalid_grant`, or one of `errors.deadTokenCodes`, in a 4xx or inside a 2xx) is
+ * `reauth_required`.
+ */
+export function classifyFailure(
+  outcome: FailedOutcome,
+  behaviour: ProviderBehaviour = DEFAULT_BEHAVIOUR,
+): Classified {
   switch (outcome.kind) {
     case 'oauth_error': {
       const code = oauthErrorCode(outcome.error);
       const described = outcome.description ? { providerDescription: outcome.description } : {};
-      if (outcome.error === 'invalid_grant') {
+      if (isDeadTokenCode(outcome.error, behaviour)) {
         return {
           failureClass: 'reauth_required',
-          message: 'the provider rejected the refresh token: invalid_grant',
+          message: `the provider rejected the refresh token: ${code}`,
           mayHaveConsumedToken: false,
           ...described,
         };
@@ -94,12 +109,18 @@ export function classifyFailure(outcome: FailedOutcome): Classified {
             message: `the token request did not reach the provider (${outcome.reason})`,
             mayHaveConsumedToken: false,
           };
-    case 'invalid_response':
+    case 'invalid_response': {
+      const success = outcome.status >= 200 && outcome.status < 300;
+      // A 2xx may mean the provider rotated the token even though the body is unusable,
+      // unless the body was read in full: then a new refresh token would have been seen (and
+      // is committed by the engine: `refreshToken`).
+      const unreadable = success && outcome.readBody !== true;
       return {
         failureClass: 'invalid_response',
         message: `the token endpoint answered HTTP ${outcome.status} with an invalid token response (${outcome.code}): ${outcome.reason}`,
-        // A 2xx may mean the provider rotated the token even though the body is unusable.
-        mayHaveConsumedToken: outcome.status >= 200 && outcome.status < 300,
+        mayHaveConsumedToken: unreadable || outcome.refreshToken !== undefined,
+        ...(unreadable ? { unreadable } : {}),
       };
+    }
   }
 }

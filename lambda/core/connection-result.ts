@@ -3,7 +3,7 @@ import type { FailureClass } from './errors.js';
 import type { ConnectionStatus } from './record.js';
 
 /** How one connection's refresh transaction ended. Carries no token. */
-export type ConnectionResult =
+export type ConnectionResult = (
   | { connection: string; status: 'refreshed'; versionId: string; expiresAt: number }
   | { connection: string; status: 'restored'; versionId: string; expiresAt?: number }
   | {
@@ -13,6 +13,8 @@ export type ConnectionResult =
       versionId?: string;
       expiresAt?: number;
       recordStatus?: ConnectionStatus;
+      /** With reason `backoff`: epoch ms of the next attempt. */
+      nextAttemptAt?: number;
     }
   | {
       connection: string;
@@ -21,7 +23,13 @@ export type ConnectionResult =
       message: string;
       versionId?: string;
       expiresAt?: number;
-    };
+      /** Epoch ms of the next attempt, when the failure backs off (core/backoff.ts). */
+      nextAttemptAt?: number;
+    }
+) & {
+  /** Epoch ms the connection's refresh token expires, when known (re-authentication after). */
+  refreshTokenExpiresAt?: number;
+};
 
 export type FailedResult = Extract<ConnectionResult, { status: 'failed' }>;
 
@@ -31,7 +39,7 @@ export function failedResult(
   connection: string,
   failureClass: FailureClass,
   message: string,
-  at: { versionId?: string; expiresAt?: number } = {},
+  at: { versionId?: string; expiresAt?: number; refreshTokenExpiresAt?: number; nextAttemptAt?: number } = {},
   opts: { alreadyLogged?: boolean } = {},
 ): FailedResult {
   emitFailure(deps, failureClass);

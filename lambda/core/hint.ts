@@ -11,34 +11,65 @@ import { connectionStatusSchema } from './record.js';
  * hint costs one read, never a missed refresh. The record stays the source of truth.
  *
  * Format (tag values allow letters, digits and `_ . : / = + - @`):
- * `1/<versionId>/<status>/<expiresAt epoch s or ->/<refreshedAt epoch s or ->`
+ * `1/<versionId>/<status>/<expiresAt epoch s or ->/<refreshedAt epoch s or ->`, followed,
+ * when either is known, by `/<notBefore epoch s or ->/<refreshTokenExpiresAt epoch s or ->`:
+ * the failure backoff's next attempt (core/backoff.ts) and the refresh token's expiry (for
+ * the re-authentication metrics of runs that read nothing).
  */
 export interface Hint {
   versionId: string;
   status: ConnectionStatus;
   expiresAt?: number;
   refreshedAt?: number;
+  /** Epoch ms before which the connection is not attempted (a failure backoff). */
+  notBefore?: number;
+  /** Epoch ms the refresh token expires. */
+  refreshTokenExpiresAt?: number;
 }
 
-export function encodeHint(versionId: string, record: ConnectionRecord): string {
+export function encodeHint(
+  versionId: string,
+  record: ConnectionRecord,
+  extra: { notBefore?: number } = {},
+): string {
   const seconds = (iso: string | undefined) => (iso ? String(Math.floor(Date.parse(iso) / 1000)) : '-');
-  return ['1', versionId, record.status, seconds(record.expiresAt), seconds(record.refreshedAt)].join('/');
+  const parts = ['1', versionId, record.status, seconds(record.expiresAt), seconds(record.refreshedAt)];
+  if (extra.notBefore !== undefined || record.refreshTokenExpiresAt !== undefined) {
+    // Rounded up: a backoff is never cut short by the rounding.
+    parts.push(extra.notBefore !== undefined ? String(Math.ceil(extra.notBefore / 1000)) : '-');
+    parts.push(seconds(record.refreshTokenExpiresAt));
+  }
+  return parts.join('/');
 }
 
 export function decodeHint(value: string | undefined): Hint | undefined {
   if (!value) return undefined;
   const parts = value.split('/');
-  if (parts.length !== 5 || parts[0] !== '1') return undefined;
-  const [, versionId, status, expiresAt, refreshedAt] = parts as [string, string, string, string, string];
+  if ((parts.length !== 5 && parts.length !== 7) || parts[0] !== '1') return undefined;
+  const [, versionId, status, expiresAt, refreshedAt, notBefore, refreshTokenExpiresAt] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
   const parsedStatus = connectionStatusSchema.safeParse(status);
   if (!versionId || !parsedStatus.success) return undefined;
-  const millis = (s: string) => (/^\d+$/.test(s) ? Number(s) * 1000 : undefined);
-  return {
+  const millis = (s: string | undefined) =>
+    s !== undefined && /^\d+$/.test(s) ? Number(s) * 1000 : undefined;
+  const hint: Hint = {
     versionId,
     status: parsedStatus.data,
     expiresAt: millis(expiresAt),
     refreshedAt: millis(refreshedAt),
   };
+  const after = millis(notBefore);
+  if (after !== undefined) hint.notBefore = after;
+  const rtExpiry = millis(refreshTokenExpiresAt);
+  if (rtExpiry !== undefined) hint.refreshTokenExpiresAt = rtExpiry;
+  return hint;
 }
 
 /** The hint when it still describes the AWSCURRENT version, else undefined. */
@@ -50,11 +81,13 @@ export function currentHint(summary: SecretSummary): Hint | undefined {
 
 /**
  * Whether a run must read this connection's record. Hint times are rounded down to whole
- * seconds, which only makes a connection look due a little earlier.
+ * seconds, which only makes a connection look due a little earlier; a backoff's next
+ * attempt is rounded up, which only keeps it waiting a second longer.
  */
 export function mustRead(summary: SecretSummary, now: number, settings: EngineSettings): boolean {
   const hint = currentHint(summary);
   if (!hint) return true;
+  if (hint.notBefore !== undefined && now < hint.notBefore) return false;
   // A hint carries exactly the facts a due decision rests on.
   return decideDue(hint, now, settings).due;
 }

@@ -1,3 +1,5 @@
+import type { ProviderBehaviour } from './provider-behaviour.js';
+
 /**
  * The ports the refresh engine talks through. Core logic depends only on these
  * interfaces; AWS and HTTP adapters implement them at the edges, and tests or
@@ -115,17 +117,37 @@ export interface RefreshGrantRequest {
    * over plain http (to loopback). Absent or false, the adapter refuses every http endpoint.
    */
   allowInsecureLoopback?: boolean;
+  /**
+   * How the provider answers (`behaviourOf(record.provider)`): which token types it may
+   * send, its default lifetime, where its error codes live, which fields to keep. Absent:
+   * `DEFAULT_BEHAVIOUR`.
+   */
+  behaviour?: ProviderBehaviour;
 }
 
 /** A validated successful token response. */
 export interface IssuedTokens {
   accessToken: string;
-  tokenType: 'Bearer';
-  /** Seconds, > 0. */
+  /**
+   * `token_type` as the provider sent it (`Bearer`, `bearer`, Slack's `bot` or `user`):
+   * information, stored as sent; only a behaviour's `acceptedTokenTypes` narrows it.
+   * Absent when the provider sent none.
+   */
+  tokenType?: string;
+  /** Seconds, > 0: as sent, or a default when the response had no `expires_in` (see `expiresInDefault`). */
   expiresIn: number;
+  /**
+   * Set when the response had no `expires_in`: `profile` (the behaviour's
+   * `defaultExpiresInSeconds`) or `engine` (`ENGINE_DEFAULT_EXPIRES_IN_SECONDS`).
+   */
+  expiresInDefault?: 'profile' | 'engine';
   /** Absent when the provider does not rotate refresh tokens. */
   refreshToken?: string;
   scope?: string;
+  /** Seconds the refresh token lives, from the behaviour's `refreshTokenExpiresInField`. */
+  refreshTokenExpiresIn?: number;
+  /** The behaviour's `keepFields` the response carried, each checked not to look like a secret. */
+  providerFields?: Record<string, string>;
 }
 
 /**
@@ -164,9 +186,8 @@ export type TokenEndpointOutcome =
         | 'missing_access_token'
         /** `access_token` is not a non-empty string. */
         | 'bad_access_token'
-        /** `token_type` is not Bearer. */
+        /** `token_type` is not one the behaviour's `acceptedTokenTypes` lists. */
         | 'bad_token_type'
-        | 'missing_expires_in'
         /** `expires_in` is not a positive number of seconds in range. */
         | 'bad_expires_in'
         /** `refresh_token` is present but not a non-empty string. */
@@ -178,6 +199,15 @@ export type TokenEndpointOutcome =
         /** A 4xx (other than 429) whose body could not be read. */
         | 'unreadable_body';
       reason: string;
+      /**
+       * A 2xx JSON or form body that was read in full: whether it carried a new refresh
+       * token (`refreshToken`, which the engine then commits so it is never dropped) or
+       * none (the stored one was not rotated). Absent when the body could not be read as
+       * an object: a rotated token may have been in it.
+       */
+      readBody?: boolean;
+      /** A new refresh token the invalid 2xx response still carried. */
+      refreshToken?: string;
     }
   /**
    * The exchange failed at the transport level. `requestSent: false` means the request
@@ -213,10 +243,15 @@ export interface RescuedTokenSet {
   issuedAt: string;
   /** ISO-8601 expiry of the access token. */
   expiresAt: string;
-  tokenType: string;
-  /** Seconds, as the provider said. */
+  /** As the provider sent it; absent when it sent none, or with no access token. */
+  tokenType?: string;
+  /** Seconds, as the provider said (or defaulted). */
   expiresIn: number;
   scope?: string;
+  /** ISO-8601 expiry of the new refresh token, when known. */
+  refreshTokenExpiresAt?: string;
+  /** The kept provider fields of the answer. */
+  providerFields?: Record<string, string>;
   refreshToken: Ciphertext;
   /** Absent when the access token was too large for KMS Encrypt (4 KiB); restore then marks it expired. */
   accessToken?: Ciphertext;
@@ -248,9 +283,32 @@ export interface LeaseState {
    * lease, or for good when it died or could not release: the attempt was interrupted.
    */
   sentOutcome?: LeaseOutcome;
+  /**
+   * Epoch ms the refresh token of `sentFromVersionId` was first sent (kept while the same
+   * version is sent again): a provider's reuse window counts from it.
+   */
+  sentAt?: number;
+  /** Requests that carried the refresh token of `sentFromVersionId`, as far as releases recorded. */
+  sentAttempts?: number;
   /** The last version a holder committed. A read of the version it replaced is stale. */
   lastCommit?: CommittedVersion;
   rescue?: RescuedTokenSet;
+  /** The connection's refreshes keep failing: no request before `nextAttemptAt` (`core/backoff.ts`). */
+  backoff?: BackoffState;
+}
+
+/**
+ * Across-run backoff of a connection whose refreshes keep failing. It holds only while
+ * `versionId` is AWSCURRENT: any new version (a reconnect, an operator's change, a refresh)
+ * ends it.
+ */
+export interface BackoffState {
+  /** Consecutive runs whose refresh failed in a class that backs off. */
+  failureStreak: number;
+  /** Epoch ms before which no scheduled or on-demand request is sent. */
+  nextAttemptAt: number;
+  /** The version the backoff applies to. */
+  versionId: string;
 }
 
 export type AcquireResult =
@@ -265,6 +323,10 @@ export interface ReleaseDetails {
   committed?: CommittedVersion;
   /** Drop the rescue (it was restored, superseded or replaced by a new grant). */
   clearRescue?: boolean;
+  /** With `sent`: the marker's request count after this holder's requests. */
+  sentAttempts?: number;
+  /** Record this backoff (`null`: clear it; absent: leave it as it is). */
+  backoff?: BackoffState | null;
 }
 
 /**
@@ -282,9 +344,15 @@ export interface LeaseStore {
   acquire(connection: string, lease: { owner: string; leaseUntil: number }): Promise<AcquireResult>;
   /**
    * Records, while `owner` holds a live lease, that the refresh token of `fromVersionId` is
-   * about to be sent (replacing the marker, with no outcome until release).
+   * about to be sent (replacing the marker, with no outcome until release), with when it was
+   * first sent and how many requests carried it so far, this one included.
    */
-  markSending(connection: string, owner: string, fromVersionId: string): Promise<void>;
+  markSending(
+    connection: string,
+    owner: string,
+    fromVersionId: string,
+    marker?: { sentAt: number; sentAttempts: number },
+  ): Promise<void>;
   /**
    * Ends the lease held by `owner`, recording its outcome and `details`. Returns false (and
    * changes nothing) when `owner` no longer holds it.

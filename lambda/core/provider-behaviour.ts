@@ -63,3 +63,18 @@ export const DEFAULT_BEHAVIOUR: ProviderBehaviour = {
   errors: { codeFields: ['error'], deadTokenCodes: COMMON_DEAD_TOKEN_CODES, retryAfterHeader: 'retry-after' },
   rotation: { model: 'optional', reuseWindowSeconds: 0 },
 };
+
+/**
+ * The access-token lifetime the engine assumes when a successful response has no
+ * `expires_in` and the behaviour gives no `defaultExpiresInSeconds` (a custom provider):
+ * one hour, the most common lifetime. Safe both ways: a token that lives shorter makes its
+ * consumers' 401s ask for an on-demand refresh, and one that lives longer is only
+ * refreshed sooner than needed. The engine logs a warning the first time it applies it to
+ * a connection (docs/refresh-transaction.md, "Lenient where it is safe").
+ */
+export const ENGINE_DEFAULT_EXPIRES_IN_SECONDS = 3600;
+
+/** Whether `code` says the refresh token is dead for this provider (`invalid_grant` always does). */
+export function isDeadTokenCode(code: string, behaviour: ProviderBehaviour): boolean {
+  return code === 'invalid_grant' || behaviour.errors.deadTokenCodes.includes(code);
+}

@@ -96,6 +96,11 @@ export const connectionRecordSchema = z
     grantedScope: z.string().optional(),
     /** When the refresh token expires (from the response, or the profile's lifetimes); re-authentication after. */
     refreshTokenExpiresAt: isoDateTime.optional(),
+    /**
+     * When the grant was authorized (connect): a provider's absolute refresh-token lifetime
+     * counts from it. Set by the first refresh after a connect when absent.
+     */
+    grantedAt: isoDateTime.optional(),
     /** Non-secret response fields the profile keeps for consumers (`instance_url`, `api_url`). */
     providerFields: z.record(z.string(), z.string()).optional(),
     lastError: lastErrorSchema.nullable().optional(),

@@ -17,15 +17,21 @@ const RESCUE_PENDING_HINT = 'rescue-pending';
 /** KMS Encrypt accepts at most 4 KiB of plaintext. */
 const KMS_MAX_PLAINTEXT_BYTES = 4096;
 
-/** The rotated token set that could not be committed, as the commit would have written it. */
-export interface UncommittedTokenSet {
-  tokens: IssuedTokens;
+/**
+ * The rotated token set that could not be committed, as the commit would have written it;
+ * without `tokens` when only a new refresh token arrived (an invalid answer that still
+ * rotated it: core/refresh-connection.ts).
+ */
+export type UncommittedTokenSet = {
   /** The new refresh token, already encrypted under the refresh-token key. */
   refreshToken: Ciphertext;
+  /** Epoch ms the access token expires (with no access token: now). */
   expiresAt: number;
   /** The very `refreshedAt` of the record the commit tried to write. */
   refreshedAt: string;
-}
+  /** ISO-8601 expiry of the new refresh token, when known. */
+  refreshTokenExpiresAt?: string;
+} & ({ tokens: IssuedTokens } | { tokens?: undefined; expiresIn: number });
 
 /** Stores a token set whose commit failed where the next run restores it from. */
 export async function rescueTokenSet(
@@ -42,12 +48,14 @@ export async function rescueTokenSet(
     // not older than this and discards the rescue.
     issuedAt: set.refreshedAt,
     expiresAt: new Date(set.expiresAt).toISOString(),
-    tokenType: tokens.tokenType,
-    expiresIn: tokens.expiresIn,
-    scope: tokens.scope,
+    expiresIn: tokens ? tokens.expiresIn : set.expiresIn,
     refreshToken: set.refreshToken,
+    ...(tokens?.tokenType !== undefined ? { tokenType: tokens.tokenType } : {}),
+    ...(tokens?.scope !== undefined ? { scope: tokens.scope } : {}),
+    ...(tokens?.providerFields !== undefined ? { providerFields: tokens.providerFields } : {}),
+    ...(set.refreshTokenExpiresAt !== undefined ? { refreshTokenExpiresAt: set.refreshTokenExpiresAt } : {}),
   };
-  if (Buffer.byteLength(tokens.accessToken, 'utf8') <= KMS_MAX_PLAINTEXT_BYTES) {
+  if (tokens && Buffer.byteLength(tokens.accessToken, 'utf8') <= KMS_MAX_PLAINTEXT_BYTES) {
     try {
       rescue.accessToken = await deps.keys.encrypt(
         tokens.accessToken,
@@ -97,13 +105,25 @@ export async function restoreRescue(
     ...record,
     status: 'active',
     accessToken,
-    tokenType: rescue.tokenType,
+    tokenType: accessToken ? rescue.tokenType : undefined,
     expiresAt: accessToken ? rescue.expiresAt : undefined,
     refreshToken: rescue.refreshToken,
     refreshedAt: rescue.issuedAt,
-    tokenLifetimeSeconds: Math.round(rescue.expiresIn),
+    tokenLifetimeSeconds: rescue.expiresIn >= 1 ? Math.round(rescue.expiresIn) : record.tokenLifetimeSeconds,
+    refreshTokenExpiresAt: rescue.refreshTokenExpiresAt,
     lastError: null,
   };
+  if (rescue.scope !== undefined) restored.grantedScope = rescue.scope;
+  if (rescue.providerFields !== undefined) restored.providerFields = rescue.providerFields;
+  for (const field of [
+    'accessToken',
+    'tokenType',
+    'expiresAt',
+    'tokenLifetimeSeconds',
+    'refreshTokenExpiresAt',
+  ] as const) {
+    if (restored[field] === undefined) delete restored[field];
+  }
   const committed = await lease.commit(current.versionId, async () => serializeRecord(restored));
   if (!committed.ok) {
     emit(deps, MetricName.CommitFailed, 'Count', 1);

@@ -1,6 +1,7 @@
 import { MetricName } from '../contract/metric-names.js';
 import { connectionSecretName } from '../contract/names.js';
 import { VERSION_UNCHECKED } from '../contract/on-demand.js';
+import { activeBackoff, BACKING_OFF_CLASSES, nextBackoff, PERSISTENT_TRANSIENT_RUNS } from './backoff.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
@@ -9,8 +10,10 @@ import { checkEndpointAndBinding, reportEndpointRefusal } from './endpoint-refus
 import { type EngineDeps, emit, flushMetrics } from './engine.js';
 import { describeError, failureClassOf, InvalidRecordError, SecretNotFoundError } from './errors.js';
 import type { Ciphertext, IssuedTokens, SecretVersion } from './ports.js';
+import { ENGINE_DEFAULT_EXPIRES_IN_SECONDS } from './provider-behaviour.js';
 import { reportReauthRequired, unreportedReauthCommit } from './reauth-report.js';
 import {
+  behaviourOf,
   type ConnectedRecord,
   type ConnectionRecord,
   isConnected,
@@ -19,10 +22,11 @@ import {
   serializeRecord,
 } from './record.js';
 import { refuseSpentToken, rescueTokenSet, restoreRescue, reviewOtherRescue } from './recovery.js';
+import { refreshTokenExpiresAt } from './refresh-token-expiry.js';
 import { commitStatus } from './status-commit.js';
 import { exchangeRefreshToken } from './token-exchange.js';
 import { checkTokenEndpoint } from './token-origin.js';
-import type { VersionAccess } from './version-access.js';
+import { mayResendUncertain, type VersionAccess } from './version-access.js';
 import { type ConnectionLease, takeConnectionLease } from './write-protocol.js';
 
 export type { ConnectionResult } from './connection-result.js';
@@ -176,10 +180,22 @@ async function refreshUnderLease(
   if (request.rewriteHint) await lease.writeHint(current.versionId, record);
 
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
-  const decision = decideDue(dueFactsOf(record), deps.clock.now(), deps.settings, trigger);
+  const now = deps.clock.now();
+  const decision = decideDue(dueFactsOf(record), now, deps.settings, trigger);
   if (!decision.due) {
     if (decision.reason === 'min_interval') emit(deps, MetricName.MinIntervalSkipped, 'Count', 1);
     return skipped(connection, decision.reason, current.versionId, record, expiresAt);
+  }
+  // No hammering: a connection whose refreshes keep failing waits out its backoff (only an
+  // operator's force goes through).
+  const backoff = request.force ? undefined : activeBackoff(lease.previous, current.versionId, now);
+  if (backoff !== undefined) {
+    // A scheduled run read it because its hint did not say so: the hint says so from now on.
+    if (trigger === 'schedule' && !request.rewriteHint) await lease.writeHint(current.versionId, record);
+    return {
+      ...skipped(connection, 'backoff', current.versionId, record, expiresAt),
+      nextAttemptAt: backoff.nextAttemptAt,
+    };
   }
 
   if (!isConnected(record))
@@ -198,6 +214,14 @@ async function refreshUnderLease(
   const refreshToken = await deps.keys.decrypt(record.refreshToken, refreshTokenContext(lease.secretName));
   deps.logger.registerSecret(refreshToken);
 
+  const behaviour = behaviourOf(record.provider);
+  if (
+    access.kind === 'uncertain' &&
+    !mayResendUncertain(access, behaviour.rotation.reuseWindowSeconds, now, deps.settings.requestTimeoutMs)
+  ) {
+    return giveUpLostAnswer(deps, lease, current, record, behaviour.rotation.reuseWindowSeconds, expiresAt);
+  }
+
   await lease.markSending(current.versionId);
   const exchange = await exchangeRefreshToken(
     deps,
@@ -208,6 +232,9 @@ async function refreshUnderLease(
     access.kind === 'uncertain' ? current.versionId : undefined,
   );
   if ('tokens' in exchange) return commitTokens(deps, request, lease, current, record, exchange);
+  if (exchange.salvaged !== undefined) {
+    return commitSalvagedRefreshToken(deps, lease, current, record, exchange.failure, exchange.salvaged);
+  }
   const sentBefore = access.kind === 'uncertain' || lease.transactionState === 'maybe_consumed';
   return handleFailure(deps, lease, current, record, exchange.failure, sentBefore, expiresAt);
 }
@@ -230,18 +257,29 @@ async function commitTokens(
   // Expiry counts from when the request was sent: never later than the provider's clock.
   const expiresAt = sentAt + tokens.expiresIn * 1000;
   const refreshedAt = new Date(deps.clock.now()).toISOString();
+  const lifetimeSeconds = Math.max(1, Math.round(tokens.expiresIn));
+  if (tokens.expiresInDefault !== undefined) warnDefaultLifetime(deps, record, tokens, lifetimeSeconds);
+  const facts = tokenSetFacts(record, tokens, sentAt);
   let encryptedRefreshToken: Ciphertext | undefined;
-  const next = (refreshTokenCiphertext: Ciphertext): ConnectionRecord => ({
-    ...record,
-    status: 'active',
-    accessToken: tokens.accessToken,
-    tokenType: tokens.tokenType,
-    expiresAt: new Date(expiresAt).toISOString(),
-    refreshToken: refreshTokenCiphertext,
-    refreshedAt,
-    tokenLifetimeSeconds: Math.round(tokens.expiresIn),
-    lastError: null,
-  });
+  const next = (refreshTokenCiphertext: Ciphertext): ConnectionRecord => {
+    const updated: ConnectionRecord = {
+      ...record,
+      status: 'active',
+      accessToken: tokens.accessToken,
+      expiresAt: new Date(expiresAt).toISOString(),
+      refreshToken: refreshTokenCiphertext,
+      refreshedAt,
+      tokenLifetimeSeconds: lifetimeSeconds,
+      ...facts,
+      lastError: null,
+    };
+    // Stored as sent: absent when the provider sent none (consumers read that as Bearer).
+    if (tokens.tokenType !== undefined) updated.tokenType = tokens.tokenType;
+    else delete updated.tokenType;
+    if (tokens.providerFields !== undefined) updated.providerFields = tokens.providerFields;
+    if (facts.refreshTokenExpiresAt === undefined) delete updated.refreshTokenExpiresAt;
+    return updated;
+  };
 
   const committed = await lease.commit(current.versionId, async () => {
     if (tokens.refreshToken && encryptedRefreshToken === undefined) {
@@ -268,7 +306,13 @@ async function commitTokens(
       expiresAt: newRecord.expiresAt,
       rotated: Boolean(tokens.refreshToken),
     });
-    return { connection, status: 'refreshed', versionId: committed.versionId, expiresAt };
+    return {
+      connection,
+      status: 'refreshed',
+      versionId: committed.versionId,
+      expiresAt,
+      ...expiryOf(newRecord),
+    };
   }
 
   // The provider answered but the commit failed: nothing may be lost silently.
@@ -296,9 +340,193 @@ async function commitTokens(
     deps,
     lease,
     current,
-    { tokens, refreshToken: encryptedRefreshToken, expiresAt, refreshedAt },
+    {
+      tokens,
+      refreshToken: encryptedRefreshToken,
+      expiresAt,
+      refreshedAt,
+      refreshTokenExpiresAt: facts.refreshTokenExpiresAt,
+    },
     committed.error,
   );
+}
+
+/**
+ * What a token set tells besides its tokens: the granted scope, the refresh token's expiry
+ * and when the grant was authorized (its absolute lifetime's anchor).
+ */
+function tokenSetFacts(
+  record: ConnectedRecord,
+  tokens: Pick<IssuedTokens, 'scope' | 'refreshToken' | 'refreshTokenExpiresIn'>,
+  sentAt: number,
+): Pick<ConnectionRecord, 'grantedScope' | 'refreshTokenExpiresAt' | 'grantedAt'> {
+  const behaviour = behaviourOf(record.provider);
+  // Anchored on the connect: a record refreshed for the first time since carries its time
+  // as refreshedAt; an import (no refreshedAt) on this first refresh.
+  const grantedAt = record.grantedAt ?? record.refreshedAt ?? new Date(sentAt).toISOString();
+  // RFC 6749 §5.1: an absent scope is the one requested; with none sent, it is unchanged.
+  const sentScope = behaviour.scope.sendOnRefresh ? record.provider.scope : undefined;
+  const grantedScope = tokens.scope ?? sentScope ?? record.grantedScope;
+  const rtExpiry = refreshTokenExpiresAt({
+    behaviour,
+    sentAt,
+    refreshTokenExpiresIn: tokens.refreshTokenExpiresIn,
+    grantedAt: Date.parse(grantedAt),
+    rotated: tokens.refreshToken !== undefined,
+    previous: record.refreshTokenExpiresAt,
+  });
+  return {
+    grantedAt,
+    ...(grantedScope !== undefined ? { grantedScope } : {}),
+    ...(rtExpiry !== undefined ? { refreshTokenExpiresAt: rtExpiry } : {}),
+  };
+}
+
+/**
+ * A successful response without `expires_in`, given a default lifetime: logged, at `warn`
+ * for the engine's own default (a custom provider) the first time it applies to the
+ * connection (its last lifetime was another), else at `debug`.
+ */
+function warnDefaultLifetime(
+  deps: EngineDeps,
+  record: ConnectedRecord,
+  tokens: IssuedTokens,
+  lifetimeSeconds: number,
+): void {
+  const fields = { connection: record.connection, lifetimeSeconds, source: tokens.expiresInDefault };
+  if (
+    tokens.expiresInDefault === 'engine' &&
+    record.tokenLifetimeSeconds !== ENGINE_DEFAULT_EXPIRES_IN_SECONDS
+  ) {
+    deps.logger.warn(
+      'the token response had no expires_in and the provider behaviour gives no default lifetime: ' +
+        'the access token is assumed to live one hour (a consumer 401 asks for an earlier refresh)',
+      fields,
+    );
+  } else {
+    deps.logger.debug('the token response had no expires_in: a default lifetime applies', fields);
+  }
+}
+
+/**
+ * An invalid 2xx that still carried a new refresh token (a success without an access
+ * token, a token type the behaviour refuses, a malformed `expires_in`): the old token is
+ * spent, so the new one is committed — with the failure as `lastError`, whatever the version
+ * floor, the old access token kept until it expires — or rescued, never dropped. The failure
+ * then backs off like any invalid response.
+ */
+async function commitSalvagedRefreshToken(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectedRecord,
+  failure: Classified,
+  salvaged: { refreshToken: string; sentAt: number },
+): Promise<FailedResult> {
+  const { connection } = lease;
+  deps.logger.registerSecret(salvaged.refreshToken);
+  const now = deps.clock.now();
+  const facts = tokenSetFacts(record, { refreshToken: salvaged.refreshToken }, salvaged.sentAt);
+  const expiresAt = record.expiresAt && record.accessToken ? Date.parse(record.expiresAt) : undefined;
+  lease.backOff(nextBackoff(lease.previous, { versionId: current.versionId, expiresAt }, now, deps.settings));
+  let encrypted: Ciphertext | undefined;
+  try {
+    encrypted = await deps.keys.encrypt(salvaged.refreshToken, refreshTokenContext(lease.secretName));
+  } catch (error) {
+    deps.logger.error(
+      'CRITICAL: the provider rotated the refresh token in an unusable answer, and the new refresh token ' +
+        'could not be encrypted; the connection will need re-authentication',
+      { connection, error: describeError(error) },
+    );
+    return failedResult(deps, connection, 'commit_failed', 'the new refresh token could not be encrypted');
+  }
+  const updated: ConnectionRecord = {
+    ...record,
+    refreshToken: encrypted,
+    ...facts,
+    lastError: { class: failure.failureClass, message: failure.message, at: new Date(now).toISOString() },
+  };
+  if (facts.refreshTokenExpiresAt === undefined) delete updated.refreshTokenExpiresAt;
+  const committed = await lease.commit(current.versionId, async () => serializeRecord(updated));
+  deps.logger.warn(
+    'the token endpoint rotated the refresh token in an unusable answer; the new one is kept',
+    {
+      connection,
+      failureClass: failure.failureClass,
+      reason: failure.message,
+      committed: committed.ok,
+    },
+  );
+  if (!committed.ok) {
+    emit(deps, MetricName.CommitFailed, 'Count', 1);
+    return rescueTokenSet(
+      deps,
+      lease,
+      current,
+      {
+        refreshToken: encrypted,
+        expiresIn: record.tokenLifetimeSeconds ?? ENGINE_DEFAULT_EXPIRES_IN_SECONDS,
+        expiresAt: now,
+        refreshedAt: new Date(now).toISOString(),
+        refreshTokenExpiresAt: facts.refreshTokenExpiresAt,
+      },
+      committed.error,
+    );
+  }
+  await lease.release();
+  await lease.writeHint(committed.versionId, updated);
+  return failedResult(deps, connection, failure.failureClass, failure.message, {
+    versionId: committed.versionId,
+    expiresAt,
+    nextAttemptAt: lease.nextAttemptAt(),
+    ...expiryOf(updated),
+  });
+}
+
+/**
+ * The answer to AWSCURRENT's refresh token is unknown, and the ambiguous-answer policy
+ * allows no more requests with it (version-access.ts): the documented retry is spent and
+ * the provider's reuse window, if any, is over. It was probably rotated with the answer
+ * lost; sending it again blindly would be a reuse. The connection needs re-authentication.
+ */
+async function giveUpLostAnswer(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectionRecord,
+  reuseWindowSeconds: number,
+  expiresAt: number | undefined,
+): Promise<FailedResult> {
+  const { connection } = lease;
+  const window =
+    reuseWindowSeconds > 0
+      ? `its reuse window (${reuseWindowSeconds} s) is over`
+      : 'the provider keeps no reuse window';
+  const message =
+    'the answer to this refresh token was lost after its one retry and ' +
+    `${window}: the provider probably rotated it, so it is not sent again blindly; ` +
+    `reconnect (token-refresher connect ${connection})`;
+  // Reported (ReauthRequired) by the commit, if it lands; else by the run that finds it landed.
+  await commitStatus(deps, lease, current, record, 'reauth_required', 'reauth_required', message);
+  deps.logger.error(`connection needs re-authentication: ${message}`, {
+    connection,
+    failureClass: 'reauth_required',
+  });
+  return failedResult(
+    deps,
+    connection,
+    'reauth_required',
+    message,
+    { versionId: current.versionId, expiresAt },
+    { alreadyLogged: true },
+  );
+}
+
+/** The refresh token's expiry of a record, for results (and the run's re-authentication metrics). */
+function expiryOf(record: ConnectionRecord): { refreshTokenExpiresAt?: number } {
+  return record.refreshTokenExpiresAt !== undefined
+    ? { refreshTokenExpiresAt: Date.parse(record.refreshTokenExpiresAt) }
+    : {};
 }
 
 async function handleFailure(
@@ -335,16 +563,73 @@ async function handleFailure(
       providerDescription: failure.providerDescription,
     });
   }
-  if (failure.failureClass === 'configuration') {
-    await recordConfigurationError(deps, lease, current, record, failure.message);
+  if (!BACKING_OFF_CLASSES.includes(failure.failureClass)) {
+    return failedResult(deps, connection, failure.failureClass, failure.message, {
+      ...at,
+      ...expiryOf(record),
+    });
   }
-  return failedResult(deps, connection, failure.failureClass, failure.message, at);
+  // No hammering: the next attempt waits (core/backoff.ts), recorded with the release and
+  // mirrored in the hint, so the runs in between read nothing.
+  const backoff = nextBackoff(
+    lease.previous,
+    { versionId: current.versionId, retryAfterMs: failure.retryAfterMs, expiresAt },
+    deps.clock.now(),
+    deps.settings,
+  );
+  lease.backOff(backoff);
+  // A token that may have been consumed (an unreadable 2xx) keeps its record version, so the
+  // marker still says so to the next holder: a status commit would make it look unsent.
+  const written =
+    lease.transactionState !== 'maybe_consumed' &&
+    (await recordFailure(deps, lease, current, record, failure, backoff.failureStreak));
+  if (!written) {
+    await lease.release();
+    await lease.writeHint(current.versionId, record);
+  }
+  deps.logger.warn('the connection backs off: no request before its next attempt', {
+    connection,
+    failureClass: failure.failureClass,
+    failureStreak: backoff.failureStreak,
+    nextAttemptAt: new Date(backoff.nextAttemptAt).toISOString(),
+  });
+  return failedResult(deps, connection, failure.failureClass, failure.message, {
+    ...at,
+    nextAttemptAt: backoff.nextAttemptAt,
+    ...expiryOf(record),
+  });
+}
+
+/**
+ * Writes a failure that backs off to the record's `lastError`, once per episode: a
+ * configuration error or an invalid response when its class and message are not already
+ * the last error's, a transient failure once it has lasted `PERSISTENT_TRANSIENT_RUNS` runs
+ * (and is not the last error's class already). A version per run would exhaust the version
+ * quota; `commitStatus` also holds it back within the version floor. Returns whether a
+ * version was committed.
+ */
+async function recordFailure(
+  deps: EngineDeps,
+  lease: ConnectionLease,
+  current: SecretVersion,
+  record: ConnectionRecord,
+  failure: Classified,
+  failureStreak: number,
+): Promise<boolean> {
+  const { lastError } = record;
+  const { failureClass } = failure;
+  if (failureClass === 'transient') {
+    if (failureStreak < PERSISTENT_TRANSIENT_RUNS || lastError?.class === 'transient') return false;
+    const message = `the token endpoint keeps failing (${failureStreak} runs in a row; last: ${failure.message}); retrying with backoff`;
+    return commitStatus(deps, lease, current, record, 'active', 'transient', message);
+  }
+  if (lastError?.class === failureClass && lastError.message === failure.message) return false;
+  return commitStatus(deps, lease, current, record, 'active', failureClass, failure.message);
 }
 
 /**
  * Writes a configuration error to the record's `lastError`, once per episode (the same
- * class and message as the last error): a version per run would exhaust the version quota.
- * `commitStatus` also holds it back within the version floor.
+ * class and message as the last error). For refusals, which do not back off.
  */
 async function recordConfigurationError(
   deps: EngineDeps,
@@ -423,6 +708,14 @@ function skipped(
   versionId: string,
   record: ConnectionRecord,
   expiresAt: number | undefined,
-): ConnectionResult {
-  return { connection, status: 'skipped', reason, versionId, expiresAt, recordStatus: record.status };
+): Extract<ConnectionResult, { status: 'skipped' }> {
+  return {
+    connection,
+    status: 'skipped',
+    reason,
+    versionId,
+    expiresAt,
+    recordStatus: record.status,
+    ...expiryOf(record),
+  };
 }

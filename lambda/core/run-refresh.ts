@@ -48,14 +48,20 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
     listed.map(({ connection, summary }) =>
       limit(async (): Promise<ConnectionResult & { read: boolean }> => {
         const hint = currentHint(summary);
-        if (!options.force && !wanted && !mustRead(summary, clock.now(), settings)) {
+        const now = clock.now();
+        if (!options.force && !wanted && !mustRead(summary, now, settings)) {
+          const backingOff = hint?.notBefore !== undefined && now < hint.notBefore;
           return {
             connection,
             status: 'skipped',
-            reason: 'not_due',
+            reason: backingOff ? 'backoff' : 'not_due',
             versionId: summary.currentVersionId,
             expiresAt: hint?.expiresAt,
             recordStatus: hint?.status,
+            ...(backingOff ? { nextAttemptAt: hint.notBefore } : {}),
+            ...(hint?.refreshTokenExpiresAt !== undefined
+              ? { refreshTokenExpiresAt: hint.refreshTokenExpiresAt }
+              : {}),
             read: false,
           };
         }
@@ -97,6 +103,15 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
   if (minSecondsToExpiry !== undefined) {
     emit(engine, MetricName.MinSecondsToExpiry, 'Seconds', minSecondsToExpiry);
   }
+  emitReauthenticationDue(engine, results, now);
+  const backingOff = results.filter((r) => r.status === 'skipped' && r.reason === 'backoff').length;
+  if (backingOff > 0) emit(engine, MetricName.BackoffSkipped, 'Count', backingOff);
+  emit(
+    engine,
+    MetricName.ConnectionsFailing,
+    'Count',
+    results.filter((r) => r.status === 'failed').length + backingOff,
+  );
 
   const count = (status: ConnectionResult['status']) => results.filter((r) => r.status === status).length;
   const summary: RunSummary = {
@@ -126,4 +141,34 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
     failed: summary.failed,
   });
   return summary;
+}
+
+/** Whether a result describes a connection that is active (or was, until this run failed it transiently). */
+function isActive(result: ConnectionResult): boolean {
+  if (result.status === 'skipped')
+    return result.recordStatus === undefined || result.recordStatus === 'active';
+  if (result.status === 'failed') return result.failureClass !== 'reauth_required';
+  return true;
+}
+
+/**
+ * The re-authentication metrics: days until each active connection's refresh token
+ * expires (`DaysToReauthentication` by connection, and the run's minimum), and how many
+ * expire within `reauthDueWithin` (`ConnectionsReauthDueSoon`, a gauge emitted by every
+ * run, zero included). Connections whose expiry nothing tells are not counted.
+ */
+function emitReauthenticationDue(engine: EngineDeps, results: ConnectionResult[], now: number): void {
+  const day = 24 * 60 * 60_000;
+  let minDays: number | undefined;
+  let dueSoon = 0;
+  for (const result of results) {
+    if (result.refreshTokenExpiresAt === undefined || !isActive(result)) continue;
+    const remainingMs = result.refreshTokenExpiresAt - now;
+    const days = Math.round((remainingMs / day) * 100) / 100;
+    emit(engine, MetricName.DaysToReauthentication, 'Count', days, { Connection: result.connection });
+    minDays = Math.min(minDays ?? days, days);
+    if (remainingMs < engine.settings.reauthDueWithinMs) dueSoon += 1;
+  }
+  if (minDays !== undefined) emit(engine, MetricName.MinDaysToReauthentication, 'Count', minDays);
+  emit(engine, MetricName.ConnectionsReauthDueSoon, 'Count', dueSoon);
 }

@@ -3,10 +3,20 @@ import { backoffDelayMs } from './budget.js';
 import { type Classified, classifyFailure } from './classify.js';
 import { type EngineDeps, emit } from './engine.js';
 import type { ClientCredentials, IssuedTokens } from './ports.js';
-import type { ConnectedRecord } from './record.js';
+import { behaviourOf, type ConnectedRecord } from './record.js';
+import { mayResendUncertain } from './version-access.js';
 import type { ConnectionLease } from './write-protocol.js';
 
-export type ExchangeResult = { tokens: IssuedTokens; sentAt: number } | { failure: Classified };
+export type ExchangeResult =
+  | { tokens: IssuedTokens; sentAt: number }
+  | {
+      failure: Classified;
+      /**
+       * A new refresh token an invalid 2xx response still carried: the old one is spent, and
+       * this one must be committed (or rescued), never dropped.
+       */
+      salvaged?: { refreshToken: string; sentAt: number };
+    };
 
 /**
  * Sends the refresh grant, retrying only what is safe to retry, within the budget. Each
@@ -24,6 +34,7 @@ export async function exchangeRefreshToken(
 ): Promise<ExchangeResult> {
   const { settings, clock } = deps;
   const { budget } = lease;
+  const behaviour = behaviourOf(record.provider);
   let transientAttempts = 0;
   let ambiguousRetried = false;
   let attempts = 0;
@@ -62,9 +73,12 @@ export async function exchangeRefreshToken(
       clientAuth: record.provider.clientAuth,
       credentials,
       refreshToken,
-      scope: record.provider.scope,
+      ...(behaviour.scope.sendOnRefresh && record.provider.scope !== undefined
+        ? { scope: record.provider.scope }
+        : {}),
       timeoutMs,
       allowInsecureLoopback: settings.allowInsecureLoopback,
+      behaviour,
     });
     emit(deps, MetricName.RefreshLatency, 'Milliseconds', clock.now() - sentAt);
     if (outcome.kind === 'tokens') {
@@ -72,7 +86,12 @@ export async function exchangeRefreshToken(
       return { tokens: outcome.tokens, sentAt };
     }
 
-    const failure = classifyFailure(outcome);
+    const failure = classifyFailure(outcome, behaviour);
+    if (outcome.kind === 'invalid_response' && outcome.refreshToken !== undefined) {
+      // The provider rotated although its answer is unusable: the old token is spent.
+      lease.endRequest('answered');
+      return { failure, salvaged: { refreshToken: outcome.refreshToken, sentAt } };
+    }
     lease.endRequest(failure.mayHaveConsumedToken ? 'maybe_consumed' : 'not_consumed');
     let delayMs: number;
     if (failure.failureClass === 'transient') {
@@ -84,10 +103,18 @@ export async function exchangeRefreshToken(
       );
     } else if (failure.failureClass === 'ambiguous') {
       emit(deps, MetricName.AmbiguousRefresh, 'Count', 1);
-      // Deliberate: one prompt retry with the same token. If the provider did not process
-      // the lost request (or keeps a reuse grace window) it succeeds; if it did rotate, the
-      // new token set is unrecoverable anyway and the answer is invalid_grant (re-auth).
-      if (ambiguousRetried) return { failure };
+      // Deliberate: one prompt retry with the same token, if the policy allows one more
+      // (version-access.ts: the documented retry, or within the provider's reuse window).
+      // If the provider did not process the lost request (or keeps a reuse grace window) it
+      // succeeds; if it did rotate, the new token set is unrecoverable anyway and a strict
+      // provider answers invalid_grant (re-auth).
+      const allowed = mayResendUncertain(
+        lease.markerNow(),
+        behaviour.rotation.reuseWindowSeconds,
+        clock.now(),
+        settings.requestTimeoutMs,
+      );
+      if (ambiguousRetried || !allowed) return { failure };
       ambiguousRetried = true;
       delayMs = backoffDelayMs(0, settings.backoffBaseMs, settings.backoffCapMs, deps.random);
     } else {

@@ -14,7 +14,7 @@ export type VersionAccess =
   | { kind: 'restore'; rescue: RescuedTokenSet }
   | { kind: 'stale'; replacedBy: string }
   | { kind: 'spent' }
-  | { kind: 'uncertain'; interrupted: boolean }
+  | { kind: 'uncertain'; interrupted: boolean; sentAt?: number; sentAttempts?: number }
   | { kind: 'free' };
 
 /** Pure: the same facts give the same answer, for refresh, connect and status changes alike. */
@@ -25,11 +25,15 @@ export function versionAccess(previous: LeaseState | undefined, versionId: strin
     return { kind: 'stale', replacedBy: previous.lastCommit.versionId };
   }
   if (previous.sentFromVersionId !== versionId) return { kind: 'free' };
+  const marker = {
+    ...(previous.sentAt !== undefined ? { sentAt: previous.sentAt } : {}),
+    ...(previous.sentAttempts !== undefined ? { sentAttempts: previous.sentAttempts } : {}),
+  };
   switch (previous.sentOutcome) {
     case undefined:
-      return { kind: 'uncertain', interrupted: true };
+      return { kind: 'uncertain', interrupted: true, ...marker };
     case 'ambiguous':
-      return { kind: 'uncertain', interrupted: false };
+      return { kind: 'uncertain', interrupted: false, ...marker };
     case 'not_sent':
       return { kind: 'free' };
     case 'unsaved':
@@ -40,4 +44,34 @@ export function versionAccess(previous: LeaseState | undefined, versionId: strin
       // Its answer was committed, so a later version exists: this read is stale.
       return { kind: 'stale', replacedBy: previous.lastCommit?.versionId ?? 'a later version' };
   }
+}
+
+/** Requests beyond the first that may carry a refresh token whose answer is unknown, anywhere. */
+export const DOCUMENTED_AMBIGUOUS_RETRIES = 1;
+
+/**
+ * The ambiguous-answer policy (docs/refresh-transaction.md, "Ambiguous failures"): whether
+ * one more request may carry a refresh token whose earlier answer is unknown (pure).
+ *
+ * - The documented retry: a token that went out once (`sentAttempts` ≤ 1) may go once more,
+ *   whatever the provider — in the same run, or in the next one after an interrupted send.
+ * - Beyond it, only inside the provider's documented reuse window
+ *   (`rotation.reuseWindowSeconds`, Xero 1800 s), counted from the token's first send, with
+ *   `marginMs` (the request's time) to spare: there a replaced token still works, so a
+ *   retry on a later run recovers. A strict provider (0) gets no blind retry.
+ *
+ * A marker written before the count existed has none: it counts as one send.
+ */
+export function mayResendUncertain(
+  marker: { sentAt?: number; sentAttempts?: number },
+  reuseWindowSeconds: number,
+  now: number,
+  marginMs: number,
+): boolean {
+  if ((marker.sentAttempts ?? 1) <= DOCUMENTED_AMBIGUOUS_RETRIES) return true;
+  return (
+    reuseWindowSeconds > 0 &&
+    marker.sentAt !== undefined &&
+    now + marginMs < marker.sentAt + reuseWindowSeconds * 1000
+  );
 }

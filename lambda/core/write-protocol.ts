@@ -8,6 +8,7 @@ import { describeError, SecretNotFoundError, VersionConflictError, VersionQuotaE
 import { encodeHint } from './hint.js';
 import { randomHex } from './ids.js';
 import type {
+  BackoffState,
   Clock,
   CommittedVersion,
   LeaseState,
@@ -143,6 +144,14 @@ export class ConnectionLease {
   private observedCommitRead = false;
   private clearRescue = false;
   private released = false;
+  /** The AWSCURRENT version this lease last read. */
+  private readVersionId?: string;
+  /** The marker this lease wrote (`markSending`): first send time and requests before this lease's. */
+  private marker?: { versionId: string; sentAt: number; attemptsBefore: number };
+  /** Requests this lease sent that may have reached the provider. */
+  private requests = 0;
+  /** The backoff to record at release (its version resolved then); `null`: clear it. */
+  private pendingBackoff?: Omit<BackoffState, 'versionId'>;
 
   constructor(
     private readonly deps: ProtocolDeps,
@@ -167,6 +176,7 @@ export class ConnectionLease {
   async readCurrent(): Promise<{ current: SecretVersion; access: VersionAccess }> {
     for (let read = 1; ; read += 1) {
       const current = await this.deps.store.getCurrent(this.secretName);
+      this.readVersionId = current.versionId;
       const access = await this.accessTo(current.versionId);
       if (this.observedCommit?.versionId === current.versionId) this.observedCommitRead = true;
       if (access.kind !== 'stale') return { current, access };
@@ -227,16 +237,42 @@ export class ConnectionLease {
     this.observedCommitRead = true;
   }
 
-  /** Records, before the first request, that the refresh token of `versionId` is about to be sent. */
+  /**
+   * Records, before the first request, that the refresh token of `versionId` is about to be
+   * sent. When the marker already names this version with an unknown answer, its first
+   * send time and request count go on (the reuse window counts from the first send);
+   * otherwise they start now.
+   */
   async markSending(versionId: string): Promise<void> {
-    await this.deps.leases.markSending(this.connection, this.owner, versionId);
+    const previous = this.previous;
+    const continues =
+      previous?.sentFromVersionId === versionId &&
+      (previous.sentOutcome === undefined || previous.sentOutcome === 'ambiguous');
+    const now = this.deps.clock.now();
+    const marker = {
+      versionId,
+      sentAt: continues ? (previous.sentAt ?? now) : now,
+      attemptsBefore: continues ? (previous.sentAttempts ?? 1) : 0,
+    };
+    await this.deps.leases.markSending(this.connection, this.owner, versionId, {
+      sentAt: marker.sentAt,
+      sentAttempts: marker.attemptsBefore + 1,
+    });
+    this.marker = marker;
     this.sent = true;
+  }
+
+  /** The marker as it stands now: first send time, and requests so far (this lease's included). */
+  markerNow(): { sentAt?: number; sentAttempts?: number } {
+    if (this.marker === undefined) return {};
+    return { sentAt: this.marker.sentAt, sentAttempts: this.marker.attemptsBefore + this.requests };
   }
 
   /** A request is going out: until its answer is known, the token may be consumed. */
   beginRequest(): void {
     this.stateBeforeRequest = this.state;
     this.state = 'maybe_consumed';
+    this.requests += 1;
   }
 
   /**
@@ -245,8 +281,31 @@ export class ConnectionLease {
    */
   endRequest(ending: 'answered' | 'not_consumed' | 'maybe_consumed'): void {
     if (ending === 'answered') this.state = 'spent';
-    else if (ending === 'not_consumed') this.state = this.stateBeforeRequest;
-    else this.state = 'maybe_consumed';
+    else if (ending === 'not_consumed') {
+      this.state = this.stateBeforeRequest;
+      this.requests -= 1;
+    } else this.state = 'maybe_consumed';
+  }
+
+  /** Record this backoff at release, for the version committed by then (else the one read). */
+  backOff(backoff: Omit<BackoffState, 'versionId'>): void {
+    this.pendingBackoff = backoff;
+  }
+
+  /** The next attempt of the backoff this lease records, if any. */
+  nextAttemptAt(): number | undefined {
+    return this.pendingBackoff?.nextAttemptAt;
+  }
+
+  /** The backoff this lease will record, with its version, if any. */
+  private backoffToRecord(): BackoffState | null | undefined {
+    if (this.pendingBackoff === undefined) {
+      // Any commit of this lease without a new backoff (a refresh, a restore, reauth_required)
+      // ends the previous one.
+      return this.previous?.backoff !== undefined && this.state === 'committed' ? null : undefined;
+    }
+    const versionId = this.committed?.versionId ?? this.readVersionId;
+    return versionId === undefined ? undefined : { ...this.pendingBackoff, versionId };
   }
 
   /** The provider answered without rotating: the stored refresh token stays valid. */
@@ -330,6 +389,7 @@ export class ConnectionLease {
     if (this.released) return;
     this.released = true;
     try {
+      const backoff = this.backoffToRecord();
       const stillHeld = await this.deps.leases.release(
         this.connection,
         this.owner,
@@ -338,6 +398,8 @@ export class ConnectionLease {
           sent: this.sent,
           committed: this.committed ?? (this.observedCommitRead ? this.observedCommit : undefined),
           clearRescue: this.clearRescue,
+          ...(this.sent && this.marker ? { sentAttempts: this.marker.attemptsBefore + this.requests } : {}),
+          ...(backoff !== undefined ? { backoff } : {}),
         },
       );
       if (!stillHeld) {
@@ -353,9 +415,17 @@ export class ConnectionLease {
     }
   }
 
-  /** Rewrites the scheduling hint for `versionId`. Best effort: a stale hint costs a read. */
+  /**
+   * Rewrites the scheduling hint for `versionId`, with the backoff this lease records for
+   * it (so idle runs skip the connection without reading it). Best effort: a stale hint
+   * costs a read.
+   */
   async writeHint(versionId: string, record: ConnectionRecord): Promise<boolean> {
-    return this.writeRawHint(encodeHint(versionId, record));
+    const recorded = this.backoffToRecord();
+    // Untouched by this lease, the previous backoff still holds for its version.
+    const backoff = recorded === undefined ? this.previous?.backoff : recorded;
+    const notBefore = backoff && backoff.versionId === versionId ? backoff.nextAttemptAt : undefined;
+    return this.writeRawHint(encodeHint(versionId, record, { notBefore }));
   }
 
   /** Writes a hint value as is (e.g. one no run can use, to force a read). */

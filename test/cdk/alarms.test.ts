@@ -72,8 +72,10 @@ const EXPECTED: Record<AlarmId, Expected> = {
   },
   // Refused, nothing sent: one is enough to look.
   EndpointRefused: ANY_IN_ONE_PERIOD(MetricName.EndpointRefused),
+  // Failing or backing off (a connection that backs off fails once per backoff step).
   RefreshFailuresPersisting: {
-    ...ANY_IN_ONE_PERIOD(MetricName.RefreshFailed),
+    ...ANY_IN_ONE_PERIOD(MetricName.ConnectionsFailing),
+    statistic: 'Maximum',
     evaluationPeriods: 3,
     datapointsToAlarm: 3,
   },
@@ -87,6 +89,18 @@ const EXPECTED: Record<AlarmId, Expected> = {
     comparison: 'GreaterThanThreshold',
     evaluationPeriods: 1,
     missing: 'ignore',
+  },
+  // Before an absolute refresh-token expiry: 14 days by default.
+  ReauthenticationDue: {
+    metric: MetricName.MinDaysToReauthentication,
+    namespace: 'TokenRefresher',
+    dimensions: SERVICE,
+    statistic: 'Minimum',
+    period: 300,
+    threshold: 14,
+    comparison: 'LessThanThreshold',
+    evaluationPeriods: 1,
+    missing: 'notBreaching',
   },
   AccessTokenNearExpiry: {
     metric: MetricName.MinSecondsToExpiry,
@@ -217,8 +231,10 @@ describe('alarms', () => {
       nearExpirySeconds: 120,
       failureAlarmPeriods: 5,
       earlyRefreshesPerHour: 2,
+      reauthDueWithinDays: 30,
       connections: JSON.stringify(Array.from({ length: 20 }, (_, i) => `c${i}`)),
     });
+    expect(alarmProperties(custom, 'ReauthenticationDue').Threshold).toBe(30);
     expect(alarmProperties(custom, 'HeartbeatMissing').Period).toBe(240);
     expect(alarmProperties(custom, 'RefreshFailuresPersisting')).toMatchObject({
       Period: 120,
@@ -272,6 +288,8 @@ describe('dashboard', () => {
       'Failures by class',
       'Connections needing re-authentication',
       'Seconds to expiry per connection',
+      'Days to re-authentication per connection',
+      'Connections backing off (skipped per run)',
       'Duration (ms)',
       'Lambda errors and throttles',
       'Dead-letter queue',

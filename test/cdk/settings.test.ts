@@ -36,6 +36,7 @@ describe('settings: defaults', () => {
     expect(settings.memorySize).toBe(256);
     expect(settings.logRetention).toBe(DEFAULTS.logRetention);
     expect(settings.nearExpiryThreshold.toSeconds()).toBe(300);
+    expect(settings.reauthDueWithin.toDays()).toBe(14);
     expect(settings.failureAlarmPeriods).toBe(3);
     expect(settings.earlyRefreshesPerHour).toBe(6);
     expect(settings.maxRefreshesPerHour).toBe(60);
@@ -141,6 +142,11 @@ describe('settings: validation at synth time', () => {
       'a near-expiry threshold at the window',
       { nearExpiryThreshold: Duration.minutes(10) },
       /nearExpiryThreshold must be .* less than refreshWindow/,
+    ],
+    [
+      'a re-authentication threshold that is not whole days',
+      { reauthDueWithin: Duration.hours(36) },
+      /reauthDueWithin must be a whole number of days from 1 to 365/,
     ],
     [
       'zero alarm periods',

@@ -193,6 +193,7 @@ describe('TokenRefresher stack, default settings', () => {
           MIN_INTERVAL_SECONDS: '900',
           VERSION_FLOOR_SECONDS: '900',
           MAX_AGE_SECONDS: '86400',
+          REAUTH_DUE_WITHIN_SECONDS: '1209600',
           ALLOWED_TOKEN_ORIGINS: 'https://api.askara.ai',
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
           POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
@@ -542,6 +543,7 @@ describe('TokenRefresher stack, settings from context', () => {
       logRetentionDays: 30,
       alarmEmail: 'oncall@example.com',
       connections: 'askara-prod, askara-test',
+      reauthDueWithinDays: '21',
     });
     ids = idsOf(s.json);
   });
@@ -556,6 +558,8 @@ describe('TokenRefresher stack, settings from context', () => {
         REFRESH_WINDOW_SECONDS: '1200',
         MIN_INTERVAL_SECONDS: '1800',
         MAX_AGE_SECONDS: '43200',
+        // The construct encodes the re-authentication threshold the engine counts with.
+        REAUTH_DUE_WITHIN_SECONDS: String(21 * 86_400),
       },
     });
     expect(s.json.Resources[ids.logGroup]?.Properties?.RetentionInDays).toBe(30);

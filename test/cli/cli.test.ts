@@ -73,7 +73,9 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     const status = await sandbox.run(['status']);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`Stack ${sandbox.stackName} (us-east-1)`);
-    expect(status.stdout).toMatch(/\| lifecycle\s+\| active\s+\| \d+m\s+\| \d+s ago\s+\| 3\s+\| -\s+\|/);
+    expect(status.stdout).toMatch(
+      /\| lifecycle\s+\| active\s+\| \d+m\s+\| \d+s ago\s+\| 3\s+\| -\s+\| -\s+\|/,
+    );
     expect(status.stdout).toMatch(/Alarms \(2 OK\):/);
     expect(status.stdout).toMatch(/\| HeartbeatMissing\s+\| OK/);
 

@@ -192,9 +192,11 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     expect(first.record.lastError?.class).toBe('configuration');
     expect(first.record.lastError?.message).toMatch(/invalid_client/);
 
-    // Within the version floor after that commit, the next run does not even ask.
+    // Within the version floor after that commit (and its backoff, which the hint carries),
+    // the next run does not even ask.
     const held = await h.invoke();
-    expect(held.results[0]).toMatchObject({ status: 'skipped', reason: 'version_quota' });
+    expect(held.results[0]).toMatchObject({ status: 'skipped', reason: 'backoff' });
+    expect(held.read).toBe(0);
     expect(auth.presentedRefreshTokens().length).toBe(presented + 1);
 
     // Past the floor it asks once more; the same error is not written again.
@@ -237,7 +239,7 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     expectInvariants(h);
   });
 
-  it('an invalid 2xx is a clear failure and leaves the record untouched', async () => {
+  it('an unreadable 2xx is a clear failure, leaves the record untouched (it may have rotated the token), and backs off', async () => {
     const h = await harness();
     await h.createConnection('garbled', { client: auth.client('client_secret_basic') });
     auth.injectFault({
@@ -249,6 +251,9 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     const summary = await h.invoke();
     expect(summary.results[0]).toMatchObject({ status: 'failed', failureClass: 'invalid_response' });
     expect((summary.results[0] as { message: string }).message).toMatch(/not JSON|content-type/i);
+    expect(await h.versionCount('garbled')).toBe(1);
+    const held = await h.invoke();
+    expect(held.results[0]).toMatchObject({ status: 'skipped', reason: 'backoff' });
     expect(await h.versionCount('garbled')).toBe(1);
     expectInvariants(h);
   });

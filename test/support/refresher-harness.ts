@@ -14,6 +14,7 @@ import type { EngineDeps } from '../../lambda/core/engine.js';
 import type { Clock } from '../../lambda/core/ports.js';
 import {
   type ConnectionRecord,
+  type ProviderSettings,
   parseRecord,
   RECORD_SCHEMA_VERSION,
   refreshTokenContext,
@@ -41,6 +42,16 @@ export interface ConnectionOptions {
 }
 
 /**
+ * What the harness needs of the provider fixture: the oidc-provider fixture
+ * (`sandbox/auth-server.ts`), or a replay of real providers' answers
+ * (`test/support/provider-replay.ts`, which mints its tokens per provider).
+ */
+export type HarnessProvider = Pick<AuthServer, 'issuer' | 'clients' | 'tokenEndpoint' | 'jsonTokenEndpoint'> &
+  Partial<Pick<AuthServer, 'mintRefreshToken'>> & {
+    presentedRefreshTokens(): { refreshToken: string }[];
+  };
+
+/**
  * The refresher wired to real peers: moto (Secrets Manager, KMS, DynamoDB) and the
  * oidc-provider fixture. Each harness has its own prefix, keys and lease table.
  * Invocations run the real handler code in-process (moto's Lambda does not run code).
@@ -58,7 +69,7 @@ export class RefresherHarness {
   private invocations = 0;
 
   constructor(
-    readonly auth: AuthServer,
+    readonly auth: HarnessProvider,
     private readonly overrides: Partial<EngineSettings> = {},
   ) {}
 
@@ -129,26 +140,45 @@ export class RefresherHarness {
   async createConnection(name: string, options: ConnectionOptions): Promise<{ refreshToken: string }> {
     const { client } = options;
     const credentialsId = await this.createClientCredentials(client);
+    if (!this.auth.mintRefreshToken) throw new Error('this provider fixture mints no refresh tokens');
     const refreshToken = await this.auth.mintRefreshToken({
       clientId: client.clientId,
       scope: options.scope,
     });
-    this.sensitiveValues.add(refreshToken);
-    const secretName = this.prefix + name;
-    const record: ConnectionRecord = {
-      schemaVersion: RECORD_SCHEMA_VERSION,
-      connection: name,
-      provider: {
+    return this.storeConnection(
+      name,
+      {
         tokenEndpoint: options.dialect === 'json' ? this.auth.jsonTokenEndpoint : this.auth.tokenEndpoint,
         dialect: options.dialect ?? 'form',
         clientAuth: client.authMethod,
         clientCredentialsSecretId: credentialsId,
         ...(options.scope ? { scope: options.scope } : {}),
       },
+      refreshToken,
+      options.record,
+    );
+  }
+
+  /**
+   * Stores an active connection to `provider` holding `refreshToken` (encrypted as the
+   * refresher would), with `overrides` applied to the record.
+   */
+  async storeConnection(
+    name: string,
+    provider: ProviderSettings,
+    refreshToken: string,
+    overrides: Partial<ConnectionRecord> = {},
+  ): Promise<{ refreshToken: string }> {
+    this.sensitiveValues.add(refreshToken);
+    const secretName = this.prefix + name;
+    const record: ConnectionRecord = {
+      schemaVersion: RECORD_SCHEMA_VERSION,
+      connection: name,
+      provider,
       status: 'active',
       refreshToken: await this.keys.encrypt(refreshToken, refreshTokenContext(secretName)),
       lastError: null,
-      ...options.record,
+      ...overrides,
     };
     // Written as plain JSON so tests can also store records the schema rejects.
     await createSecret(secretName, JSON.stringify(record), { client: this.secretsManager });

@@ -171,6 +171,57 @@ describe('DynamoDbLeaseStore', () => {
     expect(await store.get(connection)).toMatchObject({ sentFromVersionId: 'v2', sentOutcome: 'ambiguous' });
   });
 
+  it('keeps the marker facts (first send, request count) and the failure backoff across leases', async () => {
+    const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0) });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.markSending(connection, 'a', 'v1', { sentAt: T0, sentAttempts: 1 });
+    await store.release(connection, 'a', 'ambiguous', {
+      sent: true,
+      sentAttempts: 2,
+      backoff: { failureStreak: 1, nextAttemptAt: T0 + 5 * MINUTE, versionId: 'v1' },
+    });
+    await store.acquire(connection, { owner: 'b', leaseUntil: T0 + MINUTE });
+    expect(await store.get(connection)).toMatchObject({
+      sentFromVersionId: 'v1',
+      sentOutcome: 'ambiguous',
+      sentAt: T0,
+      sentAttempts: 2,
+      backoff: { failureStreak: 1, nextAttemptAt: T0 + 5 * MINUTE, versionId: 'v1' },
+    });
+    // A release that says nothing of the backoff keeps it; `null` clears it.
+    await store.release(connection, 'b', 'not_sent');
+    expect((await store.get(connection))?.backoff).toBeDefined();
+    await store.acquire(connection, { owner: 'c', leaseUntil: T0 + MINUTE });
+    await store.release(connection, 'c', 'committed', {
+      committed: { fromVersionId: 'v1', versionId: 'v2' },
+      backoff: null,
+    });
+    const after = await store.get(connection);
+    expect(after?.backoff).toBeUndefined();
+    expect(await rawItem(connection)).not.toHaveProperty('nextAttemptAt');
+    // A send without marker facts drops the old ones.
+    await store.acquire(connection, { owner: 'd', leaseUntil: T0 + MINUTE });
+    await store.markSending(connection, 'd', 'v2');
+    const sending = await store.get(connection);
+    expect(sending?.sentAt).toBeUndefined();
+    expect(sending?.sentAttempts).toBeUndefined();
+  });
+
+  it('keeps a rescue without an access token or a token type (a salvaged refresh token)', async () => {
+    const store = new DynamoDbLeaseStore({ client, tableName, clock: manualClock(T0) });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    const { tokenType: _t, accessToken: _a, scope: _s, ...bare } = rescueFixture('v1');
+    const salvaged: RescuedTokenSet = {
+      ...bare,
+      refreshTokenExpiresAt: '2027-07-15T08:00:00.000Z',
+      providerFields: { instance_url: 'https://example.my.salesforce.com' },
+    };
+    await store.storeRescue(connection, 'a', salvaged);
+    expect((await store.get(connection))?.rescue).toEqual(salvaged);
+  });
+
   it('reads an item written before markers outlived leases: its outcome was the sender’s', async () => {
     const connection = uniqueName('conn');
     await client.send(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InvalidResponseCode } from '../../../lambda/adapters/http/invalid-response.js';
 import { HttpTokenEndpoint } from '../../../lambda/adapters/http-token-endpoint.js';
 import { classifyFailure } from '../../../lambda/core/classify.js';
+import { DEFAULT_BEHAVIOUR, type ProviderBehaviour } from '../../../lambda/core/provider-behaviour.js';
 
 const VALID = { access_token: 'at', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt' };
 
@@ -10,6 +11,8 @@ interface Scenario {
   status?: number;
   contentType?: string;
   body: ConstructorParameters<typeof Response>[0];
+  /** The connection's provider behaviour. @default DEFAULT_BEHAVIOUR */
+  behaviour?: ProviderBehaviour;
 }
 
 const json = (value: unknown, status = 200): Scenario => ({
@@ -35,8 +38,10 @@ const SCENARIOS: Record<InvalidResponseCode, Scenario> = {
   too_large: json({ ...VALID, access_token: 'x'.repeat(256) }),
   missing_access_token: json({ token_type: 'Bearer', expires_in: 3600 }),
   bad_access_token: json({ ...VALID, access_token: 42 }),
-  bad_token_type: json({ ...VALID, token_type: 'mac' }),
-  missing_expires_in: json({ access_token: 'at', token_type: 'Bearer' }),
+  bad_token_type: {
+    ...json({ ...VALID, token_type: 'mac' }),
+    behaviour: { ...DEFAULT_BEHAVIOUR, response: { acceptedTokenTypes: ['Bearer'] } },
+  },
   bad_expires_in: json({ ...VALID, expires_in: 0 }),
   bad_refresh_token: json({ ...VALID, refresh_token: '' }),
   bad_scope: json({ ...VALID, scope: 7 }),
@@ -61,6 +66,7 @@ async function outcomeFor(scenario: Scenario) {
     credentials: { clientId: 'id', clientSecret: 'secret' },
     refreshToken: 'refresh-token',
     timeoutMs: 1_000,
+    ...(scenario.behaviour ? { behaviour: scenario.behaviour } : {}),
   });
 }
 

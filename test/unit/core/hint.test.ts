@@ -72,3 +72,23 @@ describe('scheduling hint', () => {
     expect(mustRead({ name: 'p/c', currentVersionId: 'v1', hint }, now, settings)).toBe(false);
   });
 });
+
+describe('scheduling hint: backoff and re-authentication', () => {
+  it('carries the backoff (rounded up) and the refresh token expiry, and an idle run skips a backing-off connection', () => {
+    const withExpiry = {
+      ...record(-60_000),
+      refreshTokenExpiresAt: new Date(now + 10 * 86_400_000).toISOString(),
+    };
+    const hint = encodeHint('v1', withExpiry, { notBefore: now + 20 * 60_000 + 1 });
+    expect(hint.split('/')).toHaveLength(7);
+    expect(decodeHint(hint)).toMatchObject({
+      notBefore: now + 20 * 60_000 + 1000,
+      refreshTokenExpiresAt: now + 10 * 86_400_000,
+    });
+    // Expired, so due — but backing off: not read until the next attempt.
+    expect(mustRead({ name: 'p/c', currentVersionId: 'v1', hint }, now, settings)).toBe(false);
+    expect(mustRead({ name: 'p/c', currentVersionId: 'v1', hint }, now + 21 * 60_000, settings)).toBe(true);
+    // Without either, the hint keeps its five fields.
+    expect(encodeHint('v1', record(60_000)).split('/')).toHaveLength(5);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseState, RescuedTokenSet } from '../../../lambda/core/ports.js';
-import { versionAccess } from '../../../lambda/core/version-access.js';
+import { mayResendUncertain, versionAccess } from '../../../lambda/core/version-access.js';
 
 const lease = (fields: Partial<LeaseState>): LeaseState => ({
   connection: 'c',
@@ -78,5 +78,36 @@ describe('versionAccess: what a holder may do with the AWSCURRENT version it rea
     expect(versionAccess(lease({ sentFromVersionId: 'v1', sentOutcome: 'not_sent' }), 'v1')).toEqual({
       kind: 'free',
     });
+  });
+});
+
+describe('mayResendUncertain: the ambiguous-answer policy', () => {
+  const t0 = Date.parse('2027-01-01T00:00:00.000Z');
+  const margin = 10_000;
+
+  it('the documented retry: a token sent once may go once more, whatever the provider', () => {
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 1 }, 0, t0 + 3_600_000, margin)).toBe(true);
+    // A marker written before the count existed counts as one send.
+    expect(mayResendUncertain({}, 0, t0, margin)).toBe(true);
+  });
+
+  it('a strict provider (no reuse window): no blind retry beyond it', () => {
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 2 }, 0, t0 + 1_000, margin)).toBe(false);
+  });
+
+  it("within the provider's reuse window (Xero, 1800 s), counted from the first send, with the request's margin", () => {
+    const marker = { sentAt: t0, sentAttempts: 5 };
+    expect(mayResendUncertain(marker, 1800, t0 + 1_789_000, margin)).toBe(true);
+    expect(mayResendUncertain(marker, 1800, t0 + 1_790_000, margin)).toBe(false);
+    expect(mayResendUncertain({ sentAttempts: 2 }, 1800, t0, margin)).toBe(false);
+  });
+
+  it('versionAccess carries the marker facts to the policy', () => {
+    expect(
+      versionAccess(
+        lease({ sentFromVersionId: 'v1', sentOutcome: 'ambiguous', sentAt: t0, sentAttempts: 2 }),
+        'v1',
+      ),
+    ).toEqual({ kind: 'uncertain', interrupted: false, sentAt: t0, sentAttempts: 2 });
   });
 });

@@ -1,0 +1,563 @@
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
+import { systemClock } from '../../lambda/adapters/system-clock.js';
+import type { EngineSettings } from '../../lambda/contract/settings.js';
+import type { Clock } from '../../lambda/core/ports.js';
+import type { ConnectionRecord, ProviderSettings } from '../../lambda/core/record.js';
+import type { RunSummary } from '../../lambda/core/run-refresh.js';
+import { versionAccess } from '../../lambda/core/version-access.js';
+import { REPLAY_CLIENT, type ReplayServer, startReplayServer } from '../support/provider-replay.js';
+import { RefresherHarness } from '../support/refresher-harness.js';
+import { REPLAY_PROVIDERS, type ReplayProviderName } from '../support/replay-providers.js';
+
+/**
+ * The engine's proof against replayed provider answers: the real engine and adapters, moto
+ * for AWS, and a loopback server answering as each provider documents
+ * (test/support/replay-providers.ts). Every assertion on hammering counts the requests each
+ * provider received.
+ */
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+let replay: ReplayServer;
+
+beforeAll(async () => {
+  replay = await startReplayServer(
+    Object.fromEntries(Object.entries(REPLAY_PROVIDERS).map(([name, provider]) => [name, provider.model])),
+  );
+});
+
+afterAll(async () => {
+  await replay?.stop();
+});
+
+async function harness(overrides: Partial<EngineSettings> = {}): Promise<RefresherHarness> {
+  const h = await new RefresherHarness(replay, overrides).setUp();
+  h.sensitiveValues.add(REPLAY_CLIENT.clientSecret);
+  return h;
+}
+
+/** A connection to `provider`, its record carrying the behaviour a profile would resolve to. */
+async function connect(
+  h: RefresherHarness,
+  name: string,
+  provider: ReplayProviderName,
+  record: Partial<ConnectionRecord> = {},
+): Promise<{ refreshToken: string }> {
+  const { behaviour, scope } = REPLAY_PROVIDERS[provider];
+  const credentialsId = await h.createClientCredentials(REPLAY_CLIENT);
+  const provided: ProviderSettings = {
+    tokenEndpoint: replay.endpoint(provider),
+    dialect: 'form',
+    clientAuth: 'client_secret_post',
+    clientCredentialsSecretId: credentialsId,
+    ...(scope ? { scope } : {}),
+    profile: provider,
+    // As stored (the schema's arrays are mutable; the profile's are read-only).
+    behaviour: structuredClone(behaviour) as ProviderSettings['behaviour'],
+  };
+  return h.storeConnection(name, provided, replay.mintFor(provider), record);
+}
+
+/** A clock `offsetMs` ahead of the real one (a later run). */
+const later = (offsetMs: number): Clock => ({
+  now: () => Date.now() + offsetMs,
+  sleep: systemClock.sleep,
+});
+
+const run = (h: RefresherHarness, connection: string, options: { force?: boolean; clock?: Clock } = {}) =>
+  h.invoke(
+    { action: 'run', connections: [connection], ...(options.force ? { force: true } : {}) },
+    options.clock ? { clock: options.clock } : {},
+  );
+
+const resultOf = (summary: RunSummary, connection: string) =>
+  summary.results.find((result) => result.connection === connection);
+
+describe('the four providers that broke: refreshed on success, reauth_required on a dead refresh token', () => {
+  it('Salesforce: no expires_in (the profile default), instance_url kept; a dead token is invalid_grant', async () => {
+    const h = await harness();
+    const { refreshToken } = await connect(h, 'sf', 'salesforce');
+    const before = replay.calls('salesforce');
+    expect(resultOf(await run(h, 'sf'), 'sf')).toMatchObject({ status: 'refreshed' });
+    const { record, refreshToken: stored } = await h.current('sf');
+    expect(record).toMatchObject({
+      status: 'active',
+      tokenType: 'Bearer',
+      tokenLifetimeSeconds: 7200,
+      providerFields: {
+        instance_url: 'https://example.my.salesforce.com',
+        id: 'https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P',
+        issued_at: '1278448384422',
+      },
+      grantedScope: 'refresh_token api',
+    });
+    expect(JSON.stringify(record)).not.toContain('CMJ4l'); // the signature is never kept
+    // Rotation on: the new refresh token was committed; run 2 uses it, not the old one.
+    expect(stored).not.toBe(refreshToken);
+    expect(resultOf(await run(h, 'sf', { force: true }), 'sf')).toMatchObject({ status: 'refreshed' });
+    expect(replay.calls('salesforce') - before).toBe(2);
+
+    replay.revokeAll('salesforce');
+    expect(resultOf(await run(h, 'sf', { force: true }), 'sf')).toMatchObject({
+      status: 'failed',
+      failureClass: 'reauth_required',
+    });
+    expect((await h.current('sf')).record).toMatchObject({
+      status: 'reauth_required',
+      lastError: { class: 'reauth_required' },
+    });
+    await run(h, 'sf', { force: true });
+    expect(replay.calls('salesforce') - before).toBe(3);
+    expect(h.leakedValues()).toEqual([]);
+  });
+
+  it('Slack: token_type bot accepted and stored as sent; 200 {ok:false, invalid_refresh_token} is a dead token', async () => {
+    const h = await harness();
+    const { refreshToken } = await connect(h, 'slack', 'slack');
+    const before = replay.calls('slack');
+    expect(resultOf(await run(h, 'slack'), 'slack')).toMatchObject({ status: 'refreshed' });
+    const { record, refreshToken: stored } = await h.current('slack');
+    expect(record).toMatchObject({
+      tokenType: 'bot',
+      tokenLifetimeSeconds: 43_200,
+      grantedScope: 'commands,incoming-webhook',
+      providerFields: { app_id: 'A0KRD7HC3', bot_user_id: 'U0KRQLJ9H' },
+    });
+    expect(stored).not.toBe(refreshToken);
+
+    replay.revokeAll('slack');
+    expect(resultOf(await run(h, 'slack', { force: true }), 'slack')).toMatchObject({
+      status: 'failed',
+      failureClass: 'reauth_required',
+    });
+    const dead = (await h.current('slack')).record;
+    expect(dead.status).toBe('reauth_required');
+    expect(dead.lastError?.message).toMatch(
+      /^the provider rejected the refresh token: invalid_refresh_token\. /,
+    );
+    expect(replay.calls('slack') - before).toBe(2);
+    expect(h.leakedValues()).toEqual([]);
+  });
+
+  it('GitHub App: a form-encoded answer, the refresh token lifetime kept; 200 error=bad_refresh_token is a dead token', async () => {
+    const h = await harness();
+    await connect(h, 'gh', 'github');
+    const before = replay.calls('github');
+    const sentAt = Date.now();
+    expect(resultOf(await run(h, 'gh'), 'gh')).toMatchObject({ status: 'refreshed' });
+    const { record } = await h.current('gh');
+    expect(record).toMatchObject({ tokenType: 'bearer', tokenLifetimeSeconds: 28_800 });
+    const rtExpiry = Date.parse(record.refreshTokenExpiresAt ?? '');
+    expect(rtExpiry).toBeGreaterThanOrEqual(sentAt + 15_811_200_000 - 5_000);
+    expect(rtExpiry).toBeLessThanOrEqual(Date.now() + 15_811_200_000);
+
+    replay.revokeAll('github');
+    expect(resultOf(await run(h, 'gh', { force: true }), 'gh')).toMatchObject({
+      failureClass: 'reauth_required',
+    });
+    const dead = (await h.current('gh')).record;
+    expect(dead.status).toBe('reauth_required');
+    expect(dead.lastError?.message).toMatch(/^the provider rejected the refresh token: bad_refresh_token\. /);
+    // The provider's own words stay out of the record.
+    expect(JSON.stringify(dead)).not.toContain('incorrect or expired');
+    expect(replay.calls('github') - before).toBe(2);
+  });
+
+  it('HubSpot: a static refresh token is kept; 400 {status: BAD_REFRESH_TOKEN} is a dead token', async () => {
+    const h = await harness();
+    const { refreshToken } = await connect(h, 'hub', 'hubspot');
+    const before = replay.calls('hubspot');
+    expect(resultOf(await run(h, 'hub'), 'hub')).toMatchObject({ status: 'refreshed' });
+    const { record, refreshToken: stored } = await h.current('hub');
+    expect(record).toMatchObject({ tokenType: 'bearer', tokenLifetimeSeconds: 1800 });
+    // HubSpot does not rotate: the old refresh token stays, and keeps working.
+    expect(stored).toBe(refreshToken);
+    expect(resultOf(await run(h, 'hub', { force: true }), 'hub')).toMatchObject({ status: 'refreshed' });
+    expect((await h.current('hub')).refreshToken).toBe(refreshToken);
+
+    replay.revokeAll('hubspot');
+    expect(resultOf(await run(h, 'hub', { force: true }), 'hub')).toMatchObject({
+      failureClass: 'reauth_required',
+    });
+    const dead = (await h.current('hub')).record;
+    expect(dead.status).toBe('reauth_required');
+    expect(dead.lastError?.message).toMatch(/^the provider rejected the refresh token: BAD_REFRESH_TOKEN\. /);
+    expect(JSON.stringify(dead)).not.toContain('missing or unknown');
+    expect(replay.calls('hubspot') - before).toBe(3);
+  });
+});
+
+describe('every replayed provider', () => {
+  const names = Object.keys(REPLAY_PROVIDERS) as ReplayProviderName[];
+
+  it.each(names)(
+    '%s: refreshes (one request), keeps a static refresh token, and a dead one is reauth_required',
+    async (name) => {
+      const h = await harness();
+      const connection = `c-${name}`;
+      const { refreshToken } = await connect(h, connection, name);
+      const before = replay.calls(name);
+      expect(resultOf(await run(h, connection), connection)).toMatchObject({ status: 'refreshed' });
+      expect(replay.calls(name) - before).toBe(1);
+      const { record, refreshToken: stored } = await h.current(connection);
+      expect(record.status).toBe('active');
+      expect(record.accessToken).toMatch(/^at-/);
+      if (REPLAY_PROVIDERS[name].model.rotates) expect(stored).not.toBe(refreshToken);
+      else expect(stored).toBe(refreshToken);
+
+      replay.revokeAll(name);
+      expect(resultOf(await run(h, connection, { force: true }), connection)).toMatchObject({
+        failureClass: 'reauth_required',
+      });
+      expect((await h.current(connection)).record.status).toBe('reauth_required');
+      // No further request once reauth_required.
+      await run(h, connection, { force: true });
+      await h.invoke();
+      expect(replay.calls(name) - before).toBe(2);
+      expect(h.leakedValues()).toEqual([]);
+    },
+  );
+
+  it('stores the granted scope as sent, even narrower than asked (Microsoft Entra)', async () => {
+    const h = await harness();
+    await connect(h, 'entra', 'entra');
+    await run(h, 'entra');
+    const { record } = await h.current('entra');
+    expect(record.provider?.scope).toContain('mail.send');
+    expect(record.grantedScope).toBe('https://graph.microsoft.com/mail.read');
+  });
+
+  it("keeps the refresh token's expiry from the response field or the profile's lifetimes", async () => {
+    const h = await harness();
+    for (const name of ['keycloak', 'intuit', 'xero', 'entra', 'box', 'google'] as const) {
+      await connect(h, `exp-${name}`, name);
+    }
+    const connectedAt = Date.now();
+    const granted = new Date(connectedAt - 10 * DAY_MS).toISOString();
+    await connect(h, 'exp-box-old', 'box', { grantedAt: granted });
+    const summary = await h.invoke();
+    expect(summary.refreshed).toBe(7);
+    const expiry = async (connection: string) => {
+      const at = (await h.current(connection)).record.refreshTokenExpiresAt;
+      return at === undefined ? undefined : Date.parse(at) - connectedAt;
+    };
+    const near = (value: number | undefined, expected: number) => {
+      expect(value).toBeDefined();
+      expect(Math.abs((value ?? 0) - expected)).toBeLessThan(60_000);
+    };
+    near(await expiry('exp-keycloak'), 1800 * 1000); // refresh_expires_in
+    near(await expiry('exp-intuit'), 8_726_400 * 1000); // x_refresh_token_expires_in
+    near(await expiry('exp-xero'), 60 * DAY_MS); // idle, from this refresh
+    near(await expiry('exp-entra'), 90 * DAY_MS); // idle
+    near(await expiry('exp-box'), 60 * DAY_MS); // absolute, from the grant (this first refresh)
+    near(await expiry('exp-box-old'), 50 * DAY_MS); // absolute, from the grant ten days ago
+    expect(await expiry('exp-google')).toBeUndefined(); // nothing documented
+
+    // The run's metrics: the soonest re-authentication (Keycloak, 30 minutes) and those within 14 days.
+    const last = (name: string) => {
+      const values = h.output
+        .jsonLines()
+        .filter((entry) => typeof entry[name] === 'number')
+        .map((entry) => entry[name] as number);
+      return values.at(-1);
+    };
+    await h.invoke();
+    expect(last('MinDaysToReauthentication')).toBeCloseTo(0.02, 1);
+    expect(last('ConnectionsReauthDueSoon')).toBe(1);
+  });
+});
+
+describe('no hammering: a failing provider is not called again within its backoff', () => {
+  it('persistent 5xx: three attempts, then nothing until the backoff ends, and the record says so once', async () => {
+    const h = await harness({ failureBackoffBaseMs: 20 * MINUTE_MS });
+    await connect(h, 'down', 'google');
+    replay.injectFault('google', { kind: 'answer', answer: { status: 503, body: 'down' } }, 1000);
+    try {
+      const before = replay.calls('google');
+      const first = resultOf(await h.invoke(), 'down');
+      expect(first).toMatchObject({ status: 'failed', failureClass: 'transient' });
+      expect(replay.calls('google') - before).toBe(3);
+
+      // The next scheduled runs read nothing (the hint carries the backoff) and send nothing,
+      // yet count the connection as failing (what RefreshFailuresPersisting watches).
+      const failing = () =>
+        h.output
+          .jsonLines()
+          .filter((entry) => typeof entry.ConnectionsFailing === 'number')
+          .map((entry) => entry.ConnectionsFailing as number)
+          .at(-1);
+      expect(failing()).toBe(1);
+      for (const offset of [5, 10, 19]) {
+        const summary = await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
+        expect(resultOf(summary, 'down')).toMatchObject({ status: 'skipped', reason: 'backoff' });
+        expect(summary.read).toBe(0);
+        expect(failing()).toBe(1);
+      }
+      // An on-demand request (a consumer's 401) is held back too.
+      const version = (await h.current('down')).versionId;
+      expect(await h.request({ connection: 'down', ifVersion: version })).toMatchObject({
+        outcome: 'declined',
+        reason: 'backoff',
+      });
+      expect(replay.calls('google') - before).toBe(3);
+
+      // Past it: one more attempt (three requests); then the wait doubles (40 min).
+      expect(resultOf(await h.invoke(undefined, { clock: later(21 * MINUTE_MS) }), 'down')).toMatchObject({
+        failureClass: 'transient',
+      });
+      expect(replay.calls('google') - before).toBe(6);
+      expect(resultOf(await h.invoke(undefined, { clock: later(55 * MINUTE_MS) }), 'down')).toMatchObject({
+        reason: 'backoff',
+      });
+      expect(replay.calls('google') - before).toBe(6);
+      // Third failed run: the record's lastError says it, once.
+      await h.invoke(undefined, { clock: later(62 * MINUTE_MS) });
+      expect(replay.calls('google') - before).toBe(9);
+      const { record } = await h.current('down');
+      expect(record.lastError).toMatchObject({ class: 'transient' });
+      expect(record.lastError?.message).toMatch(/keeps failing \(3 runs in a row/);
+
+      // The provider is healthy again: an operator's force goes through at once and ends it.
+      replay.clearFaults('google');
+      expect(resultOf(await run(h, 'down', { force: true }), 'down')).toMatchObject({ status: 'refreshed' });
+      expect((await h.current('down')).record.lastError).toBeNull();
+    } finally {
+      replay.clearFaults('google');
+    }
+  });
+
+  it("Retry-After beyond the run is the next attempt's time", async () => {
+    const h = await harness();
+    await connect(h, 'slow', 'hubspot');
+    replay.injectFault('hubspot', {
+      kind: 'answer',
+      answer: { status: 429, headers: { 'retry-after': '3600' } },
+    });
+    const before = replay.calls('hubspot');
+    const failed = resultOf(await h.invoke(), 'slow');
+    expect(failed).toMatchObject({ failureClass: 'transient' });
+    expect(replay.calls('hubspot') - before).toBe(1);
+    const next = failed?.status === 'failed' ? (failed.nextAttemptAt ?? 0) : 0;
+    expect(next).toBeGreaterThanOrEqual(Date.now() + 3590_000);
+    expect(resultOf(await h.invoke(undefined, { clock: later(40 * MINUTE_MS) }), 'slow')).toMatchObject({
+      reason: 'backoff',
+    });
+    expect(replay.calls('hubspot') - before).toBe(1);
+    expect(resultOf(await h.invoke(undefined, { clock: later(61 * MINUTE_MS) }), 'slow')).toMatchObject({
+      status: 'refreshed',
+    });
+    expect(replay.calls('hubspot') - before).toBe(2);
+  });
+
+  it('a configuration error and an unusable answer: written once, then backed off', async () => {
+    const h = await harness();
+    await connect(h, 'cfg', 'intuit');
+    replay.injectFault(
+      'intuit',
+      { kind: 'answer', answer: { status: 401, body: { error: 'invalid_client' } } },
+      1000,
+    );
+    try {
+      const before = replay.calls('intuit');
+      expect(resultOf(await h.invoke(), 'cfg')).toMatchObject({ failureClass: 'configuration' });
+      const versions = await h.versionCount('cfg');
+      for (const offset of [5, 10, 20, 60]) {
+        await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
+      }
+      // Attempts at 0, then after the version floor and the backoff (20 min), then 60: three in all.
+      expect(replay.calls('intuit') - before).toBe(3);
+      expect(await h.versionCount('cfg')).toBe(versions);
+      expect((await h.current('cfg')).record.lastError).toMatchObject({ class: 'configuration' });
+    } finally {
+      replay.clearFaults('intuit');
+    }
+
+    await connect(h, 'odd', 'keycloak');
+    replay.injectFault(
+      'keycloak',
+      { kind: 'answer', answer: { status: 200, body: { hello: 'world' } } },
+      1000,
+    );
+    try {
+      const before = replay.calls('keycloak');
+      const failed = resultOf(await h.invoke(undefined, { clock: later(0) }), 'odd');
+      expect(failed).toMatchObject({ failureClass: 'invalid_response' });
+      // The body was read in full and carried no new refresh token: the old one is still good
+      // (the marker says not_sent, not ambiguous).
+      expect((await h.current('odd')).record.lastError).toMatchObject({ class: 'invalid_response' });
+      const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+      const current = await h.current('odd');
+      expect(versionAccess(await leases.get('odd'), current.versionId)).toEqual({ kind: 'free' });
+      for (const offset of [5, 10]) await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
+      expect(replay.calls('keycloak') - before).toBe(1);
+    } finally {
+      replay.clearFaults('keycloak');
+    }
+  });
+});
+
+describe('an answer that cannot be read may have rotated the token', () => {
+  it('the record is not rewritten over it, and the marker keeps the doubt for the ambiguous policy', async () => {
+    const h = await harness();
+    await connect(h, 'html', 'box');
+    replay.injectFault('box', {
+      kind: 'answer_after_rotating',
+      answer: () => ({
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+        body: '<html>maintenance</html>',
+      }),
+    });
+    const before = await h.current('html');
+    expect(resultOf(await h.invoke(), 'html')).toMatchObject({ failureClass: 'invalid_response' });
+    const after = await h.current('html');
+    expect(after.versionId).toBe(before.versionId);
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    expect(versionAccess(await leases.get('html'), after.versionId)).toMatchObject({
+      kind: 'uncertain',
+      sentAttempts: 1,
+    });
+    // Past the backoff: the documented retry (Box rotated, so: a dead token, reauth_required).
+    expect(resultOf(await run(h, 'html', { clock: later(6 * MINUTE_MS) }), 'html')).toMatchObject({
+      failureClass: 'reauth_required',
+    });
+    expect((await h.current('html')).record.lastError?.message).toMatch(/had been sent before/);
+  });
+});
+
+describe('a custom provider without expires_in', () => {
+  it("gets the engine's one-hour default, with one warning per connection", async () => {
+    const h = await harness();
+    // Salesforce's answers, connected as a custom provider (no profile default).
+    await connect(h, 'custom-sf', 'salesforce');
+    const secretName = `${h.prefix}custom-sf`;
+    const stored = JSON.parse(
+      (await h.secretsManager.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString ?? '{}',
+    );
+    delete stored.provider.behaviour;
+    delete stored.provider.profile;
+    await h.secretsManager.send(
+      new PutSecretValueCommand({ SecretId: secretName, SecretString: JSON.stringify(stored) }),
+    );
+    expect(resultOf(await run(h, 'custom-sf'), 'custom-sf')).toMatchObject({ status: 'refreshed' });
+    expect((await h.current('custom-sf')).record.tokenLifetimeSeconds).toBe(3600);
+    await run(h, 'custom-sf', { force: true });
+    const warnings = h.output.text().split('assumed to live one hour').length - 1;
+    expect(warnings).toBe(1);
+  });
+});
+
+describe('a rotated refresh token in an unusable answer is committed, never dropped', () => {
+  it('Slack answers a token type its profile refuses, after rotating: the new refresh token is kept and used', async () => {
+    const h = await harness();
+    const { refreshToken } = await connect(h, 'odd-type', 'slack');
+    replay.injectFault('slack', {
+      kind: 'answer_after_rotating',
+      answer: (issued) => ({
+        status: 200,
+        body: {
+          ok: true,
+          access_token: issued.accessToken,
+          refresh_token: issued.refreshToken,
+          token_type: 'mac',
+        },
+      }),
+    });
+    expect(resultOf(await h.invoke(), 'odd-type')).toMatchObject({ failureClass: 'invalid_response' });
+    const { record, refreshToken: stored } = await h.current('odd-type');
+    expect(stored).not.toBe(refreshToken);
+    expect(record.lastError?.message).toMatch(/bad_token_type/);
+    // The next attempt (an operator's, past the backoff) presents the new token: it works.
+    expect(resultOf(await run(h, 'odd-type', { force: true }), 'odd-type')).toMatchObject({
+      status: 'refreshed',
+    });
+  });
+
+  it('a success without an access token that carried a new refresh token (Salesforce)', async () => {
+    const h = await harness();
+    const { refreshToken } = await connect(h, 'no-at', 'salesforce');
+    replay.injectFault('salesforce', {
+      kind: 'answer_after_rotating',
+      answer: (issued) => ({
+        status: 200,
+        body: { refresh_token: issued.refreshToken, token_type: 'Bearer' },
+      }),
+    });
+    expect(resultOf(await h.invoke(), 'no-at')).toMatchObject({ failureClass: 'invalid_response' });
+    const { refreshToken: stored } = await h.current('no-at');
+    expect(stored).not.toBe(refreshToken);
+    expect(resultOf(await run(h, 'no-at', { force: true }), 'no-at')).toMatchObject({ status: 'refreshed' });
+  });
+});
+
+describe('lost answers: the reuse window decides', () => {
+  it('Xero (30-minute grace): a token whose answers were lost twice is retried on the next run, and works', async () => {
+    const h = await harness();
+    await connect(h, 'xero-lost', 'xero');
+    replay.injectFault('xero', { kind: 'drop_after_rotating' });
+    replay.injectFault('xero', { kind: 'drop' });
+    const before = replay.calls('xero');
+    expect(resultOf(await h.invoke(), 'xero-lost')).toMatchObject({ failureClass: 'ambiguous' });
+    expect(replay.calls('xero') - before).toBe(2);
+    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), 'xero-lost')).toMatchObject({
+      status: 'refreshed',
+    });
+    expect(replay.calls('xero') - before).toBe(3);
+  });
+
+  it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-died', 'box');
+    const { versionId } = await h.current('box-died');
+    // What a sender that died after sending leaves: a marker with one request and no outcome.
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    await leases.acquire('box-died', { owner: 'dead', leaseUntil: Date.now() + 300 });
+    await leases.markSending('box-died', 'dead', versionId, { sentAt: Date.now(), sentAttempts: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    replay.injectFault('box', { kind: 'drop' }, 3);
+    try {
+      const before = replay.calls('box');
+      expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'ambiguous' });
+      expect(replay.calls('box') - before).toBe(1);
+      expect(await leases.get('box-died')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
+      expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'reauth_required' });
+      expect(replay.calls('box') - before).toBe(1);
+    } finally {
+      replay.clearFaults('box');
+    }
+  });
+
+  it('Xero past its grace window, and Box (strict): no blind retry beyond the documented one', async () => {
+    const h = await harness();
+    await connect(h, 'box-lost', 'box');
+    replay.injectFault('box', { kind: 'drop_after_rotating' });
+    replay.injectFault('box', { kind: 'drop' });
+    const before = replay.calls('box');
+    expect(resultOf(await h.invoke(), 'box-lost')).toMatchObject({ failureClass: 'ambiguous' });
+    expect(replay.calls('box') - before).toBe(2);
+    const next = resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), 'box-lost');
+    expect(next).toMatchObject({ failureClass: 'reauth_required' });
+    expect(replay.calls('box') - before).toBe(2);
+    const { record } = await h.current('box-lost');
+    expect(record.status).toBe('reauth_required');
+    expect(record.lastError?.message).toMatch(
+      /lost after its one retry and the provider keeps no reuse window/,
+    );
+
+    await connect(h, 'xero-late', 'xero');
+    replay.injectFault('xero', { kind: 'drop_after_rotating' });
+    replay.injectFault('xero', { kind: 'drop' });
+    const xeroBefore = replay.calls('xero');
+    await h.invoke({ action: 'run', connections: ['xero-late'] });
+    expect(resultOf(await run(h, 'xero-late', { clock: later(31 * MINUTE_MS) }), 'xero-late')).toMatchObject({
+      failureClass: 'reauth_required',
+    });
+    expect(replay.calls('xero') - xeroBefore).toBe(2);
+    expect((await h.current('xero-late')).record.lastError?.message).toMatch(
+      /reuse window \(1800 s\) is over/,
+    );
+  });
+});
