@@ -419,7 +419,8 @@ describe('auth server fixture with a short access-token TTL', () => {
   let server: AuthServer;
 
   beforeAll(async () => {
-    server = await startAuthServer({ accessTokenTtlSeconds: 1 });
+    // 3 s, not 1: the token must still be live when introspected on a loaded machine.
+    server = await startAuthServer({ accessTokenTtlSeconds: 3 });
   });
   afterAll(async () => {
     await server.stop();
@@ -433,7 +434,7 @@ describe('auth server fixture with a short access-token TTL', () => {
       client,
       await server.mintRefreshToken({ clientId: client.clientId }),
     );
-    expect(answer.body.expires_in).toBe(1);
+    expect(answer.body.expires_in).toBe(3);
     const accessToken = tokenOf(answer, 'access_token');
 
     const live = await server.introspect(accessToken);
@@ -444,8 +445,8 @@ describe('auth server fixture with a short access-token TTL', () => {
       scope: DEFAULT_SCOPE,
     });
 
-    // exp is whole seconds and at most 1 s after issuance; clockTolerance is 0.
-    await sleep(1_100);
+    // exp is whole seconds and at most 3 s after issuance; clockTolerance is 0.
+    await sleep(3_100);
     expect(await server.introspect(accessToken)).toEqual({ active: false });
     expect((await refresh(server, 'form', client, tokenOf(answer, 'refresh_token'))).status).toBe(200);
   });
