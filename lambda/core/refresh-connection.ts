@@ -217,7 +217,7 @@ async function refreshUnderLease(
   const behaviour = behaviourOf(record.provider);
   if (
     access.kind === 'uncertain' &&
-    !mayResendUncertain(access, behaviour.rotation.reuseWindowSeconds, now, deps.settings.requestTimeoutMs)
+    !mayResendUncertain(access, behaviour.rotation, now, deps.settings.requestTimeoutMs)
   ) {
     return giveUpLostAnswer(deps, lease, current, record, behaviour.rotation.reuseWindowSeconds, expiresAt);
   }

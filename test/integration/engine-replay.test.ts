@@ -561,6 +561,20 @@ describe('lost answers: the reuse window decides', () => {
     expect(replay.callsWith(refreshToken)).toBe(3);
   });
 
+  it('HubSpot (static, no reuse window): a lost answer is retried on the next run, since the token never changes', async () => {
+    const h = await harness();
+    const { refreshToken } = await connect(h, 'hub-lost', 'hubspot');
+    replay.next('hubspot', 'lost', 'reset');
+    const before = replay.calls('hubspot');
+    expect(resultOf(await h.invoke(), 'hub-lost')).toMatchObject({ failureClass: 'ambiguous' });
+    expect(replay.calls('hubspot') - before).toBe(2);
+    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), 'hub-lost')).toMatchObject({
+      status: 'refreshed',
+    });
+    expect(replay.calls('hubspot') - before).toBe(3);
+    expect((await h.current('hub-lost')).refreshToken).toBe(refreshToken);
+  });
+
   it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {
     const h = await harness();
     await connect(h, 'box-died', 'box');
