@@ -271,6 +271,11 @@ describe('every profile, against its replayed provider', () => {
       expect(resultOf(await run(h, connection), connection)).toMatchObject({ status: 'refreshed' });
       expect(replay.calls(name) - before).toBe(1);
       const { record, refreshToken: stored } = await h.current(connection);
+      // The record's scope goes with the refresh only where the profile says the provider wants it.
+      const sent = replay.requests(name).at(-1)?.params;
+      expect(sent?.grant_type).toBe('refresh_token');
+      if (profile(name).behaviour.scope.sendOnRefresh) expect(sent?.scope).toBe(record.provider?.scope);
+      else expect(sent).not.toHaveProperty('scope');
       expect(record.status).toBe('active');
       expect(record.accessToken).toMatch(new RegExp(`^${name}-at-`));
       // The refresh token the provider now holds good: a new one where it rotates, else the same.
@@ -305,6 +310,8 @@ describe('every profile, against its replayed provider', () => {
   it("keeps the refresh token's expiry from the response field or the profile's lifetimes", async () => {
     const h = await harness();
     await connect(h, 'exp-keycloak', 'keycloak', { scope: 'openid' });
+    // The profile's default scope asks for offline_access: an offline token, refresh_expires_in 0.
+    await connect(h, 'exp-keycloak-offline', 'keycloak');
     for (const name of ['quickbooks', 'xero', 'microsoft-entra', 'box', 'spotify', 'hubspot'] as const) {
       await connect(h, `exp-${name}`, name);
     }
@@ -312,7 +319,7 @@ describe('every profile, against its replayed provider', () => {
     const granted = new Date(connectedAt - 10 * DAY_MS).toISOString();
     await connect(h, 'exp-spotify-old', 'spotify', { record: { grantedAt: granted } });
     const summary = await h.invoke();
-    expect(summary.refreshed).toBe(8);
+    expect(summary.refreshed).toBe(9);
     const expiry = async (connection: string) => {
       const at = (await h.current(connection)).record.refreshTokenExpiresAt;
       return at === undefined ? undefined : Date.parse(at) - connectedAt;
@@ -322,6 +329,9 @@ describe('every profile, against its replayed provider', () => {
       expect(Math.abs((value ?? 0) - expected)).toBeLessThan(60_000);
     };
     near(await expiry('exp-keycloak'), 1800 * 1000); // refresh_expires_in
+    // refresh_expires_in 0 says the token has no maximum (not that it expires now): the
+    // profile's idle lifetime (Keycloak's offline session idle, 30 days) from this refresh
+    near(await expiry('exp-keycloak-offline'), 30 * DAY_MS);
     // x_refresh_token_expires_in (the grant's 5 years left), not the profile's 100 days idle
     near(await expiry('exp-quickbooks'), 5 * 365 * DAY_MS);
     near(await expiry('exp-xero'), 60 * DAY_MS); // idle, from this refresh
@@ -445,6 +455,33 @@ describe('no hammering: a failing provider is not called again within its backof
       expect((await h.current('cfg')).record.lastError).toMatchObject({ class: 'configuration' });
     } finally {
       replay.clearNext('quickbooks');
+    }
+
+    // HubSpot's generic error carries its code where its dead-token code goes (status), but
+    // "error" is no code the profile knows: an unknown code, so not a dead token, backed off.
+    await connect(h, 'hub-generic', 'hubspot');
+    replay.next('hubspot', {
+      status: 400,
+      body: {
+        status: 'error',
+        message: 'Something went wrong: request 5e1f validation failed',
+        correlationId: '9c1d2e3f-replay',
+        category: 'VALIDATION_ERROR',
+      },
+    });
+    try {
+      const before = replay.calls('hubspot');
+      const failed = resultOf(await h.invoke(undefined, { clock: later(0) }), 'hub-generic');
+      expect(failed).toMatchObject({ status: 'failed', failureClass: 'configuration' });
+      expect(failed?.status === 'failed' && failed.nextAttemptAt).toBeGreaterThan(Date.now());
+      const { record } = await h.current('hub-generic');
+      expect(record.status).toBe('active');
+      expect(record.lastError?.message).toMatch(/^the token endpoint refused the client: error \(HTTP 400\)/);
+      expect(JSON.stringify(record)).not.toContain('Something went wrong');
+      await h.invoke(undefined, { clock: later(5 * MINUTE_MS) });
+      expect(replay.calls('hubspot') - before).toBe(1);
+    } finally {
+      replay.clearNext('hubspot');
     }
 
     await connect(h, 'odd', 'keycloak');
