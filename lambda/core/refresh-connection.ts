@@ -361,8 +361,8 @@ function tokenSetFacts(
   sentAt: number,
 ): Pick<ConnectionRecord, 'grantedScope' | 'refreshTokenExpiresAt' | 'grantedAt'> {
   const behaviour = behaviourOf(record.provider);
-  // Anchored on the connect: a record refreshed for the first time since carries its time
-  // as refreshedAt; an import (no refreshedAt) on this first refresh.
+  // Set by connect (the code exchange) and import; a record connected before either did is
+  // anchored on its connect's refreshedAt, else on this refresh.
   const grantedAt = record.grantedAt ?? record.refreshedAt ?? new Date(sentAt).toISOString();
   // RFC 6749 §5.1: an absent scope is the one requested; with none sent, it is unchanged.
   const sentScope = behaviour.scope.sendOnRefresh ? record.provider.scope : undefined;
