@@ -184,7 +184,10 @@ async function refreshUnderLease(
   const decision = decideDue(dueFactsOf(record), now, deps.settings, trigger);
   if (!decision.due) {
     if (decision.reason === 'min_interval') emit(deps, MetricName.MinIntervalSkipped, 'Count', 1);
-    return skipped(connection, decision.reason, current.versionId, record, expiresAt);
+    return {
+      ...skipped(connection, decision.reason, current.versionId, record, expiresAt),
+      ...(decision.until !== undefined ? { nextAttemptAt: decision.until } : {}),
+    };
   }
   // No hammering: a connection whose refreshes keep failing waits out its backoff (only an
   // operator's force goes through).

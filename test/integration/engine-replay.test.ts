@@ -364,6 +364,8 @@ describe('no hammering: a failing provider is not called again within its backof
       const before = replay.calls('google');
       const first = resultOf(await h.invoke(), 'down');
       expect(first).toMatchObject({ status: 'failed', failureClass: 'transient' });
+      const nextAttemptAt = first?.status === 'failed' ? first.nextAttemptAt : undefined;
+      expect(nextAttemptAt).toBeGreaterThan(Date.now() + 19 * MINUTE_MS);
       expect(replay.calls('google') - before).toBe(3);
 
       // The next scheduled runs read nothing (the hint carries the backoff) and send nothing,
@@ -383,9 +385,11 @@ describe('no hammering: a failing provider is not called again within its backof
       }
       // An on-demand request (a consumer's 401) is held back too.
       const version = (await h.current('down')).versionId;
+      // It says when the refresher tries again.
       expect(await h.request({ connection: 'down', ifVersion: version })).toMatchObject({
         outcome: 'declined',
         reason: 'backoff',
+        nextAttemptAt: new Date(nextAttemptAt ?? 0).toISOString(),
       });
       expect(replay.calls('google') - before).toBe(3);
 
