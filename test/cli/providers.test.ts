@@ -1,12 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES, resolveProfile } from '../../lambda/providers/profiles.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
-import {
-  type ProviderReplay,
-  type ReplayProfileName,
-  startProviderReplay,
-} from '../../sandbox/provider-replay/replay-server.js';
-import { CliSandbox, expectOneLine } from './support.js';
+import { type ProviderReplay, startProviderReplay } from '../../sandbox/provider-replay/replay-server.js';
+import { CliSandbox, expectOneLine, routeToReplay } from './support.js';
 
 /**
  * `token-refresher providers` and `connect --provider`. The profiles name the providers'
@@ -15,19 +11,6 @@ import { CliSandbox, expectOneLine } from './support.js';
  * real CLI and the real in-process refresher talk to a provider that answers as the real
  * one does.
  */
-
-/** Requests for each profile's real token endpoint go to the replay's endpoint for it. */
-function routeToReplay(replay: ProviderReplay, routes: Record<string, ReplayProfileName>): () => void {
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const profile = routes[url];
-    return realFetch(profile ? replay.tokenEndpoint(profile) : input, init);
-  };
-  return () => {
-    globalThis.fetch = realFetch;
-  };
-}
 
 const XERO = resolveProfile('xero');
 const KEYCLOAK = resolveProfile('keycloak', { domain: 'sso.example.com', realm: 'acme' });

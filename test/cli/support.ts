@@ -10,6 +10,7 @@ import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
 import { parseRecord, refreshTokenContext } from '../../lambda/core/record.js';
 import type { AuthServer, AuthServerClient } from '../../sandbox/auth-server.js';
 import { headlessAuthorize } from '../../sandbox/headless-browser.js';
+import type { ProviderReplay, ReplayProfileName } from '../../sandbox/provider-replay/replay-server.js';
 import {
   createKmsKey,
   createLeaseTable,
@@ -17,6 +18,24 @@ import {
   kmsClient,
   uniqueName,
 } from '../support/aws-fixtures.js';
+
+/**
+ * Requests for each profile's real token endpoint go to the replay's endpoint for it: the
+ * process's `fetch` (the refresher's HTTP adapter looks it up per call) is replaced until
+ * the returned function restores it. The real CLI and the real in-process refresher then
+ * talk to a provider that answers as the real one does.
+ */
+export function routeToReplay(replay: ProviderReplay, routes: Record<string, ReplayProfileName>): () => void {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const profile = routes[url];
+    return realFetch(profile ? replay.tokenEndpoint(profile) : input, init);
+  };
+  return () => {
+    globalThis.fetch = realFetch;
+  };
+}
 
 export interface CliRun {
   code: number;
