@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveProfile } from '../../lambda/providers/profiles.js';
-import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
-import { type ProviderReplay, startProviderReplay } from '../../sandbox/provider-replay/replay-server.js';
-import { CliSandbox, expectOneLine, routeToReplay } from './support.js';
+import type { ProviderReplay } from '../../sandbox/provider-replay/replay-server.js';
+import { type CliSandbox, expectOneLine, type ReplayCli, startReplayCli } from './support.js';
 
 /**
  * `token-refresher refresh`: what each answer of the refresher means and what to do, in
@@ -16,47 +15,15 @@ const KEYCLOAK = resolveProfile('keycloak', { domain: 'sso.example.com', realm: 
 const ISO = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
 
 describe('token-refresher refresh', () => {
-  let auth: AuthServer;
+  let env: ReplayCli;
   let replay: ProviderReplay;
   let sandbox: CliSandbox;
-  let restoreFetch: (() => void) | undefined;
-  const credentials: Record<string, string> = {};
 
   beforeAll(async () => {
-    auth = await startAuthServer({ autoApprove: true });
-    replay = await startProviderReplay();
-    sandbox = await new CliSandbox(auth).setUp({
-      outputs: {
-        AllowedTokenOrigins: [
-          auth.issuer,
-          new URL(XERO.tokenEndpoint).origin,
-          new URL(KEYCLOAK.tokenEndpoint).origin,
-        ].join(','),
-        VersionFloorSeconds: '900',
-      },
-    });
-    for (const [profile, resolved] of [
-      ['xero', XERO],
-      ['keycloak', KEYCLOAK],
-    ] as const) {
-      credentials[profile] = await sandbox.createClientCredentials(
-        `${sandbox.clientCredentialsPrefix}${profile}`,
-        replay.client(profile),
-        [new URL(resolved.tokenEndpoint).origin],
-      );
-    }
-    restoreFetch = routeToReplay(replay, {
-      [XERO.tokenEndpoint]: 'xero',
-      [KEYCLOAK.tokenEndpoint]: 'keycloak',
-    });
+    env = await startReplayCli({ xero: XERO, keycloak: KEYCLOAK });
+    ({ replay, sandbox } = env);
   });
-
-  afterAll(async () => {
-    restoreFetch?.();
-    await replay?.stop();
-    await auth?.stop();
-  });
-
+  afterAll(() => env?.stop());
   afterEach(() => {
     expect(sandbox.leaked()).toEqual([]);
   });
@@ -75,7 +42,7 @@ describe('token-refresher refresh', () => {
         profile,
         ...placeholders,
         '--client-credentials-secret',
-        credentials[profile]!,
+        env.credentials[profile]!,
       ],
       { stdin: refreshToken },
     );

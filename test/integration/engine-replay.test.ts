@@ -587,33 +587,26 @@ describe('a rotated refresh token in an unusable answer is committed, never drop
 });
 
 describe('lost answers: the reuse window decides', () => {
-  it('Xero (30-minute grace): a token whose answers were lost twice is retried on the next run, and works', async () => {
+  it.each<[ReplayProfileName, string]>([
+    ['xero', 'Xero (a 30-minute reuse window: the replaced token still works)'],
+    ['hubspot', 'HubSpot (static, no reuse window: the token is never replaced)'],
+  ])('%s: a token whose answers were lost twice is retried on the next run, and works: %s', async (name) => {
     const h = await harness();
-    const { refreshToken } = await connect(h, 'xero-lost', 'xero');
-    // Processed (rotated) with the answer lost, then lost before it was processed.
-    replay.next('xero', 'lost', 'reset');
-    const before = replay.calls('xero');
-    expect(resultOf(await h.invoke(), 'xero-lost')).toMatchObject({ failureClass: 'ambiguous' });
-    expect(replay.calls('xero') - before).toBe(2);
-    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), 'xero-lost')).toMatchObject({
+    const connection = `${name}-lost`;
+    const { refreshToken } = await connect(h, connection, name);
+    // Processed (rotated where the provider rotates) with the answer lost, then lost before it was processed.
+    replay.next(name, 'lost', 'reset');
+    const before = replay.calls(name);
+    expect(resultOf(await h.invoke(), connection)).toMatchObject({ failureClass: 'ambiguous' });
+    expect(replay.calls(name) - before).toBe(2);
+    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), connection)).toMatchObject({
       status: 'refreshed',
     });
-    expect(replay.calls('xero') - before).toBe(3);
+    expect(replay.calls(name) - before).toBe(3);
     expect(replay.callsWith(refreshToken)).toBe(3);
-  });
-
-  it('HubSpot (static, no reuse window): a lost answer is retried on the next run, since the token never changes', async () => {
-    const h = await harness();
-    const { refreshToken } = await connect(h, 'hub-lost', 'hubspot');
-    replay.next('hubspot', 'lost', 'reset');
-    const before = replay.calls('hubspot');
-    expect(resultOf(await h.invoke(), 'hub-lost')).toMatchObject({ failureClass: 'ambiguous' });
-    expect(replay.calls('hubspot') - before).toBe(2);
-    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), 'hub-lost')).toMatchObject({
-      status: 'refreshed',
-    });
-    expect(replay.calls('hubspot') - before).toBe(3);
-    expect((await h.current('hub-lost')).refreshToken).toBe(refreshToken);
+    const { refreshToken: stored } = await h.current(connection);
+    expect(stored).toBe(replay.currentRefreshToken(refreshToken));
+    expect(stored === refreshToken).toBe(!rotates(name));
   });
 
   it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {

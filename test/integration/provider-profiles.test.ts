@@ -74,35 +74,34 @@ describe('the record keeps the profile and behaviour a connection was connected 
     return { resolved, provider };
   }
 
-  /** An import event for `profile`, aimed at the replay, as `connect --provider` builds it. */
-  async function importWithProfile(connection: string, profile: ReplayProfileName, behaviour?: unknown) {
+  /**
+   * An import (a refresh token from the replay) or a connect (a code the replay issued) event
+   * for `profile`, aimed at the replay, as `connect --provider` builds it.
+   */
+  async function send(
+    action: 'import' | 'connect',
+    connection: string,
+    profile: ReplayProfileName,
+    behaviour?: unknown,
+  ) {
     const { resolved, provider } = await prepare(connection, profile, behaviour);
-    const { refreshToken } = replay.grant(profile, { scope: resolved.defaultScope ?? '' });
-    h.sensitiveValues.add(refreshToken);
-    const response = (await h.invokeRaw({
-      action: 'import',
-      connection,
-      provider,
-      refreshToken,
-    })) as ConnectResponse;
-    return { response, resolved, refreshToken };
-  }
-
-  /** A connect event for `profile` (the code exchange), its code issued by the replay. */
-  async function connectWithProfile(connection: string, profile: ReplayProfileName) {
-    const { resolved, provider } = await prepare(connection, profile);
-    const code = replay.authorizationCode(profile, { scope: resolved.defaultScope ?? '' });
-    h.sensitiveValues.add(code);
-    const response = (await h.invokeRaw({
-      action: 'connect',
-      connection,
-      provider,
-      code,
-      codeVerifier: 'replay-code-verifier-0123456789abcdef0123456789',
-      redirectUri: 'http://127.0.0.1:53682/callback',
-    })) as ConnectResponse;
+    const scope = { scope: resolved.defaultScope ?? '' };
+    const grant =
+      action === 'import'
+        ? { refreshToken: replay.grant(profile, scope).refreshToken }
+        : {
+            code: replay.authorizationCode(profile, scope),
+            codeVerifier: 'replay-code-verifier-0123456789abcdef0123456789',
+            redirectUri: 'http://127.0.0.1:53682/callback',
+          };
+    for (const value of Object.values(grant)) h.sensitiveValues.add(value);
+    const response = (await h.invokeRaw({ action, connection, provider, ...grant })) as ConnectResponse;
     return { response, resolved };
   }
+  const importWithProfile = (connection: string, profile: ReplayProfileName, behaviour?: unknown) =>
+    send('import', connection, profile, behaviour);
+  const connectWithProfile = (connection: string, profile: ReplayProfileName) =>
+    send('connect', connection, profile);
 
   it('stores provider.profile and provider.behaviour from the connect/import event', async () => {
     const importedAt = Date.now();
