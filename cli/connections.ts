@@ -1,10 +1,6 @@
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
-import {
-  CONNECTION_NAME_RULE,
-  connectionSecretName,
-  HINT_TAG_KEY,
-  isConnectionName,
-} from '../lambda/contract/names.js';
+import { DynamoDbLeaseStore } from '../lambda/adapters/dynamodb-lease-store.js';
+import { CONNECTION_NAME_RULE, connectionSecretName, isConnectionName } from '../lambda/contract/names.js';
 import { currentHint, type Hint } from '../lambda/core/hint.js';
 import type { Deployment } from './deployment.js';
 import { CliError } from './errors.js';
@@ -38,7 +34,7 @@ export async function describeConnection(
     const currentVersionId = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
       stages.includes('AWSCURRENT'),
     )?.[0];
-    const hintValue = described.Tags?.find((tag) => tag.Key === HINT_TAG_KEY)?.Value;
+    const hintValue = await leaseHint(deployment, name);
     return {
       secretName,
       arn: described.ARN,
@@ -48,6 +44,17 @@ export async function describeConnection(
   } catch (error) {
     if ((error as Error).name === 'ResourceNotFoundException') return undefined;
     throw error;
+  }
+}
+
+/** The scheduling hint the connection's lease item holds; undefined when it cannot be read. */
+async function leaseHint(deployment: Deployment, name: string): Promise<string | undefined> {
+  try {
+    const tableName = await deployment.value('LeaseTableName');
+    const leases = new DynamoDbLeaseStore({ client: deployment.clients.dynamodb, tableName });
+    return (await leases.get(name))?.hint;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,9 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { MetricName } from '../lambda/contract/metric-names.js';
+import { CONNECTION_STATE_QUERY, MetricName } from '../lambda/contract/metric-names.js';
 import { METRICS_NAMESPACE } from '../lambda/contract/names.js';
 import { ALARM_IDS, type AlarmId, engineMetric } from './alarms.js';
 import type { ResolvedSettings } from './settings.js';
@@ -13,6 +14,8 @@ export interface TokenRefresherDashboardProps {
   readonly serviceName: string;
   readonly settings: ResolvedSettings;
   readonly function: lambda.IFunction;
+  /** The scheduled function's log group: its runs' per-connection lines. */
+  readonly logGroup: logs.ILogGroup;
   readonly onDemandFunction: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
   readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
@@ -36,8 +39,9 @@ export function searchExpression(
 }
 
 /**
- * The operations dashboard: refreshes, failures by class, seconds to expiry per
- * connection, re-auth needed, durations, Lambda errors and throttles, and the state of
+ * The operations dashboard: refreshes, failures by class, the soonest expiry and the
+ * connections near it (and, per connection, a Logs Insights table of the runs' lines),
+ * re-auth needed, durations, Lambda errors and throttles, and the state of
  * every alarm.
  */
 export function createDashboard(scope: Construct, props: TokenRefresherDashboardProps): cloudwatch.Dashboard {
@@ -46,13 +50,6 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
   const periodSeconds = period.toSeconds();
   const metric = (name: MetricName, statistic: string, label: string) =>
     engineMetric(serviceName, name, statistic, period, label);
-  /** One line per connection (its minimum in each period), new connections included. */
-  const perConnection = (name: MetricName) =>
-    new cloudwatch.MathExpression({
-      expression: searchExpression(serviceName, name, 'Connection', 'Minimum', periodSeconds),
-      label: '',
-      period,
-    });
 
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
     dashboardName: props.dashboardName,
@@ -106,8 +103,9 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
   );
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Seconds to expiry per connection',
-      left: [perConnection(MetricName.SecondsToExpiry)],
+      title: 'Access tokens: soonest expiry (s) and connections near expiry',
+      left: [metric(MetricName.MinSecondsToExpiry, cloudwatch.Stats.MINIMUM, 'Soonest expiry (s)')],
+      right: [metric(MetricName.ConnectionsNearExpiry, cloudwatch.Stats.MAXIMUM, 'Near expiry (count)')],
       leftAnnotations: [
         {
           value: settings.nearExpiryThreshold.toSeconds(),
@@ -121,11 +119,12 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
         },
       ],
       leftYAxis: { min: 0 },
+      rightYAxis: { min: 0 },
       width: 12,
     }),
     new cloudwatch.GraphWidget({
-      title: 'Days to re-authentication per connection',
-      left: [perConnection(MetricName.DaysToReauthentication)],
+      title: 'Re-authentication: soonest (days) and connections due soon',
+      left: [metric(MetricName.MinDaysToReauthentication, cloudwatch.Stats.MINIMUM, 'Soonest (days)')],
       right: [metric(MetricName.ConnectionsReauthDueSoon, cloudwatch.Stats.MAXIMUM, 'Due soon (count)')],
       leftAnnotations: [
         {
@@ -137,6 +136,17 @@ export function createDashboard(scope: Construct, props: TokenRefresherDashboard
       leftYAxis: { min: 0 },
       rightYAxis: { min: 0 },
       width: 12,
+    }),
+  );
+  dashboard.addWidgets(
+    // Per connection from the runs' log lines, not from metrics (a metric per connection is billed per month).
+    new cloudwatch.LogQueryWidget({
+      title: 'Connections, soonest access-token expiry first (Logs Insights)',
+      logGroupNames: [props.logGroup.logGroupName],
+      queryString: CONNECTION_STATE_QUERY,
+      view: cloudwatch.LogQueryVisualizationType.TABLE,
+      width: 24,
+      height: 8,
     }),
     new cloudwatch.GraphWidget({
       title: 'Connections backing off (skipped per run)',

@@ -8,12 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import {
-  connectionSecretName,
-  HINT_TAG_KEY,
-  METRICS_NAMESPACE,
-  SERVICE_NAME,
-} from '../lambda/contract/names.js';
+import { connectionSecretName, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/names.js';
 import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import { nagFinding, secretArn, viaService } from './policy.js';
@@ -96,12 +91,6 @@ export class RefresherRole extends iam.Role {
         resources: [connectionSecrets],
       }),
       new iam.PolicyStatement({
-        sid: 'WriteTheSchedulingHintTagOnly',
-        actions: ['secretsmanager:TagResource'],
-        resources: [connectionSecrets],
-        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [HINT_TAG_KEY] } },
-      }),
-      new iam.PolicyStatement({
         sid: 'ReadClientCredentials',
         actions: ['secretsmanager:GetSecretValue'],
         resources: [clientSecrets],
@@ -140,7 +129,10 @@ export class RefresherRole extends iam.Role {
       }),
       new iam.PolicyStatement({
         sid: 'Leases',
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        // Scan: a scheduled run reads the scheduling hints from the lease items (core/hint.ts).
+        actions: scheduled
+          ? ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']
+          : ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [resources.leaseTable.tableArn],
       }),
     ];
@@ -322,6 +314,7 @@ export class RefresherFunction extends nodejs.NodejsFunction {
             versionFloorMs: settings.versionFloor.toMilliseconds(),
             maxAgeMs: settings.maxAge.toMilliseconds(),
             reauthDueWithinMs: settings.reauthDueWithin.toMilliseconds(),
+            nearExpiryMs: settings.nearExpiryThreshold.toMilliseconds(),
             // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
             allowedTokenOrigins: settings.allowedTokenOrigins,
           },

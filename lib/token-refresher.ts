@@ -248,6 +248,7 @@ export class TokenRefresher extends Construct {
       serviceName: SERVICE_NAME,
       settings,
       function: this.function,
+      logGroup: this.logGroup,
       onDemandFunction: this.onDemandFunction,
       deadLetterQueue,
       alarms: this.alarms,

@@ -3,6 +3,8 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
   GetItemCommand,
+  ScanCommand,
+  type ScanCommandOutput,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -13,6 +15,7 @@ import { LeaseHeldError, TokenRefresherError } from '../core/errors.js';
 import type {
   AcquireResult,
   Clock,
+  ConnectionHint,
   LeaseOutcome,
   LeaseState,
   LeaseStore,
@@ -29,7 +32,8 @@ import { awsErrorName, dependencyFailure } from './aws-errors.js';
  * `RescuedTokenSet` as one JSON string (its tokens are KMS ciphertext). With the marker,
  * `sentAt` (epoch ms of the version's first send, N) and `sentAttempts` (N): the
  * ambiguous-answer policy's facts. The failure backoff: `failureStreak`, `nextAttemptAt`
- * (epoch ms) and `backoffVersionId`, all three or none.
+ * (epoch ms) and `backoffVersionId`, all three or none. `hint`: the scheduling hint
+ * (core/hint.ts) the last release recorded, read by runs through a projected Scan.
  *
  * Items written before the marker outlived leases have no `sentBy`: their `outcome` was
  * the sender's (acquire used to clear the marker), so it is read as `sentOutcome`.
@@ -49,6 +53,7 @@ const ATTR = {
   failureStreak: 'failureStreak',
   nextAttemptAt: 'nextAttemptAt',
   backoffVersionId: 'backoffVersionId',
+  hint: 'hint',
 } as const;
 
 /** The table definition shared by tests, the demo and the docs (the CDK stack mirrors it). */
@@ -157,6 +162,9 @@ export function leaseStateFromItem(item: Record<string, AttributeValue>): LeaseS
     state.lastCommit = { fromVersionId: committedFrom, versionId: committedVersion };
   }
 
+  const hint = item[ATTR.hint]?.S;
+  if (hint !== undefined) state.hint = hint;
+
   const rescueRaw = item[ATTR.rescue]?.S;
   if (rescueRaw !== undefined) {
     let json: unknown;
@@ -193,6 +201,8 @@ export interface DynamoDbLeaseStoreOptions {
   tableName: string;
   /** Decides whether a holder's lease has expired; defaults to the system clock. */
   clock?: Clock;
+  /** Items per hint page (Scan `Limit`); absent: DynamoDB's 1 MB pages. */
+  hintPageSize?: number;
 }
 
 /**
@@ -205,11 +215,13 @@ export class DynamoDbLeaseStore implements LeaseStore {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly clock: Clock;
+  private readonly hintPageSize?: number;
 
   constructor(options: DynamoDbLeaseStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.clock = options.clock ?? systemClock;
+    this.hintPageSize = options.hintPageSize;
   }
 
   private key(connection: string): Record<string, AttributeValue> {
@@ -394,6 +406,14 @@ export class DynamoDbLeaseStore implements LeaseStore {
       values[':sentAttempts'] = { N: String(details.sentAttempts) };
     }
     const remove: string[] = [];
+    if (details.hint !== undefined) {
+      names['#hint'] = ATTR.hint;
+      if (details.hint === null) remove.push('#hint');
+      else {
+        set.push('#hint = :hint');
+        values[':hint'] = { S: details.hint };
+      }
+    }
     if (details.clearRescue) {
       names['#rescue'] = ATTR.rescue;
       remove.push('#rescue');
@@ -444,9 +464,15 @@ export class DynamoDbLeaseStore implements LeaseStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(connection),
-          UpdateExpression: 'SET #rescue = :rescue',
+          // Without its hint, the next run reads the record and restores the set.
+          UpdateExpression: 'SET #rescue = :rescue REMOVE #hint',
           ConditionExpression: 'attribute_exists(#key) AND #owner = :owner',
-          ExpressionAttributeNames: { '#key': LEASE_TABLE_KEY, '#owner': ATTR.owner, '#rescue': ATTR.rescue },
+          ExpressionAttributeNames: {
+            '#key': LEASE_TABLE_KEY,
+            '#owner': ATTR.owner,
+            '#rescue': ATTR.rescue,
+            '#hint': ATTR.hint,
+          },
           ExpressionAttributeValues: { ':owner': { S: owner }, ':rescue': { S: JSON.stringify(rescue) } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -468,5 +494,38 @@ export class DynamoDbLeaseStore implements LeaseStore {
       throw this.failed('GetItem', connection, error);
     }
     return item ? leaseStateFromItem(item) : undefined;
+  }
+
+  /**
+   * Every item's hint: a Scan projected to the key and the hint (strongly consistent, so a
+   * hint a release just recorded is seen), page by page (up to 1 MB each, a few thousand
+   * connections).
+   */
+  async *hints(): AsyncIterable<ConnectionHint> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let page: ScanCommandOutput;
+      try {
+        page = await this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            ProjectionExpression: '#key, #hint',
+            FilterExpression: 'attribute_exists(#hint)',
+            ExpressionAttributeNames: { '#key': LEASE_TABLE_KEY, '#hint': ATTR.hint },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            Limit: this.hintPageSize,
+          }),
+        );
+      } catch (error) {
+        throw dependencyFailure(`DynamoDB Scan of the lease table "${this.tableName}"`, error);
+      }
+      for (const item of page.Items ?? []) {
+        const connection = item[LEASE_TABLE_KEY]?.S;
+        const hint = item[ATTR.hint]?.S;
+        if (connection !== undefined && hint !== undefined) yield { connection, hint };
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && Object.keys(startKey).length > 0);
   }
 }

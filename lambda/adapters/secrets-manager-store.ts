@@ -8,9 +8,7 @@ import {
   type ListSecretsCommandOutput,
   PutSecretValueCommand,
   type SecretsManagerClient,
-  TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { HINT_TAG_KEY } from '../contract/names.js';
 import {
   SecretNotFoundError,
   TokenRefresherError,
@@ -58,8 +56,7 @@ export class SecretsManagerStore implements SecretStore, SecretRemover {
           stages.includes(CURRENT_STAGE),
         )?.[0];
         if (currentVersionId !== undefined) summary.currentVersionId = currentVersionId;
-        const hint = entry.Tags?.find((tag) => tag.Key === HINT_TAG_KEY)?.Value;
-        if (hint !== undefined) summary.hint = hint;
+        // Tags are not read: a hint tag of an older release is ignored (hints are in the lease table).
         yield summary;
       }
       nextToken = page.NextToken;
@@ -136,17 +133,6 @@ export class SecretsManagerStore implements SecretStore, SecretRemover {
     } catch (error) {
       if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
       throw failed('DeleteSecret', secretId, error);
-    }
-  }
-
-  async setHint(secretId: string, hint: string): Promise<void> {
-    try {
-      await this.client.send(
-        new TagResourceCommand({ SecretId: secretId, Tags: [{ Key: HINT_TAG_KEY, Value: hint }] }),
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
-      throw failed('TagResource', secretId, error);
     }
   }
 }

@@ -28,18 +28,22 @@ export const MetricName = {
   InterruptedRefresh: 'InterruptedRefresh',
   /** Token request round trip. */
   RefreshLatency: 'RefreshLatency',
-  /** Seconds until the AWSCURRENT access token expires; dimension `Connection`. */
-  SecondsToExpiry: 'SecondsToExpiry',
   /** Connections in `reauth_required` seen by a run (a gauge: stays up until they are reconnected). */
   ConnectionsNeedingReauth: 'ConnectionsNeedingReauth',
-  /** The smallest SecondsToExpiry over active connections in a run (what the near-expiry alarm watches). */
-  MinSecondsToExpiry: 'MinSecondsToExpiry',
   /**
-   * Days until the refresh token of an active connection expires (re-authentication needed
-   * after: from the provider's answer or its documented lifetimes); dimension `Connection`.
+   * The smallest seconds until an active connection's AWSCURRENT access token expires, over
+   * a run (what the near-expiry alarm watches). Metrics carry no per-connection dimension
+   * (each would be a custom metric billed per month): which connection it is, is in the
+   * run's `CONNECTION_STATE_LOG` lines.
    */
-  DaysToReauthentication: 'DaysToReauthentication',
-  /** The smallest DaysToReauthentication over active connections in a run (what `ReauthenticationDue` watches). */
+  MinSecondsToExpiry: 'MinSecondsToExpiry',
+  /** Active connections whose access token expires within `nearExpiryMs` (a gauge, every run). */
+  ConnectionsNearExpiry: 'ConnectionsNearExpiry',
+  /**
+   * The smallest days until an active connection's refresh token expires (re-authentication
+   * needed after: from the provider's answer or its documented lifetimes), over a run (what
+   * `ReauthenticationDue` watches).
+   */
   MinDaysToReauthentication: 'MinDaysToReauthentication',
   /** Active connections whose refresh token expires within `reauthDueWithin` (a gauge, every run). */
   ConnectionsReauthDueSoon: 'ConnectionsReauthDueSoon',
@@ -74,8 +78,29 @@ export const MetricName = {
    * to); nothing was sent.
    */
   EndpointRefused: 'EndpointRefused',
-  /** The scheduling hint tag could not be written (costs reads, not refreshes). */
-  HintUpdateFailed: 'HintUpdateFailed',
+  /**
+   * A run could not read the scheduling hints from the lease table, and read every record
+   * instead (costs reads, not refreshes).
+   */
+  HintsUnavailable: 'HintsUnavailable',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/**
+ * The message of the one log line a run writes per connection, with fields `connection`,
+ * `outcome` (refreshed, restored, skipped, failed), `reason` or `failureClass`,
+ * `connectionStatus`, `secondsToExpiry` and `daysToReauthentication` (when known): the
+ * per-connection detail the metrics leave out. The dashboard's Logs Insights widget and the
+ * runbook query it (`CONNECTION_STATE_QUERY`).
+ */
+export const CONNECTION_STATE_LOG = 'connection state';
+
+/** The Logs Insights query over a run's `CONNECTION_STATE_LOG` lines: the soonest to expire first. */
+export const CONNECTION_STATE_QUERY = [
+  `filter message = "${CONNECTION_STATE_LOG}"`,
+  'stats min(secondsToExpiry) as secondsToExpiry, latest(connectionStatus) as status, ' +
+    'latest(outcome) as lastOutcome, min(daysToReauthentication) as daysToReauth by connection',
+  'sort secondsToExpiry asc',
+  'limit 100',
+].join(' | ');

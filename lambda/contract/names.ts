@@ -13,7 +13,11 @@ export const METRICS_NAMESPACE = 'TokenRefresher';
 /** The lease table's partition key (type S): the connection name. */
 export const LEASE_TABLE_KEY = 'connection';
 
-/** The tag that carries the non-secret scheduling hint on each connection secret. */
+/**
+ * The tag that carried the scheduling hint on each connection secret before hints moved to
+ * the lease table (core/hint.ts). Ignored: nothing reads or writes it any more; an operator
+ * may remove it (`aws secretsmanager untag-resource --tag-keys token-refresher:hint`).
+ */
 export const HINT_TAG_KEY = 'token-refresher:hint';
 
 /** The default secret-name prefix of connection records. */

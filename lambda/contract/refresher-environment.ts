@@ -51,6 +51,7 @@ export const SETTING_VARIABLES = {
   failureBackoffBaseMs: { variable: 'FAILURE_BACKOFF_BASE_SECONDS', unit: 'seconds' },
   failureBackoffCapMs: { variable: 'FAILURE_BACKOFF_CAP_SECONDS', unit: 'seconds' },
   reauthDueWithinMs: { variable: 'REAUTH_DUE_WITHIN_SECONDS', unit: 'seconds' },
+  nearExpiryMs: { variable: 'NEAR_EXPIRY_SECONDS', unit: 'seconds' },
 } as const satisfies Partial<Record<TunableSetting, SettingVariable>>;
 
 export type EncodedSetting = keyof typeof SETTING_VARIABLES;

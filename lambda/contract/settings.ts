@@ -63,8 +63,15 @@ export interface EngineSettings {
    */
   reauthDueWithinMs: number;
   /**
-   * Ceiling on this invocation's Secrets Manager writes (PutSecretValue, and separately
-   * TagResource), below the account's shared 50/s per Region so other writers keep headroom.
+   * Active connections whose access token expires within this are counted in
+   * `ConnectionsNearExpiry`; the `AccessTokenNearExpiry` alarm uses the same threshold
+   * (construct prop `nearExpiryThreshold`).
+   * @default 300 seconds
+   */
+  nearExpiryMs: number;
+  /**
+   * Ceiling on this invocation's Secrets Manager writes (PutSecretValue: one per refresh),
+   * below the account's shared 50/s per Region so other writers keep headroom.
    * @default 25 per second
    */
   writesPerSecond: number;
@@ -102,6 +109,7 @@ export const DEFAULT_SETTINGS: Omit<EngineSettings, 'prefix'> = {
   failureBackoffBaseMs: 5 * 60_000,
   failureBackoffCapMs: 6 * 60 * 60_000,
   reauthDueWithinMs: 14 * 24 * 60 * 60_000,
+  nearExpiryMs: 300_000,
   writesPerSecond: 25,
   allowedTokenOrigins: [ASKARA_TOKEN_ORIGIN],
   allowInsecureLoopback: false,

@@ -170,6 +170,7 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
   let committed: { versionId: string; record: ConnectionRecord };
   try {
     committed = await writeConnection(deps, lease, { ...request, provider: provider.data }, credentials);
+    lease.setHint(committed.versionId, committed.record);
   } catch (error) {
     const failureClass = error instanceof ConnectFailure ? error.failureClass : failureClassOf(error);
     const message = error instanceof ConnectFailure ? error.message : describeError(error);
@@ -177,7 +178,6 @@ export async function connectConnection(deps: ConnectDeps, request: ConnectReque
   } finally {
     await lease.release();
   }
-  await lease.writeHint(committed.versionId, committed.record);
   const expiresAt = committed.record.expiresAt ? Date.parse(committed.record.expiresAt) : undefined;
   logger.info('connection connected', {
     connection,

@@ -5,12 +5,16 @@ import type { ConnectionRecord, ConnectionStatus } from './record.js';
 import { connectionStatusSchema } from './record.js';
 
 /**
- * The scheduling hint: a non-secret tag that `ListSecrets` returns with each secret, so
- * an idle run reads no secret values. It names the version it describes; when that is
- * no longer AWSCURRENT the hint is stale and the record is read. A stale or missing
- * hint costs one read, never a missed refresh. The record stays the source of truth.
+ * The scheduling hint: what a run needs to skip a connection without reading its record,
+ * kept in the connection's lease item and written by the lease release the write protocol
+ * makes anyway (no call of its own). A run reads `ListSecrets` (discovery, and each
+ * secret's AWSCURRENT version) and the lease store's hint pages, so an idle run reads no
+ * secret value. A hint names the version it describes; when that is not AWSCURRENT the
+ * hint is stale and the record is read. A stale or missing hint costs one read, never a
+ * missed refresh. The record stays the source of truth. (Hints used to be a secret tag,
+ * which anyone allowed to tag could forge; such tags are ignored.)
  *
- * Format (tag values allow letters, digits and `_ . : / = + - @`):
+ * Format:
  * `1/<versionId>/<status>/<expiresAt epoch s or ->/<refreshedAt epoch s or ->`, followed,
  * when either is known, by `/<notBefore epoch s or ->/<refreshTokenExpiresAt epoch s or ->`:
  * the failure backoff's next attempt (core/backoff.ts) and the refresh token's expiry (for
@@ -72,8 +76,13 @@ export function decodeHint(value: string | undefined): Hint | undefined {
   return hint;
 }
 
+/** A listed secret with the hint the lease store holds for its connection, if any. */
+export interface HintedSummary extends SecretSummary {
+  hint?: string;
+}
+
 /** The hint when it still describes the AWSCURRENT version, else undefined. */
-export function currentHint(summary: SecretSummary): Hint | undefined {
+export function currentHint(summary: HintedSummary): Hint | undefined {
   const hint = decodeHint(summary.hint);
   if (!hint || !summary.currentVersionId || hint.versionId !== summary.currentVersionId) return undefined;
   return hint;
@@ -84,7 +93,7 @@ export function currentHint(summary: SecretSummary): Hint | undefined {
  * seconds, which only makes a connection look due a little earlier; a backoff's next
  * attempt is rounded up, which only keeps it waiting a second longer.
  */
-export function mustRead(summary: SecretSummary, now: number, settings: EngineSettings): boolean {
+export function mustRead(summary: HintedSummary, now: number, settings: EngineSettings): boolean {
   const hint = currentHint(summary);
   if (!hint) return true;
   if (hint.notBefore !== undefined && now < hint.notBefore) return false;

@@ -19,8 +19,6 @@ export interface SecretSummary {
   name: string;
   /** The version id holding the AWSCURRENT stage, when the listing reported it. */
   currentVersionId?: string;
-  /** The non-secret scheduling hint tag, when present (see `hint.ts`). */
-  hint?: string;
 }
 
 /** One version of a secret. */
@@ -52,8 +50,6 @@ export interface SecretStore {
    * the one version a commit from an uncertain version would have created.
    */
   versionExists(secretId: string, versionId: string): Promise<boolean>;
-  /** Sets the scheduling hint tag. Best effort from the engine's point of view. */
-  setHint(secretId: string, hint: string): Promise<void>;
 }
 
 /** Deletes connection secrets (the operator's `remove`; the refresher never deletes). */
@@ -295,6 +291,11 @@ export interface LeaseState {
   rescue?: RescuedTokenSet;
   /** The connection's refreshes keep failing: no request before `nextAttemptAt` (`core/backoff.ts`). */
   backoff?: BackoffState;
+  /**
+   * The scheduling hint the last release recorded (`hint.ts`): what a run needs to skip the
+   * connection without reading its record. Removed when a rescue is stored.
+   */
+  hint?: string;
 }
 
 /**
@@ -327,6 +328,17 @@ export interface ReleaseDetails {
   sentAttempts?: number;
   /** Record this backoff (`null`: clear it; absent: leave it as it is). */
   backoff?: BackoffState | null;
+  /**
+   * The scheduling hint to record (`hint.ts`), written by this same release so a hint costs
+   * no call of its own (`null`: remove it; absent: leave it as it is).
+   */
+  hint?: string | null;
+}
+
+/** A connection's scheduling hint, as the lease store's pages return it. */
+export interface ConnectionHint {
+  connection: string;
+  hint: string;
 }
 
 /**
@@ -363,9 +375,18 @@ export interface LeaseStore {
     outcome: LeaseOutcome,
     details?: ReleaseDetails,
   ): Promise<boolean>;
-  /** Durably stores a token set that could not be committed; the lease stays with `owner`. */
+  /**
+   * Durably stores a token set that could not be committed; the lease stays with `owner`.
+   * Removes the scheduling hint in the same write, so the next run reads the record and
+   * restores the set.
+   */
   storeRescue(connection: string, owner: string, rescue: RescuedTokenSet): Promise<void>;
   get(connection: string): Promise<LeaseState | undefined>;
+  /**
+   * Every connection's scheduling hint, page by page (a run's only read of the store when
+   * nothing is due). Connections without a hint are left out.
+   */
+  hints(): AsyncIterable<ConnectionHint>;
 }
 
 /** Metric units the engine emits. */

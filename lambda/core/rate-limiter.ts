@@ -42,20 +42,17 @@ export class RateLimiter {
 
 /**
  * Keeps the engine's Secrets Manager writes under a ceiling, so other writers in the
- * account keep headroom under the shared 50 requests/s quotas. PutSecretValue (and
- * CreateSecret) and TagResource are limited separately, so each has its own bucket. The
+ * account keep headroom under the shared 50 requests/s PutSecretValue quota. A refresh
+ * makes one write (the scheduling hint rides on the lease release, not on a tag). The
  * write protocol waits on it before each write; the composition root makes one per
  * invocation, for every path.
  */
 export interface WriteLimiter {
   /** Before a PutSecretValue or CreateSecret. */
   beforePut(): Promise<void>;
-  /** Before a TagResource (the scheduling hint). */
-  beforeTag(): Promise<void>;
 }
 
 export function writeLimiter(clock: Clock, writesPerSecond: number): WriteLimiter {
   const puts = new RateLimiter(clock, writesPerSecond);
-  const tags = new RateLimiter(clock, writesPerSecond);
-  return { beforePut: () => puts.acquire(), beforeTag: () => tags.acquire() };
+  return { beforePut: () => puts.acquire() };
 }

@@ -12,8 +12,6 @@ import type { ConnectionLease } from './write-protocol.js';
  * run, or — when even the rescue failed — its spent refresh token is refused for good.
  */
 
-/** A hint no run can use, so the next run reads the record (and restores the rescue). */
-const RESCUE_PENDING_HINT = 'rescue-pending';
 /** KMS Encrypt accepts at most 4 KiB of plaintext. */
 const KMS_MAX_PLAINTEXT_BYTES = 4096;
 
@@ -68,8 +66,7 @@ export async function rescueTokenSet(
   const message = `the new token set could not be committed: ${commitError}`;
   if (await lease.storeRescue(rescue)) {
     emit(deps, MetricName.RescueStored, 'Count', 1);
-    // An unreadable hint makes the next run read the record, and so restore at once.
-    await lease.writeRawHint(RESCUE_PENDING_HINT);
+    // Storing the rescue removed the hint: the next run reads the record, and restores at once.
     deps.logger.error(
       'CRITICAL: the new token set could not be committed; it is stored encrypted in the lease table ' +
         'and the next run restores it (docs/refresh-transaction.md#restore)',
@@ -135,8 +132,8 @@ export async function restoreRescue(
     );
   }
   lease.discardRescueOnRelease();
+  lease.setHint(committed.versionId, restored);
   await lease.release();
-  await lease.writeHint(committed.versionId, restored);
   emit(deps, MetricName.RescueRestored, 'Count', 1);
   deps.logger.info('restored a rescued token set', {
     connection: lease.connection,

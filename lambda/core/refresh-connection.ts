@@ -43,8 +43,6 @@ export interface RefreshRequest {
    * a version id).
    */
   ifVersionId?: string;
-  /** The listing's hint did not describe AWSCURRENT: rewrite it after reading. */
-  rewriteHint?: boolean;
 }
 
 /** Time the steps before the token request (lease, read, credentials, decrypt) may take. */
@@ -177,7 +175,9 @@ async function refreshUnderLease(
     if (!allowed.ok) return refuseEndpoint(deps, lease, current, record, allowed.message, expiresAt);
   }
 
-  if (request.rewriteHint) await lease.writeHint(current.versionId, record);
+  // The hint this lease's release records, unless a commit replaces it: the release is
+  // written anyway, so the hint costs nothing.
+  lease.setHint(current.versionId, record);
 
   const trigger = request.force ? 'forced' : request.ifVersionId !== undefined ? 'on_demand' : 'schedule';
   const now = deps.clock.now();
@@ -193,8 +193,8 @@ async function refreshUnderLease(
   // operator's force goes through).
   const backoff = request.force ? undefined : activeBackoff(lease.previous, current.versionId, now);
   if (backoff !== undefined) {
-    // A scheduled run read it because its hint did not say so: the hint says so from now on.
-    if (trigger === 'schedule' && !request.rewriteHint) await lease.writeHint(current.versionId, record);
+    // A scheduled run read it because its hint did not say so: the hint the release records
+    // (set above) carries the backoff, so runs skip it from now on.
     return {
       ...skipped(connection, 'backoff', current.versionId, record, expiresAt),
       nextAttemptAt: backoff.nextAttemptAt,
@@ -296,8 +296,8 @@ async function commitTokens(
 
   if (committed.ok) {
     const newRecord = next(encryptedRefreshToken ?? record.refreshToken);
+    lease.setHint(committed.versionId, newRecord);
     await lease.release();
-    await lease.writeHint(committed.versionId, newRecord);
     emit(deps, MetricName.RefreshSucceeded, 'Count', 1);
     if (request.force || request.ifVersionId !== undefined) {
       // Before the schedule would have: an operator or a consumer's 401 asked for it.
@@ -476,8 +476,8 @@ async function commitSalvagedRefreshToken(
       committed.error,
     );
   }
+  lease.setHint(committed.versionId, updated);
   await lease.release();
-  await lease.writeHint(committed.versionId, updated);
   return failedResult(deps, connection, failure.failureClass, failure.message, {
     versionId: committed.versionId,
     expiresAt,
@@ -586,10 +586,8 @@ async function handleFailure(
   const written =
     lease.transactionState !== 'maybe_consumed' &&
     (await recordFailure(deps, lease, current, record, failure, backoff.failureStreak));
-  if (!written) {
-    await lease.release();
-    await lease.writeHint(current.versionId, record);
-  }
+  // The release records the backoff, and the hint (set at the read) carries it.
+  if (!written) await lease.release();
   deps.logger.warn('the connection backs off: no request before its next attempt', {
     connection,
     failureClass: failure.failureClass,

@@ -1,11 +1,10 @@
 import pLimit from 'p-limit';
-import { MetricName } from '../contract/metric-names.js';
+import { CONNECTION_STATE_LOG, MetricName } from '../contract/metric-names.js';
 import { connectionOfSecretName } from '../contract/names.js';
 import type { Budget } from './budget.js';
 import { type EngineDeps, emit, emitFailure } from './engine.js';
 import { describeError } from './errors.js';
-import { currentHint, mustRead } from './hint.js';
-import type { SecretSummary } from './ports.js';
+import { currentHint, type HintedSummary, mustRead } from './hint.js';
 import { type ConnectionResult, refreshConnection } from './refresh-connection.js';
 
 export interface RunOptions {
@@ -27,20 +26,30 @@ export interface RunSummary {
 }
 
 /**
- * One scheduled run: every connection under the prefix, discovered now, with bounded
- * concurrency. Connections whose hint says they are not due cost no secret read.
+ * One scheduled run: every connection under the prefix, discovered now (`ListSecrets`,
+ * which names each secret's AWSCURRENT version), with bounded concurrency. Connections
+ * whose hint (the lease store's pages) says they are not due cost no secret read.
  * One connection's failure never stops another's refresh.
  */
 export async function runRefresh(engine: EngineDeps, options: RunOptions): Promise<RunSummary> {
   const { settings, clock, logger } = engine;
   const wanted = options.connections ? new Set(options.connections) : undefined;
 
-  const listed: { connection: string; summary: SecretSummary }[] = [];
+  const listed: { connection: string; summary: HintedSummary }[] = [];
   for await (const summary of engine.store.list(settings.prefix)) {
     const connection = connectionOfSecretName(settings.prefix, summary.name);
     if (connection === undefined) continue;
     if (wanted && !wanted.has(connection)) continue;
     listed.push({ connection, summary });
+  }
+  // Read after the listing or before, a hint names its version: one that a commit in
+  // between made stale costs a read, never a skip. Forced and named runs read every record.
+  if (!options.force && !wanted && listed.length > 0) {
+    const hints = await readHints(engine);
+    for (const entry of listed) {
+      const hint = hints.get(entry.connection);
+      if (hint !== undefined) entry.summary = { ...entry.summary, hint };
+    }
   }
 
   const limit = pLimit(settings.concurrency);
@@ -70,7 +79,6 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
             connection,
             budget: options.budget,
             force: options.force,
-            rewriteHint: hint === undefined,
           });
           return { ...result, read: true };
         } catch (error) {
@@ -90,20 +98,9 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
   );
 
   const now = clock.now();
-  let minSecondsToExpiry: number | undefined;
-  for (const result of results) {
-    const active =
-      result.status !== 'skipped' || result.recordStatus === undefined || result.recordStatus === 'active';
-    if (result.expiresAt !== undefined && active) {
-      const seconds = Math.round((result.expiresAt - now) / 1000);
-      emit(engine, MetricName.SecondsToExpiry, 'Seconds', seconds, { Connection: result.connection });
-      minSecondsToExpiry = Math.min(minSecondsToExpiry ?? seconds, seconds);
-    }
-  }
-  if (minSecondsToExpiry !== undefined) {
-    emit(engine, MetricName.MinSecondsToExpiry, 'Seconds', minSecondsToExpiry);
-  }
+  emitAccessTokenExpiry(engine, results, now);
   emitReauthenticationDue(engine, results, now);
+  logConnectionStates(engine, results, now);
   const backingOff = results.filter((r) => r.status === 'skipped' && r.reason === 'backoff').length;
   if (backingOff > 0) emit(engine, MetricName.BackoffSkipped, 'Count', backingOff);
   emit(
@@ -143,6 +140,24 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
   return summary;
 }
 
+/**
+ * Every connection's scheduling hint from the lease store. When its pages cannot be read,
+ * the run goes on without hints: every connection is read (a missing hint costs a read,
+ * never a missed refresh).
+ */
+async function readHints(engine: EngineDeps): Promise<Map<string, string>> {
+  const hints = new Map<string, string>();
+  try {
+    for await (const { connection, hint } of engine.leases.hints()) hints.set(connection, hint);
+  } catch (error) {
+    emit(engine, MetricName.HintsUnavailable, 'Count', 1);
+    engine.logger.warn('the scheduling hints could not be read; this run reads every record', {
+      error: describeError(error),
+    });
+  }
+  return hints;
+}
+
 /** Whether a result describes a connection that is active (or was, until this run failed it transiently). */
 function isActive(result: ConnectionResult): boolean {
   if (result.status === 'skipped')
@@ -151,24 +166,85 @@ function isActive(result: ConnectionResult): boolean {
   return true;
 }
 
+const DAY_MS = 24 * 60 * 60_000;
+
+/** Seconds until a result's access token expires, when it describes an active connection's. */
+function secondsToExpiryOf(result: ConnectionResult, now: number): number | undefined {
+  const active =
+    result.status !== 'skipped' || result.recordStatus === undefined || result.recordStatus === 'active';
+  return result.expiresAt !== undefined && active ? Math.round((result.expiresAt - now) / 1000) : undefined;
+}
+
+/** Days until a result's refresh token expires, when it describes an active connection's and it is known. */
+function daysToReauthenticationOf(result: ConnectionResult, now: number): number | undefined {
+  if (result.refreshTokenExpiresAt === undefined || !isActive(result)) return undefined;
+  return Math.round(((result.refreshTokenExpiresAt - now) / DAY_MS) * 100) / 100;
+}
+
 /**
- * The re-authentication metrics: days until each active connection's refresh token
- * expires (`DaysToReauthentication` by connection, and the run's minimum), and how many
- * expire within `reauthDueWithin` (`ConnectionsReauthDueSoon`, a gauge emitted by every
- * run, zero included). Connections whose expiry nothing tells are not counted.
+ * The access-token metrics, priced per deployment (no per-connection dimension): the
+ * smallest seconds to expiry over active connections (`MinSecondsToExpiry`, what the
+ * near-expiry alarm watches) and how many expire within `nearExpiryMs`
+ * (`ConnectionsNearExpiry`, a gauge emitted by every run, zero included). Which ones they
+ * are: the run's per-connection log lines (`logConnectionStates`).
+ */
+function emitAccessTokenExpiry(engine: EngineDeps, results: ConnectionResult[], now: number): void {
+  let minSeconds: number | undefined;
+  let near = 0;
+  for (const result of results) {
+    const seconds = secondsToExpiryOf(result, now);
+    if (seconds === undefined) continue;
+    minSeconds = Math.min(minSeconds ?? seconds, seconds);
+    if (seconds * 1000 < engine.settings.nearExpiryMs) near += 1;
+  }
+  if (minSeconds !== undefined) emit(engine, MetricName.MinSecondsToExpiry, 'Seconds', minSeconds);
+  emit(engine, MetricName.ConnectionsNearExpiry, 'Count', near);
+}
+
+/**
+ * The re-authentication metrics: the smallest days until an active connection's refresh
+ * token expires (`MinDaysToReauthentication`), and how many expire within
+ * `reauthDueWithin` (`ConnectionsReauthDueSoon`, a gauge emitted by every run, zero
+ * included). Connections whose expiry nothing tells are not counted.
  */
 function emitReauthenticationDue(engine: EngineDeps, results: ConnectionResult[], now: number): void {
-  const day = 24 * 60 * 60_000;
   let minDays: number | undefined;
   let dueSoon = 0;
   for (const result of results) {
-    if (result.refreshTokenExpiresAt === undefined || !isActive(result)) continue;
-    const remainingMs = result.refreshTokenExpiresAt - now;
-    const days = Math.round((remainingMs / day) * 100) / 100;
-    emit(engine, MetricName.DaysToReauthentication, 'Count', days, { Connection: result.connection });
+    const days = daysToReauthenticationOf(result, now);
+    if (days === undefined || result.refreshTokenExpiresAt === undefined) continue;
     minDays = Math.min(minDays ?? days, days);
-    if (remainingMs < engine.settings.reauthDueWithinMs) dueSoon += 1;
+    if (result.refreshTokenExpiresAt - now < engine.settings.reauthDueWithinMs) dueSoon += 1;
   }
   if (minDays !== undefined) emit(engine, MetricName.MinDaysToReauthentication, 'Count', minDays);
   emit(engine, MetricName.ConnectionsReauthDueSoon, 'Count', dueSoon);
+}
+
+/**
+ * One structured log line per connection per run (`CONNECTION_STATE_LOG`): the detail the
+ * aggregate metrics leave out, for the dashboard's Logs Insights widget and the runbook's
+ * query. Nothing secret: names, states and times.
+ */
+function logConnectionStates(engine: EngineDeps, results: ConnectionResult[], now: number): void {
+  for (const result of results) {
+    const secondsToExpiry = secondsToExpiryOf(result, now);
+    const daysToReauthentication = daysToReauthenticationOf(result, now);
+    const connectionStatus =
+      result.status === 'failed' && result.failureClass === 'reauth_required'
+        ? 'reauth_required'
+        : result.status === 'skipped'
+          ? result.recordStatus
+          : result.status === 'failed'
+            ? undefined
+            : 'active';
+    engine.logger.info(CONNECTION_STATE_LOG, {
+      connection: result.connection,
+      outcome: result.status,
+      ...(result.status === 'skipped' ? { reason: result.reason } : {}),
+      ...(result.status === 'failed' ? { failureClass: result.failureClass } : {}),
+      ...(connectionStatus !== undefined ? { connectionStatus } : {}),
+      ...(secondsToExpiry !== undefined ? { secondsToExpiry } : {}),
+      ...(daysToReauthentication !== undefined ? { daysToReauthentication } : {}),
+    });
+  }
 }

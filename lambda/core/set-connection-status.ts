@@ -64,8 +64,8 @@ export async function setConnectionStatus(
       if (committed.reason === 'conflict') throw new ConnectionBusyError(connection);
       throw new TokenRefresherError(`connection "${connection}" could not be changed: ${committed.error}`);
     }
+    lease.setHint(committed.versionId, updated);
     await lease.release();
-    await lease.writeHint(committed.versionId, updated);
     return { connection, changed: true, status, versionId: committed.versionId };
   } finally {
     await lease.release();

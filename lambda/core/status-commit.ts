@@ -63,7 +63,7 @@ export async function commitStatus(
   if (status === 'reauth_required') {
     await reportReauthRequired(deps, lease.connection, committed.versionId);
   }
+  lease.setHint(committed.versionId, updated);
   await lease.release();
-  await lease.writeHint(committed.versionId, updated);
   return true;
 }

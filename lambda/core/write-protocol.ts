@@ -31,7 +31,8 @@ import { type VersionAccess, versionAccess } from './version-access.js';
  * refresh, connect and import, disable and enable, remove — goes through it:
  *
  *   take the lease → read AWSCURRENT (stale reads re-read) → [mark sending] →
- *   commit one version (deterministic ClientRequestToken) → release with an outcome → hint
+ *   commit one version (deterministic ClientRequestToken) → release with an outcome and
+ *   the scheduling hint (one write)
  *
  * and it keeps what must outlive a lease (docs/refresh-transaction.md): the spent-token
  * marker survives every acquisition and release that does not send again, and the release
@@ -152,6 +153,8 @@ export class ConnectionLease {
   private requests = 0;
   /** The backoff to record at release (its version resolved then); `null`: clear it. */
   private pendingBackoff?: Omit<BackoffState, 'versionId'>;
+  /** What the scheduling hint recorded at release describes (`setHint`). */
+  private hintOf?: { versionId: string; record: ConnectionRecord };
 
   constructor(
     private readonly deps: ProtocolDeps,
@@ -390,6 +393,7 @@ export class ConnectionLease {
     this.released = true;
     try {
       const backoff = this.backoffToRecord();
+      const hint = this.hintToRecord();
       const stillHeld = await this.deps.leases.release(
         this.connection,
         this.owner,
@@ -400,6 +404,7 @@ export class ConnectionLease {
           clearRescue: this.clearRescue,
           ...(this.sent && this.marker ? { sentAttempts: this.marker.attemptsBefore + this.requests } : {}),
           ...(backoff !== undefined ? { backoff } : {}),
+          ...(hint !== undefined ? { hint } : {}),
         },
       );
       if (!stillHeld) {
@@ -416,35 +421,36 @@ export class ConnectionLease {
   }
 
   /**
-   * Rewrites the scheduling hint for `versionId`, with the backoff this lease records for
-   * it (so idle runs skip the connection without reading it). Best effort: a stale hint
-   * costs a read.
+   * The scheduling hint this lease's release records: what `versionId` (the version read, or
+   * the one this lease committed) says of when the connection is due, with the backoff this
+   * lease records for it, so idle runs skip the connection without reading it. Written by
+   * the release itself (no call of its own); a later call replaces an earlier one. Call it
+   * before the release: after it, it changes nothing (a missing hint costs a read).
    */
-  async writeHint(versionId: string, record: ConnectionRecord): Promise<boolean> {
+  setHint(versionId: string, record: ConnectionRecord): void {
+    if (this.released) {
+      this.deps.logger.warn('a scheduling hint came after the release; the next run reads the record', {
+        connection: this.connection,
+      });
+      return;
+    }
+    this.hintOf = { versionId, record };
+  }
+
+  /**
+   * The hint the release records: `null` (removed) when the token of the version it would
+   * describe may be consumed with nothing committed, or a rescue waits: the next run must
+   * read the record.
+   */
+  private hintToRecord(): string | null | undefined {
+    if (this.state === 'maybe_consumed' || this.state === 'spent' || this.state === 'rescued') return null;
+    if (this.hintOf === undefined) return undefined;
+    const { versionId, record } = this.hintOf;
     const recorded = this.backoffToRecord();
     // Untouched by this lease, the previous backoff still holds for its version.
     const backoff = recorded === undefined ? this.previous?.backoff : recorded;
     const notBefore = backoff && backoff.versionId === versionId ? backoff.nextAttemptAt : undefined;
-    return this.writeRawHint(encodeHint(versionId, record, { notBefore }));
-  }
-
-  /** Writes a hint value as is (e.g. one no run can use, to force a read). */
-  async writeRawHint(hint: string): Promise<boolean> {
-    try {
-      await this.deps.writeLimiter?.beforeTag();
-      await this.deps.store.setHint(this.secretName, hint);
-      return true;
-    } catch (error) {
-      emit(this.deps, MetricName.HintUpdateFailed, 'Count', 1);
-      this.deps.logger.warn(
-        'the scheduling hint could not be written; the next run reads the record instead',
-        {
-          connection: this.connection,
-          error: describeError(error),
-        },
-      );
-      return false;
-    }
+    return encodeHint(versionId, record, { notBefore });
   }
 
   private backoff(attempt: number): number {

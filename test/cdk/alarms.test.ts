@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MetricName } from '../../lambda/contract/metric-names.js';
+import { CONNECTION_STATE_QUERY, MetricName } from '../../lambda/contract/metric-names.js';
 import { ALARM_IDS, type AlarmId } from '../../lib/alarms.js';
 import { resolve } from './support/policy-evaluator.js';
 import {
@@ -287,8 +287,9 @@ describe('dashboard', () => {
       'Refreshes',
       'Failures by class',
       'Connections needing re-authentication',
-      'Seconds to expiry per connection',
-      'Days to re-authentication per connection',
+      'Access tokens: soonest expiry (s) and connections near expiry',
+      'Re-authentication: soonest (days) and connections due soon',
+      'Connections, soonest access-token expiry first (Logs Insights)',
       'Connections backing off (skipped per run)',
       'Duration (ms)',
       'Lambda errors and throttles',
@@ -303,13 +304,24 @@ describe('dashboard', () => {
     );
   });
 
-  it('splits failures by class and seconds to expiry by connection with SEARCH', () => {
+  it('splits failures by class with SEARCH; no metric has a per-connection dimension', () => {
     expect(metricsOf('Failures by class')).toContain(
       `SEARCH('{TokenRefresher,FailureClass,service} service=\\"token-refresher\\" MetricName=\\"RefreshFailed\\"', 'Sum', 300)`,
     );
-    expect(metricsOf('Seconds to expiry per connection')).toContain(
-      `SEARCH('{TokenRefresher,Connection,service} service=\\"token-refresher\\" MetricName=\\"SecondsToExpiry\\"', 'Minimum', 300)`,
+    expect(JSON.stringify(body)).not.toContain('Connection,service');
+    expect(metricsOf('Access tokens: soonest expiry (s) and connections near expiry')).toContain(
+      '"MinSecondsToExpiry"',
     );
+    expect(metricsOf('Access tokens: soonest expiry (s) and connections near expiry')).toContain(
+      '"ConnectionsNearExpiry"',
+    );
+  });
+
+  it("shows each connection from the runs' log lines with a Logs Insights query", () => {
+    const widget = body.widgets.find((w) => w.type === 'log');
+    expect(widget?.properties.title).toBe('Connections, soonest access-token expiry first (Logs Insights)');
+    expect(String(widget?.properties.query)).toContain(CONNECTION_STATE_QUERY);
+    expect(String(widget?.properties.query)).toMatch(/^SOURCE '/);
   });
 
   it("plots the on-demand function's errors, throttles and invocations, and refused endpoints", () => {

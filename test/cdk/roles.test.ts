@@ -110,20 +110,23 @@ describe('what each refresher role may do', () => {
   const secretsKeyArn = () => resolve(s.json, { 'Fn::GetAtt': [secretsKey, 'Arn'] }) as string;
   const queueArn = () => resolve(s.json, { 'Fn::GetAtt': [queue, 'Arn'] }) as string;
 
-  it('lets both read and commit records, tag the hint, read client credentials and hold leases', () => {
+  it('lets both read and commit records, read client credentials and hold leases; neither tags', () => {
     for (const role of [scheduled, onDemand]) {
       expect(can(role, 'secretsmanager:GetSecretValue', RECORD), role).toBe(true);
       expect(can(role, 'secretsmanager:PutSecretValue', RECORD), role).toBe(true);
+      // The scheduling hint is in the lease table: no tag is written (nor forged through this role).
       expect(
         can(role, 'secretsmanager:TagResource', RECORD, { 'aws:TagKeys': ['token-refresher:hint'] }),
-      ).toBe(true);
-      expect(can(role, 'secretsmanager:TagResource', RECORD, { 'aws:TagKeys': ['owner'] })).toBe(false);
+      ).toBe(false);
       expect(can(role, 'secretsmanager:GetSecretValue', CLIENT), role).toBe(true);
       expect(can(role, 'secretsmanager:PutSecretValue', CLIENT), role).toBe(false);
       expect(can(role, 'dynamodb:GetItem', tableArn())).toBe(true);
       expect(can(role, 'dynamodb:UpdateItem', tableArn())).toBe(true);
       expect(can(role, 'dynamodb:DeleteItem', tableArn())).toBe(false);
     }
+    // Only scheduled runs read the hint pages.
+    expect(can(scheduled, 'dynamodb:Scan', tableArn())).toBe(true);
+    expect(can(onDemand, 'dynamodb:Scan', tableArn())).toBe(false);
   });
 
   it('gives neither role what the operator does with its own credentials (create, delete, restore, policies)', () => {

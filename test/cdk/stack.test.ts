@@ -2,7 +2,6 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { leaseTableDefinition } from '../../lambda/adapters/dynamodb-lease-store.js';
-import { HINT_TAG_KEY } from '../../lambda/contract/names.js';
 import { placeholderRecord } from '../../lambda/core/record.js';
 import { parseEvent } from '../../lambda/refresher/events.js';
 import {
@@ -194,6 +193,7 @@ describe('TokenRefresher stack, default settings', () => {
           VERSION_FLOOR_SECONDS: '900',
           MAX_AGE_SECONDS: '86400',
           REAUTH_DUE_WITHIN_SECONDS: '1209600',
+          NEAR_EXPIRY_SECONDS: '300',
           ALLOWED_TOKEN_ORIGINS: 'https://api.askara.ai',
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
           POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
@@ -246,13 +246,6 @@ describe('TokenRefresher stack, default settings', () => {
           Resource: connections,
         },
         {
-          Sid: 'WriteTheSchedulingHintTagOnly',
-          Effect: 'Allow',
-          Action: 'secretsmanager:TagResource',
-          Resource: connections,
-          Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [HINT_TAG_KEY] } },
-        },
-        {
           Sid: 'ReadClientCredentials',
           Effect: 'Allow',
           Action: 'secretsmanager:GetSecretValue',
@@ -291,7 +284,7 @@ describe('TokenRefresher stack, default settings', () => {
         {
           Sid: 'Leases',
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
           Resource: arnOf(ids.table),
         },
         {

@@ -1,8 +1,15 @@
-import { ListSecretsCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { systemClock } from '../../lambda/adapters/system-clock.js';
-import { HINT_TAG_KEY } from '../../lambda/contract/names.js';
-import { decodeHint } from '../../lambda/core/hint.js';
+import { CONNECTION_STATE_LOG } from '../../lambda/contract/metric-names.js';
+import { HINT_TAG_KEY, LEASE_TABLE_KEY } from '../../lambda/contract/names.js';
+import { decodeHint, encodeHint } from '../../lambda/core/hint.js';
 import type { Clock } from '../../lambda/core/ports.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
@@ -87,13 +94,57 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     expect((await h.current('idle')).versionId).toBe(before.versionId);
     expect(auth.presentedRefreshTokens().length).toBe(presented);
 
-    // The hint names the AWSCURRENT version and its expiry, and nothing secret.
+    // The hint is in the lease item (no tag): it names the AWSCURRENT version and its expiry, nothing secret.
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    const hint = (await leases.get('idle'))?.hint;
+    expect(decodeHint(hint)).toMatchObject({ versionId: before.versionId, status: 'active' });
     const listed = await h.secretsManager.send(
       new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [h.prefix] }] }),
     );
-    const tag = listed.SecretList?.[0]?.Tags?.find((t) => t.Key === HINT_TAG_KEY)?.Value;
-    expect(decodeHint(tag)).toMatchObject({ versionId: before.versionId, status: 'active' });
-    expect(h.metricTotal('SecondsToExpiry', { Connection: 'idle' })).toBeGreaterThan(3000);
+    expect(listed.SecretList?.[0]?.Tags ?? []).toEqual([]);
+    // Metrics per deployment (no per-connection dimension); each connection in a log line.
+    expect(h.metricTotal('MinSecondsToExpiry')).toBeGreaterThan(3000);
+    expect(h.metricTotal('ConnectionsNearExpiry')).toBe(0);
+    const emf = h.output.jsonLines().filter((entry) => entry._aws !== undefined);
+    expect(emf.some((entry) => 'Connection' in entry)).toBe(false);
+    const states = h.output
+      .jsonLines()
+      .filter((entry) => entry.message === CONNECTION_STATE_LOG && entry.connection === 'idle');
+    expect(states.at(-1)).toMatchObject({
+      outcome: 'skipped',
+      reason: 'not_due',
+      connectionStatus: 'active',
+    });
+    expect(states.at(-1)?.secondsToExpiry).toBeGreaterThan(3000);
+    expectInvariants(h);
+  });
+
+  it('migrates a connection hinted by a tag of an older release: one read, then the lease item hints it', async () => {
+    const h = await harness();
+    await h.createConnection('legacy', { client: auth.client('client_secret_basic') });
+    await h.invoke();
+    const before = await h.current('legacy');
+    // As an older release left it: the hint in a tag (here a forged "not due for a year"), none in the lease item.
+    const forged = encodeHint(before.versionId, {
+      ...before.record,
+      expiresAt: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+    });
+    const secretId = `${h.prefix}legacy`;
+    await h.secretsManager.send(
+      new TagResourceCommand({ SecretId: secretId, Tags: [{ Key: HINT_TAG_KEY, Value: forged }] }),
+    );
+    await h.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: h.config.leaseTableName,
+        Key: { [LEASE_TABLE_KEY]: { S: 'legacy' } },
+        UpdateExpression: 'REMOVE #hint',
+        ExpressionAttributeNames: { '#hint': 'hint' },
+      }),
+    );
+    // The tag is ignored: the record is read once, and the release records the hint.
+    expect(await h.invoke()).toMatchObject({ scanned: 1, read: 1, refreshed: 0 });
+    expect(await h.invoke()).toMatchObject({ scanned: 1, read: 0, refreshed: 0 });
+    expect((await h.current('legacy')).versionId).toBe(before.versionId);
     expectInvariants(h);
   });
 
@@ -252,8 +303,17 @@ describe('refresher end to end (moto + oidc-provider)', () => {
     expect(summary.results[0]).toMatchObject({ status: 'failed', failureClass: 'invalid_response' });
     expect((summary.results[0] as { message: string }).message).toMatch(/not JSON|content-type/i);
     expect(await h.versionCount('garbled')).toBe(1);
+    // The token may have been consumed: the release removes the hint, so the next run reads the record.
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    expect((await leases.get('garbled'))?.hint).toBeUndefined();
     const held = await h.invoke();
+    expect(held).toMatchObject({ read: 1 });
     expect(held.results[0]).toMatchObject({ status: 'skipped', reason: 'backoff' });
+    // That read's release records a hint carrying the backoff: the runs after it read nothing.
+    expect(decodeHint((await leases.get('garbled'))?.hint)?.notBefore).toBeGreaterThan(Date.now());
+    const again = await h.invoke();
+    expect(again).toMatchObject({ read: 0 });
+    expect(again.results[0]).toMatchObject({ status: 'skipped', reason: 'backoff' });
     expect(await h.versionCount('garbled')).toBe(1);
     expectInvariants(h);
   });

@@ -9,6 +9,7 @@ import {
 import type {
   AcquireResult,
   Ciphertext,
+  ConnectionHint,
   KeyService,
   LeaseOutcome,
   LeaseState,
@@ -71,7 +72,6 @@ interface StoredSecret {
   order: string[];
   current?: string;
   previous?: string;
-  hint?: string;
   /**
    * Until `until`, a read of AWSCURRENT may still be answered with `versionId`, the version
    * the last PutSecretValue replaced (staging labels are eventually consistent).
@@ -251,16 +251,6 @@ export class SimSecretsManager {
     return ok({ versionId: token });
   }
 
-  serveTag(secretId: string, hint: string): ServerResult<void> {
-    const secret = this.secrets.get(secretId);
-    if (!secret) return err(new SecretNotFoundError(secretId));
-    secret.hint = hint;
-    if (process.env.SIM_TRACE && secretId.endsWith(process.env.SIM_TRACE.replace(/\+$/, ''))) {
-      process.stderr.write(`${new Date(this.net.sched.now).toISOString()} HINT ${secretId} ${hint}\n`);
-    }
-    return ok(undefined);
-  }
-
   serveList(prefix: string, page: number): ServerResult<{ entries: SecretSummary[]; more: boolean }> {
     let names = this.listed.get(prefix);
     if (!names) {
@@ -272,7 +262,6 @@ export class SimSecretsManager {
       const secret = this.secrets.get(name)!;
       const summary: SecretSummary = { name };
       if (secret.current) summary.currentVersionId = secret.current;
-      if (secret.hint !== undefined) summary.hint = secret.hint;
       return summary;
     });
     return ok({ entries, more: names.length > page * 100 + 100 });
@@ -356,10 +345,6 @@ export class SimSecretStore implements SecretStore {
     return this.write('put', 'PutSecretValue', secretId, () =>
       this.sm.servePut(secretId, value, clientRequestToken),
     );
-  }
-
-  async setHint(secretId: string, hint: string): Promise<void> {
-    await this.write('tag', 'TagResource', secretId, () => this.sm.serveTag(secretId, hint));
   }
 
   /** A write, with the SDK's retries of a throttled request (3 attempts), as the real client does. */
@@ -625,12 +610,26 @@ export class SimLeaseTable {
       this.unsavedVersions.set(connection, item.sentFromVersionId);
     }
     if (details.committed) item.lastCommit = { ...details.committed };
+    if (details.hint === null) delete item.hint;
+    else if (details.hint !== undefined) item.hint = details.hint;
     if (details.clearRescue && item.rescue) {
       const rescue = item.rescue;
       delete item.rescue;
       this.observer.rescueRemoved(connection, rescue, 'cleared', this.net.sched.now);
     }
     return true;
+  }
+
+  /** A Scan page after key `after`: the hints of up to `limit` items, and the last key if more follow. */
+  serveScanHints(after: string | undefined, limit: number): { hints: ConnectionHint[]; lastKey?: string } {
+    const keys = [...this.items.keys()].filter((key) => after === undefined || key > after).sort();
+    const page = keys.slice(0, limit);
+    const hints: ConnectionHint[] = [];
+    for (const connection of page) {
+      const hint = this.items.get(connection)?.hint;
+      if (hint !== undefined) hints.push({ connection, hint });
+    }
+    return keys.length > limit ? { hints, lastKey: page[page.length - 1] } : { hints };
   }
 
   serveStoreRescue(connection: string, owner: string, rescue: RescuedTokenSet): ServerResult<void> {
@@ -646,6 +645,7 @@ export class SimLeaseTable {
       this.observer.rescueRemoved(connection, item.rescue, 'replaced', this.net.sched.now);
     }
     item.rescue = { ...rescue };
+    delete item.hint;
     this.observer.rescueStored(connection, rescue, this.net.sched.now);
     return ok(undefined);
   }
@@ -697,6 +697,17 @@ export class SimLeaseStore implements LeaseStore {
 
   get(connection: string): Promise<LeaseState | undefined> {
     return this.call('get', connection, () => ok(clone(this.table.items.get(connection))));
+  }
+
+  /** A Scan of the hints: pages of up to 1,000 items in key order, each page a call. */
+  async *hints(): AsyncIterable<ConnectionHint> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.call('scan', '(table)', () => ok(this.table.serveScanHints(after, 1000)));
+      yield* page.hints;
+      if (page.lastKey === undefined) return;
+      after = page.lastKey;
+    }
   }
 
   /** Decided at this invocation's first rescue write for the connection, then kept. */

@@ -53,6 +53,7 @@ export const MUTATIONS = {
         release: (...args) => inner.release(...args),
         storeRescue: (...args) => inner.storeRescue(...args),
         get: (connection) => inner.get(connection),
+        hints: () => inner.hints(),
       };
       return { ...ports, leases };
     },
@@ -76,7 +77,6 @@ export const MUTATIONS = {
           const token = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
           return inner.putVersion(secretId, value, token);
         },
-        setHint: (secretId, hint) => inner.setHint(secretId, hint),
         versionExists: (secretId, versionId) => inner.versionExists(secretId, versionId),
       };
       return { ...ports, store };
@@ -309,5 +309,6 @@ function bind(leases: LeaseStore): LeaseStore {
     release: (...args) => leases.release(...args),
     storeRescue: (...args) => leases.storeRescue(...args),
     get: (...args) => leases.get(...args),
+    hints: () => leases.hints(),
   };
 }

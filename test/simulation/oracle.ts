@@ -307,7 +307,8 @@ export class Oracle implements AwsObserver, ProviderObserver {
 
   /**
    * The one documented path to a re-send after a received answer: the commit, the rescue
-   * and the release all failed, and the token set went to a CRITICAL log entry.
+   * and the release all failed, and the token set went to a CRITICAL log entry. The marker
+   * then keeps no outcome (`sentOutcome`), also past holders in between that sent nothing.
    */
   private documentedDoubleFault(
     token: string,
@@ -319,7 +320,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
     if (critical === undefined || critical < answered.at) return false;
     const previous = this.acquiredFrom.get(`${inv.id}|${connection}`);
     void token;
-    return previous !== undefined && previous.outcome === undefined;
+    return previous !== undefined && previous.sentOutcome === undefined;
   }
 
   processed(handle: number, result: ProcessResult, at: number): void {

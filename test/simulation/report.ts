@@ -141,7 +141,7 @@ export function formatReport(result: SimulationResult): string {
   );
   lines.push(
     `  reauth_required ${c('reauth_required')} (ReauthRequired metric ${c('metric.ReauthRequired')}), operator reconnects ${c('reconnects')}, ` +
-      `lease contention ${c('metric.LeaseContended')}, hint write failures ${c('metric.HintUpdateFailed')}`,
+      `lease contention ${c('metric.LeaseContended')}, hints unavailable ${c('metric.HintsUnavailable')}`,
   );
   lines.push(
     `  stale AWSCURRENT reads served: to the engine ${c('stale_read.engine')}, to consumers ${c('stale_read.consumer')}; ` +

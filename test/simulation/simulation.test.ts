@@ -64,7 +64,7 @@ describe('the simulator catches deliberate bugs', () => {
     ['skip-credentials-binding', { days: 2, connections: 30, faults: 3 }, 8],
     ['version-changed-reveals-current', quick, 9],
     /** Eight times the fault rates: status commits that land unseen (held writes, lost answers). */
-    ['no-late-reauth-report', { days: 1, connections: 30, faults: 8 }, 7],
+    ['no-late-reauth-report', { days: 2, connections: 30, faults: 8 }, 7],
   ];
 
   /** Clean runs by options and seed: several mutations are caught by the same seed. */

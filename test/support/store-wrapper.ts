@@ -9,7 +9,6 @@ export function wrapStore(inner: SecretStore, overrides: Partial<SecretStore>): 
     list: (prefix) => inner.list(prefix),
     getCurrent: (secretId) => inner.getCurrent(secretId),
     putVersion: (secretId, value, token) => inner.putVersion(secretId, value, token),
-    setHint: (secretId, hint) => inner.setHint(secretId, hint),
     versionExists: (secretId, versionId) => inner.versionExists(secretId, versionId),
     ...overrides,
   };

@@ -355,6 +355,55 @@ describe('DynamoDbLeaseStore', () => {
     const store = new DynamoDbLeaseStore({ client, tableName });
     expect(await store.get(uniqueName('conn'))).toBeUndefined();
   });
+
+  it('records the scheduling hint with the release, keeps it across leases, and drops it with a rescue', async () => {
+    const clock = manualClock(T0);
+    const store = new DynamoDbLeaseStore({ client, tableName, clock });
+    const connection = uniqueName('conn');
+    await store.acquire(connection, { owner: 'a', leaseUntil: T0 + MINUTE });
+    await store.release(connection, 'a', 'committed', { hint: '1/v1/active/1/2' });
+    expect((await store.get(connection))?.hint).toBe('1/v1/active/1/2');
+
+    // A release without a hint leaves it; a taken-over release writes none.
+    await store.acquire(connection, { owner: 'b', leaseUntil: T0 + MINUTE });
+    expect(await store.release(connection, 'b', 'not_sent')).toBe(true);
+    expect((await store.get(connection))?.hint).toBe('1/v1/active/1/2');
+    await store.acquire(connection, { owner: 'c', leaseUntil: T0 + MINUTE });
+    clock.set(T0 + 2 * MINUTE);
+    await store.acquire(connection, { owner: 'd', leaseUntil: T0 + 3 * MINUTE });
+    expect(await store.release(connection, 'c', 'not_sent', { hint: '1/v9/active/1/2' })).toBe(false);
+    expect((await store.get(connection))?.hint).toBe('1/v1/active/1/2');
+
+    // Storing a rescue removes the hint, so the next run reads the record and restores it.
+    await store.storeRescue(connection, 'd', rescueFixture('v1'));
+    expect((await store.get(connection))?.hint).toBeUndefined();
+    expect((await rawItem(connection))?.hint).toBeUndefined();
+    await store.release(connection, 'd', 'rescued', { hint: '1/v2/active/1/2' });
+    expect((await store.get(connection))?.hint).toBe('1/v2/active/1/2');
+    await store.acquire(connection, { owner: 'e', leaseUntil: T0 + 3 * MINUTE });
+    await store.release(connection, 'e', 'ambiguous', { hint: null });
+    expect((await rawItem(connection))?.hint).toBeUndefined();
+  });
+
+  it('pages every hint of the table, leaving out items without one', async () => {
+    const table = await createLeaseTable(client);
+    const store = new DynamoDbLeaseStore({
+      client,
+      tableName: table,
+      clock: manualClock(T0),
+      hintPageSize: 4,
+    });
+    const names = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    for (const name of names) {
+      await store.acquire(name, { owner: 'a', leaseUntil: T0 + MINUTE });
+      await store.release(name, 'a', 'committed', name === 'c3' ? {} : { hint: `1/${name}/active/1/2` });
+    }
+    const hints: { connection: string; hint: string }[] = [];
+    for await (const hint of store.hints()) hints.push(hint);
+    expect(hints.sort((x, y) => x.connection.localeCompare(y.connection))).toEqual(
+      names.filter((n) => n !== 'c3').map((n) => ({ connection: n, hint: `1/${n}/active/1/2` })),
+    );
+  });
 });
 
 /**
