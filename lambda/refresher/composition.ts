@@ -1,10 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbLeaseStore } from '../adapters/dynamodb-lease-store.js';
 import { EmfMetrics } from '../adapters/emf-metrics.js';
 import { HttpTokenEndpoint } from '../adapters/http-token-endpoint.js';
-import { KmsKeyService } from '../adapters/kms-key-service.js';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../adapters/structured-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -67,12 +65,67 @@ export function createPorts(config: RefresherConfig, overrides: PortOverrides = 
     ...rest,
     clock,
     store: new SecretsManagerStore(secretsManager ?? new SecretsManagerClient({})),
-    keys: new KmsKeyService(kms ?? new KMSClient({}), config.refreshTokenKeyId),
-    leases: new DynamoDbLeaseStore({
-      client: dynamodb ?? new DynamoDBClient({}),
-      tableName: config.leaseTableName,
-      clock,
+    keys: lazyKeyService(async () => {
+      const [{ KmsKeyService }, { KMSClient }] = await Promise.all([
+        import('../adapters/kms-key-service.js'),
+        import('@aws-sdk/client-kms'),
+      ]);
+      return new KmsKeyService(kms ?? new KMSClient({}), config.refreshTokenKeyId);
     }),
+    leases: lazyLeaseStore(async () => {
+      const [{ DynamoDbLeaseStore }, { DynamoDBClient }] = await Promise.all([
+        import('../adapters/dynamodb-lease-store.js'),
+        import('@aws-sdk/client-dynamodb'),
+      ]);
+      return new DynamoDbLeaseStore({
+        client: dynamodb ?? new DynamoDBClient({}),
+        tableName: config.leaseTableName,
+        clock,
+      });
+    }),
+  };
+}
+
+/**
+ * Loads an adapter (and its AWS SDK client) on first use, once; a failed load is tried
+ * again on the next use. The KMS and DynamoDB clients are imported this way, so a cold
+ * start evaluates only the Secrets Manager client: KMS code is loaded when a connection is
+ * due, DynamoDB's when a run reads the hints or takes a lease. In a single-file bundle
+ * esbuild keeps a dynamically imported module in a lazy initializer, evaluated at the
+ * first `import()` (test/cdk/bundle.test.ts checks the deployed bundle).
+ */
+function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    if (loaded === undefined) {
+      loaded = load();
+      loaded.catch(() => {
+        loaded = undefined;
+      });
+    }
+    return loaded;
+  };
+}
+
+function lazyKeyService(load: () => Promise<KeyService>): KeyService {
+  const keys = onFirstUse(load);
+  return {
+    encrypt: async (plaintext, context) => (await keys()).encrypt(plaintext, context),
+    decrypt: async (ciphertext, context) => (await keys()).decrypt(ciphertext, context),
+  };
+}
+
+function lazyLeaseStore(load: () => Promise<LeaseStore>): LeaseStore {
+  const leases = onFirstUse(load);
+  return {
+    acquire: async (...args) => (await leases()).acquire(...args),
+    markSending: async (...args) => (await leases()).markSending(...args),
+    release: async (...args) => (await leases()).release(...args),
+    storeRescue: async (...args) => (await leases()).storeRescue(...args),
+    get: async (...args) => (await leases()).get(...args),
+    async *hints() {
+      yield* (await leases()).hints();
+    },
   };
 }
 
