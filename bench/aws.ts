@@ -96,18 +96,27 @@ export class CallLog {
   }
 }
 
-/** Clients on moto with explicit configuration, each counted by `log`. */
-export function localClients(endpoint: string, log: CallLog) {
-  const config = {
-    endpoint,
+/** One moto per service: each service's calls served by its own process. */
+export interface ServiceEndpoints {
+  secretsManager: string;
+  kms: string;
+  dynamodb: string;
+}
+
+/** Clients on moto (one endpoint, or one per service) with explicit configuration, each counted by `log`. */
+export function localClients(endpoint: string | ServiceEndpoints, log: CallLog) {
+  const endpoints =
+    typeof endpoint === 'string' ? { secretsManager: endpoint, kms: endpoint, dynamodb: endpoint } : endpoint;
+  const configFor = (url: string) => ({
+    endpoint: url,
     region: REGION,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
-  };
+  });
   return {
-    config,
-    secretsManager: log.install(new SecretsManagerClient(config)),
-    kms: log.install(new KMSClient(config)),
-    dynamodb: log.install(new DynamoDBClient(config)),
+    config: configFor(endpoints.secretsManager),
+    secretsManager: log.install(new SecretsManagerClient(configFor(endpoints.secretsManager))),
+    kms: log.install(new KMSClient(configFor(endpoints.kms))),
+    dynamodb: log.install(new DynamoDBClient(configFor(endpoints.dynamodb))),
   };
 }
 

@@ -52,11 +52,11 @@ export interface Bundle {
 export const STUBS: Record<string, string> = {
   '@aws-sdk/client-secrets-manager':
     'export class SecretsManagerClient {} export class GetSecretValueCommand {} export class ListSecretsCommand {} ' +
-    'export class PutSecretValueCommand {} export class TagResourceCommand {}',
+    'export class PutSecretValueCommand {}',
   '@aws-sdk/client-kms':
     'export class KMSClient {} export class EncryptCommand {} export class DecryptCommand {}',
   '@aws-sdk/client-dynamodb':
-    'export class DynamoDBClient {} export class GetItemCommand {} export class UpdateItemCommand {}',
+    'export class DynamoDBClient {} export class GetItemCommand {} export class UpdateItemCommand {} export class ScanCommand {}',
   '@aws-lambda-powertools/logger': 'export class Logger {}',
   '@aws-lambda-powertools/metrics': 'export class Metrics {}',
   // Schemas are built at import: a chainable stand-in accepts any builder call.

@@ -31,14 +31,20 @@ export interface CpuWindow {
   eventLoopUtilization: number;
 }
 
-/** Starts measuring CPU of this process and moto; call the result to stop. */
-export function cpuWindow(motoPid: number | undefined): () => CpuWindow {
+/** CPU ms of the moto processes (summed when there is one per service). */
+function motoCpuMs(pids: number | undefined | readonly (number | undefined)[]): number {
+  const list = Array.isArray(pids) ? pids : [pids];
+  return list.reduce((sum: number, pid) => sum + processCpuMs(pid), 0);
+}
+
+/** Starts measuring CPU of this process and moto (one process, or one per service); call the result to stop. */
+export function cpuWindow(motoPid: number | undefined | readonly (number | undefined)[]): () => CpuWindow {
   const self = ownCpuMs();
-  const moto = processCpuMs(motoPid);
+  const moto = motoCpuMs(motoPid);
   const elu = performance.eventLoopUtilization();
   return () => ({
     selfMs: ownCpuMs() - self,
-    motoMs: processCpuMs(motoPid) - moto,
+    motoMs: motoCpuMs(motoPid) - moto,
     eventLoopUtilization: performance.eventLoopUtilization(elu).utilization,
   });
 }

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { ListSecretsCommand, type ListSecretsCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { HINT_TAG_KEY } from '../lambda/contract/names.js';
 import { encodeHint } from '../lambda/core/hint.js';
 import { type ConnectionRecord, RECORD_SCHEMA_VERSION } from '../lambda/core/record.js';
 import type { CallLog, LocalClients } from './aws.js';
 import { cpuWindow } from './cpu.js';
 import type { BenchMoto } from './moto.js';
-import { benchConfig, benchPorts, invokeScheduledRun, provisionRefresherResources } from './refresher.js';
+import {
+  benchConfig,
+  benchPorts,
+  invokeScheduledRun,
+  provisionRefresherResources,
+  seedHints,
+} from './refresher.js';
 import { median } from './stats.js';
 
 export function idlePrefix(n: number): string {
@@ -15,9 +20,10 @@ export function idlePrefix(n: number): string {
 
 /**
  * Connections whose access token is valid for another 50 minutes (outside the 10-minute
- * refresh window), refreshed a minute ago, each with a current hint: nothing is due.
+ * refresh window), refreshed a minute ago, each with a current hint in its lease item (as
+ * the last release left it): nothing is due.
  */
-async function seedIdle(moto: BenchMoto, n: number): Promise<void> {
+async function seedIdle(moto: BenchMoto, clients: LocalClients, tableName: string, n: number): Promise<void> {
   const now = Date.now();
   const secrets = Array.from({ length: n }, (_, i) => {
     const connection = `c-${String(i).padStart(5, '0')}`;
@@ -44,10 +50,15 @@ async function seedIdle(moto: BenchMoto, n: number): Promise<void> {
       name: idlePrefix(n) + connection,
       value: JSON.stringify(record),
       versionId,
-      tags: { [HINT_TAG_KEY]: encodeHint(versionId, record) },
+      hint: { connection, hint: encodeHint(versionId, record) },
     };
   });
-  await moto.seedSecrets(secrets);
+  await moto.seedSecrets(secrets.map(({ hint: _hint, ...secret }) => secret));
+  await seedHints(
+    clients,
+    tableName,
+    secrets.map(({ hint }) => hint),
+  );
 }
 
 export interface IdleRow {
@@ -57,7 +68,7 @@ export interface IdleRow {
   wallMs: number;
   /** Median wall time of the baseline: the same ListSecrets pages, fetched alone. */
   listOnlyMs: number;
-  /** Median of (wall − time waiting on ListSecrets): the engine's own time. */
+  /** Median of (wall − time waiting on ListSecrets and the hint Scan): the engine's own time. */
   engineMs: number;
   /** AWS calls by operation in one run. */
   calls: Record<string, number>;
@@ -96,11 +107,17 @@ export async function runIdle(
   log: CallLog,
   sizes: readonly { n: number; runs: number }[],
 ): Promise<IdleRow[]> {
-  const resources = await provisionRefresherResources(clients, 'idle');
-  for (const { n } of sizes) await seedIdle(moto, n);
-  const ports = benchPorts(clients, resources.keyId, resources.tableName);
+  // One deployment (prefix and lease table) per N: a run scans only its own hints.
+  const deployments = new Map<number, { keyId: string; tableName: string }>();
+  for (const { n } of sizes) {
+    const resources = await provisionRefresherResources(clients, `idle-${n}`);
+    deployments.set(n, resources);
+    await seedIdle(moto, clients, resources.tableName, n);
+  }
   const rows: IdleRow[] = [];
   for (const { n, runs } of sizes) {
+    const resources = deployments.get(n)!;
+    const ports = benchPorts(clients, resources.keyId, resources.tableName);
     const config = benchConfig(idlePrefix(n), resources);
     const walls: number[] = [];
     const lists: number[] = [];
@@ -119,7 +136,7 @@ export async function runIdle(
         throw new Error(`idle run over ${n}: scanned ${summary.scanned}, skipped ${summary.skipped}`);
       }
       walls.push(ms);
-      engines.push(ms - log.latencyMs('ListSecrets'));
+      engines.push(ms - log.latencyMs('ListSecrets') - log.latencyMs('Scan'));
       calls = log.byOperation();
       totalCalls = log.total();
       read = summary.read;

@@ -13,7 +13,7 @@ import { AuthPeer } from './auth-peer.js';
 import { CallLog, localClients, useLocalAws } from './aws.js';
 import { REPO_ROOT, runColdStart } from './cold-start.js';
 import { runConsumer } from './consumer.js';
-import { runDue } from './due.js';
+import { runDue, runDueSpread } from './due.js';
 import { runIdle } from './idle.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { startBenchMoto } from './moto.js';
@@ -116,6 +116,33 @@ async function measure(options: Options, machine: MachineInfo): Promise<BenchRes
           { full: options.full, tokenDelayMs: 50, boxedBudgetMs: 30_000, checkCeiling: 5 },
           progress,
         );
+        progress('due runs: one moto per service');
+        await moto.reset();
+        const motos = {
+          secretsManager: await startBenchMoto(),
+          kms: await startBenchMoto(),
+          dynamodb: await startBenchMoto(),
+        };
+        try {
+          const spreadClients = localClients(
+            {
+              secretsManager: motos.secretsManager.endpoint,
+              kms: motos.kms.endpoint,
+              dynamodb: motos.dynamodb.endpoint,
+            },
+            log,
+          );
+          results.dueSpread = await runDueSpread(
+            motos,
+            spreadClients,
+            log,
+            auth,
+            { tokenDelayMs: 50, ceilings: [25, 40, 50], n: 1000 },
+            progress,
+          );
+        } finally {
+          await Promise.all(Object.values(motos).map((m) => m.stop()));
+        }
         const stats = await auth.stats();
         results.authStats = stats;
       }

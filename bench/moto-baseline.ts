@@ -5,7 +5,6 @@ import {
   CreateSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
-  TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { LocalClients } from './aws.js';
 import { cpuWindow } from './cpu.js';
@@ -44,7 +43,6 @@ export async function runMotoBaseline(
     new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(64, 1), EncryptionContext: { a: 'b' } }),
   );
   const key = { connection: { S: 'baseline' } };
-  let n = 0;
   const operations: [string, () => Promise<unknown>][] = [
     [
       'GetSecretValue',
@@ -61,16 +59,6 @@ export async function runMotoBaseline(
             SecretId: secretId,
             SecretString: value,
             ClientRequestToken: randomUUID(),
-          }),
-        ),
-    ],
-    [
-      'TagResource',
-      () =>
-        clients.secretsManager.send(
-          new TagResourceCommand({
-            SecretId: secretId,
-            Tags: [{ Key: 'token-refresher:hint', Value: `1/${n++}` }],
           }),
         ),
     ],

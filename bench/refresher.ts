@@ -1,6 +1,7 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { leaseTableDefinition } from '../lambda/adapters/dynamodb-lease-store.js';
+import { LEASE_TABLE_KEY } from '../lambda/contract/names.js';
 import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../lambda/contract/settings.js';
 import type { RunSummary } from '../lambda/core/run-refresh.js';
@@ -22,6 +23,36 @@ export async function provisionRefresherResources(
   const tableName = `bench-leases-${name}`;
   await clients.dynamodb.send(new CreateTableCommand(leaseTableDefinition(tableName)));
   return { keyId, tableName };
+}
+
+/**
+ * Lease items as a released lease leaves them, each with its scheduling hint (provisioning
+ * only, never timed; BatchWriteItem, 25 at a time).
+ */
+export async function seedHints(
+  clients: LocalClients,
+  tableName: string,
+  hints: readonly { connection: string; hint: string }[],
+): Promise<void> {
+  for (let i = 0; i < hints.length; i += 25) {
+    let pending = hints.slice(i, i + 25).map(({ connection, hint }) => ({
+      PutRequest: {
+        Item: {
+          [LEASE_TABLE_KEY]: { S: connection },
+          owner: { S: 'bench-seed' },
+          leaseUntil: { N: '0' },
+          outcome: { S: 'committed' },
+          hint: { S: hint },
+        },
+      },
+    }));
+    while (pending.length > 0) {
+      const result = await clients.dynamodb.send(
+        new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }),
+      );
+      pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+    }
+  }
 }
 
 /** The adapters the composition root builds, on the given (counted) clients. */

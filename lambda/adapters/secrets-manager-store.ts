@@ -30,6 +30,37 @@ function failed(operation: string, secretId: string, error: unknown): TokenRefre
   return dependencyFailure(`Secrets Manager ${operation} on "${secretId}"`, error);
 }
 
+/**
+ * Reads AWSCURRENT (`SecretStore.getCurrent`). A function of its own so that a reader that
+ * needs nothing else (the consumer library) bundles only `GetSecretValueCommand`.
+ */
+export async function getCurrentVersion(
+  client: SecretsManagerClient,
+  secretId: string,
+): Promise<SecretVersion> {
+  let response: GetSecretValueCommandOutput;
+  try {
+    response = await client.send(
+      // VersionStage is always explicit: without it moto can serve a stale version.
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT_STAGE }),
+    );
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
+    throw failed('GetSecretValue', secretId, error);
+  }
+  if (response.SecretString === undefined) {
+    throw new TokenRefresherError(
+      response.SecretBinary !== undefined
+        ? `secret "${secretId}" holds a binary value; token-refresher needs a string (JSON) value`
+        : `secret "${secretId}" has no string value in its AWSCURRENT version`,
+    );
+  }
+  if (!response.VersionId) {
+    throw new TokenRefresherError(`secret "${secretId}": GetSecretValue returned no version id`);
+  }
+  return { versionId: response.VersionId, value: response.SecretString };
+}
+
 /** `SecretStore` over AWS Secrets Manager. Every read is of AWSCURRENT, passed explicitly. */
 export class SecretsManagerStore implements SecretStore, SecretRemover {
   constructor(private readonly client: SecretsManagerClient) {}
@@ -63,28 +94,8 @@ export class SecretsManagerStore implements SecretStore, SecretRemover {
     } while (nextToken);
   }
 
-  async getCurrent(secretId: string): Promise<SecretVersion> {
-    let response: GetSecretValueCommandOutput;
-    try {
-      response = await this.client.send(
-        // VersionStage is always explicit: without it moto can serve a stale version.
-        new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT_STAGE }),
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'ResourceNotFoundException') throw new SecretNotFoundError(secretId);
-      throw failed('GetSecretValue', secretId, error);
-    }
-    if (response.SecretString === undefined) {
-      throw new TokenRefresherError(
-        response.SecretBinary !== undefined
-          ? `secret "${secretId}" holds a binary value; token-refresher needs a string (JSON) value`
-          : `secret "${secretId}" has no string value in its AWSCURRENT version`,
-      );
-    }
-    if (!response.VersionId) {
-      throw new TokenRefresherError(`secret "${secretId}": GetSecretValue returned no version id`);
-    }
-    return { versionId: response.VersionId, value: response.SecretString };
+  getCurrent(secretId: string): Promise<SecretVersion> {
+    return getCurrentVersion(this.client, secretId);
   }
 
   async putVersion(

@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
+import { getCurrentVersion } from '../adapters/secrets-manager-store.js';
 import { ConsumerEnvironment, connectionSecretName, DEFAULT_CONNECTION_PREFIX } from '../contract/names.js';
 import { SecretNotFoundError } from '../core/errors.js';
 import { createAuthorizedFetch } from './authorized-fetch.js';
@@ -93,7 +93,12 @@ export class TokenClient {
     this.prefix = options.prefix ?? process.env[ConsumerEnvironment.prefix] ?? DEFAULT_CONNECTION_PREFIX;
     this.skewMs = (options.skewSeconds ?? 60) * 1000;
     this.maxWaitMs = (options.maxWaitSeconds ?? 10) * 1000;
-    this.secrets = options.secrets ?? new SecretsManagerStore(new SecretsManagerClient({}));
+    if (options.secrets) this.secrets = options.secrets;
+    else {
+      // Only GetSecretValue: the bundle carries none of the refresher's other commands.
+      const client = new SecretsManagerClient({});
+      this.secrets = { getCurrent: (secretId) => getCurrentVersion(client, secretId) };
+    }
     const functionName = options.refresherFunction ?? process.env[ConsumerEnvironment.refresherFunction];
     this.requester =
       options.requester ?? (functionName ? new LambdaRefreshRequester(functionName) : undefined);
