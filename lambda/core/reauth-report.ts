@@ -9,11 +9,12 @@ import { clientRequestTokenFor } from './write-protocol.js';
  * metric, published at once, with a log line naming the connection and the version
  * (docs/refresh-transaction.md, "Every transition is seen").
  *
- * - The holder whose status commit landed reports it before it releases the lease or
- *   rewrites the hint; a commit that did not land (or whose answer was lost) is not reported.
+ * - The holder whose status commit landed reports it before it releases the lease (the
+ *   release records the hint); a commit that did not land (or whose answer was lost) is not reported.
  * - A commit can land without its holder knowing or reporting it: the answer to its last
  *   attempt was lost, the write was held in flight past the holder's death, or the process
- *   died right after it. Such a holder writes no hint, so the next run reads the record; the
+ *   died right after it. Such a holder's release records at most a hint for the version it
+ *   read, no longer AWSCURRENT, so the next run reads the record; the
  *   first holder that reads a `reauth_required` version which the lease item does not name
  *   as its last commit, and which is the version a commit from the marker's version (or the
  *   last commit) creates, reports it late and records it as the last commit at release.

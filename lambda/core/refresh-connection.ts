@@ -169,7 +169,7 @@ async function refreshUnderLease(
   if (otherRescue) reviewOtherRescue(deps, lease, record, otherRescue);
 
   // Pinned token endpoints: refused before anything secret is read, whether due or not (an
-  // edited record is reported by the first run that reads it, before the hint is rewritten).
+  // edited record is reported by the first run that reads it, before a hint is recorded).
   if (record.status === 'active' && record.provider) {
     const allowed = checkTokenEndpoint(record.provider.tokenEndpoint, deps.settings);
     if (!allowed.ok) return refuseEndpoint(deps, lease, current, record, allowed.message, expiresAt);

@@ -8,7 +8,7 @@ import type { ConnectionLease } from './write-protocol.js';
 
 /**
  * Commits a status or last-error change under the lease, keeping the tokens as they are,
- * then releases and rewrites the hint. Returns whether it landed; a failure is logged and
+ * then releases, recording the hint for the new version. Returns whether it landed; a failure is logged and
  * the lease's marker is left as it was, so the next run decides again from the same facts.
  *
  * The version floor counts these commits too: a last error on a connection that stays
