@@ -52,7 +52,7 @@ export interface Bundle {
 export const STUBS: Record<string, string> = {
   '@aws-sdk/client-secrets-manager':
     'export class SecretsManagerClient {} export class GetSecretValueCommand {} export class ListSecretsCommand {} ' +
-    'export class PutSecretValueCommand {}',
+    'export class PutSecretValueCommand {} export class CreateSecretCommand {} export class DeleteSecretCommand {}',
   '@aws-sdk/client-kms':
     'export class KMSClient {} export class EncryptCommand {} export class DecryptCommand {}',
   '@aws-sdk/client-dynamodb':
