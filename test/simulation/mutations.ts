@@ -47,8 +47,8 @@ export const MUTATIONS = {
           const result = await inner.acquire(connection, lease);
           return result.acquired ? result : { acquired: true, previous: result.holder };
         },
-        markSending: async (connection, owner, fromVersionId) => {
-          await inner.markSending(connection, owner, fromVersionId).catch(() => undefined);
+        markSending: async (...args) => {
+          await inner.markSending(...args).catch(() => undefined);
         },
         release: (...args) => inner.release(...args),
         storeRescue: (...args) => inner.storeRescue(...args),
