@@ -242,6 +242,12 @@ export class ConnectionLease {
    * sent. When the marker already names this version with an unknown answer, its first
    * send time and request count go on (the reuse window counts from the first send);
    * otherwise they start now.
+   *
+   * A token whose earlier answer is unknown may already be consumed, whatever this lease's
+   * requests then learn: it starts `maybe_consumed`, so a request the provider provably did
+   * not process (a 5xx, a refused connection) leaves it so, and the release keeps the doubt
+   * (`ambiguous`) instead of recording `not_sent`, which would make the next holder read the
+   * token as never sent and start its count again.
    */
   async markSending(versionId: string): Promise<void> {
     const previous = this.previous;
@@ -260,6 +266,7 @@ export class ConnectionLease {
     });
     this.marker = marker;
     this.sent = true;
+    if (continues) this.state = 'maybe_consumed';
   }
 
   /** The marker as it stands now: first send time, and requests so far (this lease's included). */

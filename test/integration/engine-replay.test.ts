@@ -530,6 +530,42 @@ describe('lost answers: the reuse window decides', () => {
     }
   });
 
+  it('a retry of an uncertain token answered only 503 keeps the doubt: the next run counts on from it (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-doubt', 'box');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    // Run 1: Box rotates, and all that arrives is a proxy's HTML page: the token may be spent.
+    replay.injectFault('box', {
+      kind: 'answer_after_rotating',
+      answer: () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>502</html>' }),
+    });
+    const before = replay.calls('box');
+    expect(resultOf(await h.invoke(), 'box-doubt')).toMatchObject({ failureClass: 'invalid_response' });
+    // Run 2, after its backoff: the documented retry, answered 503 three times (never processed).
+    replay.injectFault('box', { kind: 'answer', answer: { status: 503, body: 'unavailable' } }, 3);
+    expect(resultOf(await run(h, 'box-doubt', { clock: later(6 * MINUTE_MS) }), 'box-doubt')).toMatchObject({
+      failureClass: 'transient',
+    });
+    expect(replay.calls('box') - before).toBe(4);
+    // The doubt and the count are kept: one request may have used the token (not `not_sent`).
+    expect(await leases.get('box-doubt')).toMatchObject({ sentOutcome: 'ambiguous', sentAttempts: 1 });
+    // Run 3, after that backoff: its answers lost, it sends the documented retry once, not twice.
+    replay.injectFault('box', { kind: 'drop' }, 2);
+    try {
+      expect(
+        resultOf(await run(h, 'box-doubt', { clock: later(20 * MINUTE_MS) }), 'box-doubt'),
+      ).toMatchObject({ failureClass: 'ambiguous' });
+      expect(replay.calls('box') - before).toBe(5);
+      // Run 4: nothing more is sent; the connection needs re-authentication.
+      expect(
+        resultOf(await run(h, 'box-doubt', { clock: later(26 * MINUTE_MS) }), 'box-doubt'),
+      ).toMatchObject({ failureClass: 'reauth_required' });
+      expect(replay.calls('box') - before).toBe(5);
+    } finally {
+      replay.clearFaults('box');
+    }
+  });
+
   it('Xero past its grace window, and Box (strict): no blind retry beyond the documented one', async () => {
     const h = await harness();
     await connect(h, 'box-lost', 'box');
