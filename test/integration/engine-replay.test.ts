@@ -7,6 +7,7 @@ import type { Clock } from '../../lambda/core/ports.js';
 import type { ConnectionRecord, ProviderSettings } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { versionAccess } from '../../lambda/core/version-access.js';
+import type { RefresherPorts } from '../../lambda/refresher/composition.js';
 import { REPLAY_CLIENT, type ReplayServer, startReplayServer } from '../support/provider-replay.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 import { REPLAY_PROVIDERS, type ReplayProviderName } from '../support/replay-providers.js';
@@ -528,6 +529,32 @@ describe('lost answers: the reuse window decides', () => {
     } finally {
       replay.clearFaults('box');
     }
+  });
+
+  it('a same-run retry is counted in the lease item before it goes out, as a sender dying during it must leave (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-retry', 'box');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    const ports = h.ports();
+    // What the lease item says as each request leaves: what a sender that dies then leaves.
+    const counted: (number | undefined)[] = [];
+    const watched: RefresherPorts = {
+      ...ports,
+      tokenEndpoint: {
+        refresh: async (request) => {
+          counted.push((await leases.get('box-retry'))?.sentAttempts);
+          return ports.tokenEndpoint.refresh(request);
+        },
+      },
+    };
+    replay.injectFault('box', { kind: 'drop_after_rotating' });
+    replay.injectFault('box', { kind: 'drop' });
+    expect(resultOf(await h.invoke(undefined, { ports: watched }), 'box-retry')).toMatchObject({
+      failureClass: 'ambiguous',
+    });
+    // The first request, then the documented retry: two, each counted before it was sent.
+    expect(counted).toEqual([1, 2]);
+    expect(await leases.get('box-retry')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
   });
 
   it('a retry of an uncertain token answered only 503 keeps the doubt: the next run counts on from it (Box)', async () => {
