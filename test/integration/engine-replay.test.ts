@@ -14,6 +14,7 @@ import {
   type ResolvedProfile,
   resolveProfile,
 } from '../../lambda/providers/profiles.js';
+import type { RefresherPorts } from '../../lambda/refresher/composition.js';
 import {
   type AfterProcessing,
   type ProviderReplay,
@@ -626,6 +627,68 @@ describe('lost answers: the reuse window decides', () => {
       expect(await leases.get('box-died')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
       expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'reauth_required' });
       expect(replay.calls('box') - before).toBe(1);
+    } finally {
+      replay.clearNext('box');
+    }
+  });
+
+  it('a same-run retry is counted in the lease item before it goes out, as a sender dying during it must leave (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-retry', 'box');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    const ports = h.ports();
+    // What the lease item says as each request leaves: what a sender that dies then leaves.
+    const counted: (number | undefined)[] = [];
+    const watched: RefresherPorts = {
+      ...ports,
+      tokenEndpoint: {
+        refresh: async (request) => {
+          counted.push((await leases.get('box-retry'))?.sentAttempts);
+          return ports.tokenEndpoint.refresh(request);
+        },
+      },
+    };
+    replay.next('box', 'lost', 'reset');
+    expect(resultOf(await h.invoke(undefined, { ports: watched }), 'box-retry')).toMatchObject({
+      failureClass: 'ambiguous',
+    });
+    // The first request, then the documented retry: two, each counted before it was sent.
+    expect(counted).toEqual([1, 2]);
+    expect(await leases.get('box-retry')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
+  });
+
+  it('a retry of an uncertain token answered only 503 keeps the doubt: the next run counts on from it (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-doubt', 'box');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    // Run 1: Box rotates, and all that arrives is a proxy's HTML page: the token may be spent.
+    replay.next('box', () => ({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>502</html>',
+    }));
+    const before = replay.calls('box');
+    expect(resultOf(await h.invoke(), 'box-doubt')).toMatchObject({ failureClass: 'invalid_response' });
+    // Run 2, after its backoff: the documented retry, answered 503 three times (never processed).
+    replay.next('box', ...times(3, { status: 503, body: 'unavailable' }));
+    expect(resultOf(await run(h, 'box-doubt', { clock: later(6 * MINUTE_MS) }), 'box-doubt')).toMatchObject({
+      failureClass: 'transient',
+    });
+    expect(replay.calls('box') - before).toBe(4);
+    // The doubt and the count are kept: one request may have used the token (not `not_sent`).
+    expect(await leases.get('box-doubt')).toMatchObject({ sentOutcome: 'ambiguous', sentAttempts: 1 });
+    // Run 3, after that backoff: its answers lost, it sends the documented retry once, not twice.
+    replay.next('box', ...times(2, 'reset'));
+    try {
+      expect(
+        resultOf(await run(h, 'box-doubt', { clock: later(20 * MINUTE_MS) }), 'box-doubt'),
+      ).toMatchObject({ failureClass: 'ambiguous' });
+      expect(replay.calls('box') - before).toBe(5);
+      // Run 4: nothing more is sent; the connection needs re-authentication.
+      expect(
+        resultOf(await run(h, 'box-doubt', { clock: later(26 * MINUTE_MS) }), 'box-doubt'),
+      ).toMatchObject({ failureClass: 'reauth_required' });
+      expect(replay.calls('box') - before).toBe(5);
     } finally {
       replay.clearNext('box');
     }
