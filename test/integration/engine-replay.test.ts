@@ -600,7 +600,8 @@ describe('lost answers: the reuse window decides', () => {
     const before = replay.calls(name);
     expect(resultOf(await h.invoke(), connection)).toMatchObject({ failureClass: 'ambiguous' });
     expect(replay.calls(name) - before).toBe(2);
-    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), connection)).toMatchObject({
+    // The next run after the backoff (5 minutes: the lost answers back off too).
+    expect(resultOf(await h.invoke(undefined, { clock: later(6 * MINUTE_MS) }), connection)).toMatchObject({
       status: 'refreshed',
     });
     expect(replay.calls(name) - before).toBe(3);
@@ -608,6 +609,29 @@ describe('lost answers: the reuse window decides', () => {
     const { refreshToken: stored } = await h.current(connection);
     expect(stored).toBe(replay.currentRefreshToken(refreshToken));
     expect(stored === refreshToken).toBe(!rotates(name));
+  });
+
+  it('answers lost run after run at a static provider back off, as any failure does (HubSpot)', async () => {
+    const h = await harness();
+    await connect(h, 'hubspot-flaky', 'hubspot');
+    // Every answer lost after processing: the token still works (static), so only the backoff stops the retries.
+    replay.next('hubspot', ...times(8, 'lost'));
+    try {
+      const before = replay.calls('hubspot');
+      const sentBy = async (offsetMs: number) => {
+        await h.invoke(undefined, { clock: later(offsetMs) });
+        return replay.calls('hubspot') - before;
+      };
+      // Runs a few minutes apart; each that sends makes the request and the documented retry.
+      expect(await sentBy(0)).toBe(2); // backoff: 5 minutes
+      expect(await sentBy(6 * MINUTE_MS)).toBe(4); // backoff: 10 minutes, to minute 16
+      expect(await sentBy(11 * MINUTE_MS)).toBe(4);
+      expect(await sentBy(17 * MINUTE_MS)).toBe(6); // backoff: 20 minutes, to minute 37
+      expect(await sentBy(27 * MINUTE_MS)).toBe(6);
+      expect(await sentBy(38 * MINUTE_MS)).toBe(8);
+    } finally {
+      replay.clearNext('hubspot');
+    }
   });
 
   it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {
