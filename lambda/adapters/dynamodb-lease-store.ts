@@ -1,7 +1,7 @@
 import {
   type AttributeValue,
   type CreateTableCommandInput,
-  type DynamoDBClient,
+  DynamoDBClient,
   GetItemCommand,
   ScanCommand,
   type ScanCommandOutput,
@@ -528,4 +528,15 @@ export class DynamoDbLeaseStore implements LeaseStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey && Object.keys(startKey).length > 0);
   }
+}
+
+/**
+ * The lease store on `options.client`, or on a new default client. The composition root
+ * imports this module on first use: what it names statically from the SDK is all a bundle
+ * carries (a dynamic `import()` of the SDK package itself would keep every command).
+ */
+export function createDynamoDbLeaseStore(
+  options: Omit<DynamoDbLeaseStoreOptions, 'client'> & { client?: DynamoDBClient },
+): DynamoDbLeaseStore {
+  return new DynamoDbLeaseStore({ ...options, client: options.client ?? new DynamoDBClient({}) });
 }

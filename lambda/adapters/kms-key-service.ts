@@ -1,4 +1,4 @@
-import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { TokenRefresherError } from '../core/errors.js';
 import type { Ciphertext, KeyService } from '../core/ports.js';
 import { awsErrorName, dependencyFailure } from './aws-errors.js';
@@ -92,4 +92,13 @@ export class KmsKeyService implements KeyService {
     }
     return Buffer.from(plaintext).toString('utf8');
   }
+}
+
+/**
+ * The key service on `client`, or on a new default client. The composition root imports
+ * this module on first use: what it names statically from the SDK is all a bundle carries
+ * (a dynamic `import()` of the SDK package itself would keep every command).
+ */
+export function createKmsKeyService(keyId: string, client?: KMSClient): KmsKeyService {
+  return new KmsKeyService(client ?? new KMSClient({}), keyId);
 }

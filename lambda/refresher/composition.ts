@@ -65,24 +65,18 @@ export function createPorts(config: RefresherConfig, overrides: PortOverrides = 
     ...rest,
     clock,
     store: new SecretsManagerStore(secretsManager ?? new SecretsManagerClient({})),
-    keys: lazyKeyService(async () => {
-      const [{ KmsKeyService }, { KMSClient }] = await Promise.all([
-        import('../adapters/kms-key-service.js'),
-        import('@aws-sdk/client-kms'),
-      ]);
-      return new KmsKeyService(kms ?? new KMSClient({}), config.refreshTokenKeyId);
-    }),
-    leases: lazyLeaseStore(async () => {
-      const [{ DynamoDbLeaseStore }, { DynamoDBClient }] = await Promise.all([
-        import('../adapters/dynamodb-lease-store.js'),
-        import('@aws-sdk/client-dynamodb'),
-      ]);
-      return new DynamoDbLeaseStore({
-        client: dynamodb ?? new DynamoDBClient({}),
+    // Our adapter modules, not the SDK packages: a dynamic import keeps every export of
+    // what it names, and these name only the commands they send.
+    keys: lazyKeyService(async () =>
+      (await import('../adapters/kms-key-service.js')).createKmsKeyService(config.refreshTokenKeyId, kms),
+    ),
+    leases: lazyLeaseStore(async () =>
+      (await import('../adapters/dynamodb-lease-store.js')).createDynamoDbLeaseStore({
+        client: dynamodb,
         tableName: config.leaseTableName,
         clock,
-      });
-    }),
+      }),
+    ),
   };
 }
 

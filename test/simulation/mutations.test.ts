@@ -16,12 +16,13 @@ describe('the simulator catches deliberate bugs', () => {
   /** Two days at three times the rates: records edited by an insider (0.03 per connection per day). */
   const edits = { days: 2, connections: 30, faults: 3 };
   const cases: MutationCase[] = [
-    ['no-lease-condition', protocol, 1],
+    /** Two holders at once: both send (1), or both retry a lost answer, a third request (11). */
+    ['no-lease-condition', protocol, [1, 11]],
     /** A stale write lands: a revoked grant active again (5), or a second move nobody reports (7). */
-    ['random-client-request-token', quick, [5, 7]],
+    ['random-client-request-token', { days: 2, connections: 30 }, [5, 7]],
     ['rescue-not-stored', quick, 3],
-    ['erase-marker-on-acquire', quick, 1],
-    ['emit-reauth-on-failed-commit', quick, 7],
+    ['erase-marker-on-acquire', protocol, 1],
+    ['emit-reauth-on-failed-commit', protocol, 7],
     ['skip-origin-check', edits, 8],
     ['skip-credentials-binding', edits, 8],
     /** Eight times the fault rates: status commits that land unseen (held writes, lost answers). */

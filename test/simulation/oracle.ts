@@ -601,8 +601,8 @@ export class Oracle implements AwsObserver, ProviderObserver {
 
   /**
    * Invariant 12: a grant that ends at `expiresAt` (its absolute lifetime) must be published
-   * as due for re-authentication — a run's `DaysToReauthentication` naming it below the
-   * threshold, and that run's `ConnectionsReauthDueSoon` — from the threshold less a day
+   * as due for re-authentication — a run's `connection state` line naming it with
+   * `daysToReauthentication` below the threshold, and that run's `ConnectionsReauthDueSoon` — from the threshold less a day
    * before it ends (or the run's first hour) until it ends: checked then and every day
    * after, each time for a signal within the last day (the alarm must not clear while the
    * grant still runs out). `current` says whether the grant is still the connection's,
@@ -650,7 +650,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
     return ciphertext ? this.kms.peek(ciphertext) : undefined;
   }
 
-  /** A run emitted `DaysToReauthentication` for a connection (published at once: it has a dimension). */
+  /** A run logged a connection's `daysToReauthentication` (its `connection state` line). */
   daysToReauthentication(inv: Invocation, connection: string, days: number): void {
     if (days * 86_400_000 >= this.settings.reauthDueWithinMs) return;
     const due = this.reauthDueByInv.get(inv) ?? [];

@@ -3,6 +3,7 @@ import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
 import { RefreshFailedError } from '../../lambda/client/errors.js';
 import type { RefreshRequester } from '../../lambda/client/ports.js';
 import { TokenClient } from '../../lambda/client/token-client.js';
+import { CONNECTION_STATE_LOG } from '../../lambda/contract/metric-names.js';
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type { RefresherConfig } from '../../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
@@ -1129,9 +1130,6 @@ class SimMetrics implements Metrics {
       // Counted apart from the metric's total (RefreshFailed is emitted both ways).
       const failureClass = dimensions.FailureClass;
       if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
-      if (name === 'DaysToReauthentication' && dimensions.Connection !== undefined) {
-        this.oracle.daysToReauthentication(this.inv, dimensions.Connection, value);
-      }
       return;
     }
     this.buffered.push({ name, value, attribution: this.oracle.metricEmitted(this.inv, name) });
@@ -1175,6 +1173,10 @@ class SimLogger extends StructuredLogger {
 
   override info(message: string, fields?: Record<string, unknown>): void {
     this.raw(message, fields);
+    // The run's per-connection line names the connections its ConnectionsReauthDueSoon counts.
+    if (message === CONNECTION_STATE_LOG && typeof fields?.daysToReauthentication === 'number') {
+      this.oracle.daysToReauthentication(this.inv, String(fields.connection), fields.daysToReauthentication);
+    }
     super.info(message, fields);
   }
 
