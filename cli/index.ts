@@ -182,8 +182,12 @@ export function buildProgram(io: CliIo, local: LocalInvokerOptions): Command {
     .command('refresh')
     .description('refresh a connection now if it is due; --force refreshes it whatever its expiry')
     .argument('<name>', 'the connection name')
-    .option('--force', 'refresh even if not due (rotates the refresh token, spends a secret version)')
-    .action(async (name: string, opts: { force?: boolean }, command: Command) => {
+    .option(
+      '--force',
+      'refresh even if not due, within the version floor or backing off (rotates the refresh token, spends a secret version)',
+    )
+    .option('--json', "machine-readable output: the refresher's answer (exit status as without it)")
+    .action(async (name: string, opts: { force?: boolean; json?: boolean }, command: Command) => {
       await refreshCommand(name, opts, deploymentOf(command), io, local);
     });
 

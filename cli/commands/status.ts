@@ -134,6 +134,27 @@ export async function collectStatus(deployment: Deployment, now = Date.now()): P
   };
 }
 
+/** One connection's row, as `status` shows it (for `refresh`, which explains a backoff with it). */
+export async function connectionStatus(
+  deployment: Deployment,
+  connection: string,
+  now = Date.now(),
+): Promise<ConnectionStatusRow> {
+  const [prefix, tableName] = await Promise.all([
+    deployment.value('ConnectionPrefix'),
+    deployment.value('LeaseTableName'),
+  ]);
+  const { secretsManager, dynamodb } = deployment.clients;
+  return connectionRow(
+    connection,
+    prefix,
+    new SecretsManagerStore(secretsManager),
+    new DynamoDbLeaseStore({ client: dynamodb, tableName }),
+    deployment,
+    now,
+  );
+}
+
 async function connectionRow(
   connection: string,
   prefix: string,

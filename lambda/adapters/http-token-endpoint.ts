@@ -125,9 +125,7 @@ export class HttpTokenEndpoint implements TokenEndpoint, AuthorizationCodeEndpoi
    * `connect`), sent and validated exactly like a refresh grant. The code and verifier
    * are redacted from provider text like the refresh token is.
    */
-  async exchangeCode(
-    request: CodeGrantRequest & { behaviour?: ProviderBehaviour },
-  ): Promise<TokenEndpointOutcome> {
+  async exchangeCode(request: CodeGrantRequest): Promise<TokenEndpointOutcome> {
     return this.post({
       tokenEndpoint: request.tokenEndpoint,
       timeoutMs: request.timeoutMs,

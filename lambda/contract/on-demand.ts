@@ -62,6 +62,12 @@ export interface OnDemandResponse {
   versionId?: string;
   reason?: string;
   recordStatus?: string;
+  /**
+   * With `declined`, ISO-8601: for `backoff`, when the refresher tries again; for
+   * `version_quota` and `min_interval`, from when a refresh is allowed again. A `force`
+   * (the operator's) goes through all three.
+   */
+  nextAttemptAt?: string;
   failureClass?: string;
   message?: string;
 }

@@ -19,7 +19,9 @@ import type {
   TokenDialect,
   TokenEndpointOutcome,
 } from './ports.js';
+import type { ProviderBehaviour } from './provider-behaviour.js';
 import {
+  behaviourOf,
   type ConnectionRecord,
   type ProviderSettings,
   providerSchema,
@@ -28,6 +30,7 @@ import {
   serializeRecord,
 } from './record.js';
 import { refreshConnection } from './refresh-connection.js';
+import { refreshTokenExpiresAt } from './refresh-token-expiry.js';
 import { checkCredentialsBinding, checkTokenEndpoint } from './token-origin.js';
 import { type ConnectionLease, takeConnectionLease } from './write-protocol.js';
 
@@ -56,6 +59,8 @@ export interface CodeGrantRequest {
   timeoutMs: number;
   /** The engine's test-only switch: plain http (to loopback) only when true (see `RefreshGrantRequest`). */
   allowInsecureLoopback?: boolean;
+  /** How the provider answers (its profile's, as the record stores it); absent: `DEFAULT_BEHAVIOUR`. */
+  behaviour?: ProviderBehaviour;
 }
 
 /** The token endpoint's authorization code grant (the HTTP adapter implements both grants). */
@@ -255,6 +260,16 @@ async function writeConnection(
     }
     deps.logger.registerSecret(tokens.refreshToken);
     const refreshToken = await encrypt(deps, secretName, tokens.refreshToken);
+    // What a refresh records of its token set, from the grant's first one (the grant is now).
+    const rtExpiry = refreshTokenExpiresAt({
+      behaviour: behaviourOf(provider),
+      sentAt,
+      refreshTokenExpiresIn: tokens.refreshTokenExpiresIn,
+      grantedAt: sentAt,
+      rotated: true,
+    });
+    // RFC 6749 §5.1: a response without a scope granted the one the authorization requested.
+    const grantedScope = tokens.scope ?? provider.scope;
     record = {
       schemaVersion: RECORD_SCHEMA_VERSION,
       connection,
@@ -267,16 +282,22 @@ async function writeConnection(
       refreshToken,
       refreshedAt: new Date(deps.clock.now()).toISOString(),
       tokenLifetimeSeconds: Math.round(tokens.expiresIn),
+      grantedAt: new Date(sentAt).toISOString(),
+      ...(grantedScope !== undefined ? { grantedScope } : {}),
+      ...(rtExpiry !== undefined ? { refreshTokenExpiresAt: rtExpiry } : {}),
+      ...(tokens.providerFields !== undefined ? { providerFields: tokens.providerFields } : {}),
       lastError: null,
     };
   } else {
-    // No access token yet: the follow-up refresh gets one (and proves the token works).
+    // No access token yet: the follow-up refresh gets one (and proves the token works). The
+    // grant's own time is unknown: an absolute refresh-token lifetime counts from the import.
     record = {
       schemaVersion: RECORD_SCHEMA_VERSION,
       connection,
       provider,
       status: 'active',
       refreshToken: await encrypt(deps, secretName, grant.refreshToken.trim()),
+      grantedAt: new Date(deps.clock.now()).toISOString(),
       lastError: null,
     };
   }
@@ -320,6 +341,8 @@ async function exchange(
       redirectUri: grant.redirectUri,
       timeoutMs,
       allowInsecureLoopback: settings.allowInsecureLoopback,
+      // Read as a refresh's answer is: a default lifetime, the token types, fields to keep.
+      behaviour: behaviourOf(request.provider),
     });
     if (outcome.kind === 'tokens') return { tokens: outcome.tokens, sentAt };
     // A code is single-use: only a request that never reached the provider, or a 429 it

@@ -13,7 +13,10 @@ export type ConnectionResult = (
       versionId?: string;
       expiresAt?: number;
       recordStatus?: ConnectionStatus;
-      /** With reason `backoff`: epoch ms of the next attempt. */
+      /**
+       * With reason `backoff`: epoch ms of the next attempt; with `version_quota` and
+       * `min_interval`: epoch ms from which a refresh is allowed again.
+       */
       nextAttemptAt?: number;
     }
   | {

@@ -3,7 +3,12 @@ import type { ConnectionRecord, ConnectionStatus } from './record.js';
 
 export type DueDecision =
   | { due: true; reason: 'forced' | 'on_demand' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }
-  | { due: false; reason: 'not_active' | 'fresh' | 'min_interval' | 'version_quota' };
+  | {
+      due: false;
+      reason: 'not_active' | 'fresh' | 'min_interval' | 'version_quota';
+      /** With `version_quota` and `min_interval`: epoch ms the guard ends (a refresh is allowed again). */
+      until?: number;
+    };
 
 /** The facts a due decision rests on: from a record, or from a scheduling hint. */
 export interface DueFacts {
@@ -66,18 +71,22 @@ export function decideDue(
   const { expiresAt, refreshedAt, lastErrorAt } = facts;
   // A status or last-error commit counts against the floor like a refresh (the version quota).
   if (lastErrorAt !== undefined && now - lastErrorAt < settings.versionFloorMs) {
-    return { due: false, reason: 'version_quota' };
+    return { due: false, reason: 'version_quota', until: lastErrorAt + settings.versionFloorMs };
   }
   if (expiresAt === undefined) return { due: true, reason: 'no_access_token' };
   const sinceRefresh = refreshedAt === undefined ? Number.POSITIVE_INFINITY : now - refreshedAt;
   if (expiresAt <= now) {
     // Even an expired token waits for the floor: a version per run would exhaust the quota.
-    if (sinceRefresh < settings.versionFloorMs) return { due: false, reason: 'version_quota' };
+    if (sinceRefresh < settings.versionFloorMs) {
+      return { due: false, reason: 'version_quota', until: now - sinceRefresh + settings.versionFloorMs };
+    }
     return { due: true, reason: 'expired' };
   }
   if (trigger === 'on_demand') {
     // A consumer saw a 401 on this version: refresh now, but never faster than the guard allows.
-    if (sinceRefresh < settings.minIntervalMs) return { due: false, reason: 'min_interval' };
+    if (sinceRefresh < settings.minIntervalMs) {
+      return { due: false, reason: 'min_interval', until: now - sinceRefresh + settings.minIntervalMs };
+    }
     return { due: true, reason: 'on_demand' };
   }
   const expiring = expiresAt - now <= settings.refreshWindowMs;
@@ -85,6 +94,8 @@ export function decideDue(
   if (!expiring && !tooOld) return { due: false, reason: 'fresh' };
 
   // The guard: a token still valid is not refreshed again within the minimum interval.
-  if (sinceRefresh < settings.minIntervalMs) return { due: false, reason: 'min_interval' };
+  if (sinceRefresh < settings.minIntervalMs) {
+    return { due: false, reason: 'min_interval', until: now - sinceRefresh + settings.minIntervalMs };
+  }
   return { due: true, reason: expiring ? 'expiring' : 'max_age' };
 }

@@ -97,8 +97,9 @@ export const connectionRecordSchema = z
     /** When the refresh token expires (from the response, or the profile's lifetimes); re-authentication after. */
     refreshTokenExpiresAt: isoDateTime.optional(),
     /**
-     * When the grant was authorized (connect): a provider's absolute refresh-token lifetime
-     * counts from it. Set by the first refresh after a connect when absent.
+     * When the grant was authorized: a provider's absolute refresh-token lifetime counts
+     * from it. Set by connect (the code exchange) and by an import (the time of the import:
+     * the grant's own is unknown); a record connected before that gets it on its first refresh.
      */
     grantedAt: isoDateTime.optional(),
     /** Non-secret response fields the profile keeps for consumers (`instance_url`, `api_url`). */

@@ -184,7 +184,10 @@ async function refreshUnderLease(
   const decision = decideDue(dueFactsOf(record), now, deps.settings, trigger);
   if (!decision.due) {
     if (decision.reason === 'min_interval') emit(deps, MetricName.MinIntervalSkipped, 'Count', 1);
-    return skipped(connection, decision.reason, current.versionId, record, expiresAt);
+    return {
+      ...skipped(connection, decision.reason, current.versionId, record, expiresAt),
+      ...(decision.until !== undefined ? { nextAttemptAt: decision.until } : {}),
+    };
   }
   // No hammering: a connection whose refreshes keep failing waits out its backoff (only an
   // operator's force goes through).
@@ -217,7 +220,7 @@ async function refreshUnderLease(
   const behaviour = behaviourOf(record.provider);
   if (
     access.kind === 'uncertain' &&
-    !mayResendUncertain(access, behaviour.rotation.reuseWindowSeconds, now, deps.settings.requestTimeoutMs)
+    !mayResendUncertain(access, behaviour.rotation, now, deps.settings.requestTimeoutMs)
   ) {
     return giveUpLostAnswer(deps, lease, current, record, behaviour.rotation.reuseWindowSeconds, expiresAt);
   }
@@ -361,8 +364,8 @@ function tokenSetFacts(
   sentAt: number,
 ): Pick<ConnectionRecord, 'grantedScope' | 'refreshTokenExpiresAt' | 'grantedAt'> {
   const behaviour = behaviourOf(record.provider);
-  // Anchored on the connect: a record refreshed for the first time since carries its time
-  // as refreshedAt; an import (no refreshedAt) on this first refresh.
+  // Set by connect (the code exchange) and import; a record connected before either did is
+  // anchored on its connect's refreshedAt, else on this refresh.
   const grantedAt = record.grantedAt ?? record.refreshedAt ?? new Date(sentAt).toISOString();
   // RFC 6749 §5.1: an absent scope is the one requested; with none sent, it is unchanged.
   const sentScope = behaviour.scope.sendOnRefresh ? record.provider.scope : undefined;

@@ -104,13 +104,14 @@ export async function exchangeRefreshToken(
     } else if (failure.failureClass === 'ambiguous') {
       emit(deps, MetricName.AmbiguousRefresh, 'Count', 1);
       // Deliberate: one prompt retry with the same token, if the policy allows one more
-      // (version-access.ts: the documented retry, or within the provider's reuse window).
+      // (version-access.ts: the documented retry, within the provider's reuse window, or a
+      // provider that never rotates).
       // If the provider did not process the lost request (or keeps a reuse grace window) it
       // succeeds; if it did rotate, the new token set is unrecoverable anyway and a strict
       // provider answers invalid_grant (re-auth).
       const allowed = mayResendUncertain(
         lease.markerNow(),
-        behaviour.rotation.reuseWindowSeconds,
+        behaviour.rotation,
         clock.now(),
         settings.requestTimeoutMs,
       );

@@ -1,4 +1,5 @@
 import type { LeaseState, RescuedTokenSet } from './ports.js';
+import type { ProviderBehaviour } from './provider-behaviour.js';
 
 /**
  * What a lease holder may do with the AWSCURRENT version it read, given what earlier
@@ -59,16 +60,20 @@ export const DOCUMENTED_AMBIGUOUS_RETRIES = 1;
  *   (`rotation.reuseWindowSeconds`, Xero 1800 s), counted from the token's first send, with
  *   `marginMs` (the request's time) to spare: there a replaced token still works, so a
  *   retry on a later run recovers. A strict provider (0) gets no blind retry.
+ * - A provider that never rotates (`rotation.model` `static`: Google, HubSpot) never
+ *   replaced the token, whatever became of the lost request: a retry is always safe.
  *
  * A marker written before the count existed has none: it counts as one send.
  */
 export function mayResendUncertain(
   marker: { sentAt?: number; sentAttempts?: number },
-  reuseWindowSeconds: number,
+  rotation: Pick<ProviderBehaviour['rotation'], 'model' | 'reuseWindowSeconds'>,
   now: number,
   marginMs: number,
 ): boolean {
   if ((marker.sentAttempts ?? 1) <= DOCUMENTED_AMBIGUOUS_RETRIES) return true;
+  if (rotation.model === 'static') return true;
+  const { reuseWindowSeconds } = rotation;
   return (
     reuseWindowSeconds > 0 &&
     marker.sentAt !== undefined &&

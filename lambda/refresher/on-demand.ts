@@ -27,6 +27,9 @@ export function toOnDemandResponse(result: ConnectionResult): OnDemandResponse {
         reason: result.reason,
         versionId: result.versionId,
         recordStatus: result.recordStatus,
+        ...(result.nextAttemptAt !== undefined
+          ? { nextAttemptAt: new Date(result.nextAttemptAt).toISOString() }
+          : {}),
       };
   }
 }

@@ -27,7 +27,7 @@ import {
  *     replay.calls('slack'); replay.callsWith(refreshToken);
  */
 
-export type { ReplayAnswer, ReplayProfileName } from './providers.js';
+export type { IssuedSet, ReplayAnswer, ReplayProfileName } from './providers.js';
 export { REPLAY_PROVIDERS } from './providers.js';
 
 /** A scripted answer: a documented one by name, a raw one, or a fault of the connection. */
@@ -42,7 +42,17 @@ export type ScriptedAnswer =
   | 'reset'
   /** A documented error of the provider (`dead_token`, `invalid_client`, ...) or a generic one. */
   | string
-  | ReplayAnswer;
+  | ReplayAnswer
+  /**
+   * The request is processed as a success would be (the refresh token rotated, a code
+   * spent), then answered with what this makes of the success the provider would have sent:
+   * an answer the provider garbled after rotating (an HTML 200, a refused token type), or
+   * the success in another encoding (GitHub's form-encoded default).
+   */
+  | AfterProcessing;
+
+/** See {@link ScriptedAnswer}: the success answer and the set it issued, to the answer sent. */
+export type AfterProcessing = (success: ReplayAnswer, set: IssuedSet) => ReplayAnswer;
 
 export interface ReplayOptions {
   /** The clock (epoch ms) for rotation windows and expiries. @default Date.now */
@@ -92,6 +102,8 @@ export interface ProviderReplay {
   currentRefreshToken(grantOf: string): string | undefined;
   /** Revokes the grant `refreshToken` belongs to (the user disconnected the app). */
   revoke(refreshToken: string): void;
+  /** Forgets the answers scripted for `profile` that were not given yet (counters stay). */
+  clearNext(profile: ReplayProfileName): void;
   /** Forgets scripted answers and counters (grants stay). */
   resetCounters(): void;
   stop(): Promise<void>;
@@ -248,7 +260,8 @@ export async function startProviderReplay(options: ReplayOptions = {}): Promise<
       scripted !== undefined &&
       scripted !== 'success' &&
       scripted !== 'lost' &&
-      scripted !== 'no_access_token'
+      scripted !== 'no_access_token' &&
+      typeof scripted !== 'function'
     ) {
       send(typeof scripted === 'string' ? answerFor(profile, scripted) : scripted);
       return;
@@ -307,6 +320,10 @@ export async function startProviderReplay(options: ReplayOptions = {}): Promise<
     if (scripted === 'no_access_token' && typeof success.body === 'object') {
       const { access_token: _, ...rest } = success.body;
       send({ ...success, body: rest });
+      return;
+    }
+    if (typeof scripted === 'function') {
+      send(scripted(success, set));
       return;
     }
     if (scripted === 'lost') {
@@ -372,6 +389,9 @@ export async function startProviderReplay(options: ReplayOptions = {}): Promise<
     revoke: (refreshToken) => {
       const token = tokens.get(refreshToken);
       if (token) grants[token.grant]!.revoked = true;
+    },
+    clearNext: (profile) => {
+      scripts.delete(checkProfile(profile));
     },
     resetCounters: () => {
       scripts.clear();

@@ -1,12 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES, resolveProfile } from '../../lambda/providers/profiles.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
-import {
-  type ProviderReplay,
-  type ReplayProfileName,
-  startProviderReplay,
-} from '../../sandbox/provider-replay/replay-server.js';
-import { CliSandbox, expectOneLine } from './support.js';
+import type { ProviderReplay } from '../../sandbox/provider-replay/replay-server.js';
+import { CliSandbox, expectOneLine, type ReplayCli, startReplayCli } from './support.js';
 
 /**
  * `token-refresher providers` and `connect --provider`. The profiles name the providers'
@@ -15,19 +11,6 @@ import { CliSandbox, expectOneLine } from './support.js';
  * real CLI and the real in-process refresher talk to a provider that answers as the real
  * one does.
  */
-
-/** Requests for each profile's real token endpoint go to the replay's endpoint for it. */
-function routeToReplay(replay: ProviderReplay, routes: Record<string, ReplayProfileName>): () => void {
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const profile = routes[url];
-    return realFetch(profile ? replay.tokenEndpoint(profile) : input, init);
-  };
-  return () => {
-    globalThis.fetch = realFetch;
-  };
-}
 
 const XERO = resolveProfile('xero');
 const KEYCLOAK = resolveProfile('keycloak', { domain: 'sso.example.com', realm: 'acme' });
@@ -108,49 +91,21 @@ describe('token-refresher providers', () => {
 });
 
 describe('token-refresher connect --provider', () => {
+  let env: ReplayCli;
   let auth: AuthServer;
   let replay: ProviderReplay;
   let sandbox: CliSandbox;
-  let restoreFetch: (() => void) | undefined;
   let xeroCredentials: string;
   let keycloakCredentials: string;
 
   beforeAll(async () => {
-    auth = await startAuthServer({ autoApprove: true });
-    replay = await startProviderReplay();
-    sandbox = await new CliSandbox(auth).setUp({
-      outputs: {
-        // What `allowedTokenOrigins: [..., 'profile:xero', 'profile:keycloak?...']` synthesizes.
-        AllowedTokenOrigins: [
-          auth.issuer,
-          new URL(XERO.tokenEndpoint).origin,
-          new URL(KEYCLOAK.tokenEndpoint).origin,
-        ].join(','),
-        VersionFloorSeconds: '900',
-      },
-    });
-    xeroCredentials = await sandbox.createClientCredentials(
-      `${sandbox.clientCredentialsPrefix}xero`,
-      replay.client('xero'),
-      [new URL(XERO.tokenEndpoint).origin],
-    );
-    keycloakCredentials = await sandbox.createClientCredentials(
-      `${sandbox.clientCredentialsPrefix}keycloak`,
-      replay.client('keycloak'),
-      [new URL(KEYCLOAK.tokenEndpoint).origin],
-    );
-    restoreFetch = routeToReplay(replay, {
-      [XERO.tokenEndpoint]: 'xero',
-      [KEYCLOAK.tokenEndpoint]: 'keycloak',
-    });
+    // What `allowedTokenOrigins: [..., 'profile:xero', 'profile:keycloak?...']` synthesizes.
+    env = await startReplayCli({ xero: XERO, keycloak: KEYCLOAK });
+    ({ auth, replay, sandbox } = env);
+    xeroCredentials = env.credentials.xero!;
+    keycloakCredentials = env.credentials.keycloak!;
   });
-
-  afterAll(async () => {
-    restoreFetch?.();
-    await replay?.stop();
-    await auth?.stop();
-  });
-
+  afterAll(() => env?.stop());
   afterEach(() => {
     expect(sandbox.leaked()).toEqual([]);
   });

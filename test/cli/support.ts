@@ -8,8 +8,14 @@ import type { LocalInvokerOptions } from '../../cli/invoker.js';
 import type { CliIo } from '../../cli/io.js';
 import { KmsKeyService } from '../../lambda/adapters/kms-key-service.js';
 import { parseRecord, refreshTokenContext } from '../../lambda/core/record.js';
-import type { AuthServer, AuthServerClient } from '../../sandbox/auth-server.js';
+import type { ResolvedProfile } from '../../lambda/providers/profiles.js';
+import { type AuthServer, type AuthServerClient, startAuthServer } from '../../sandbox/auth-server.js';
 import { headlessAuthorize } from '../../sandbox/headless-browser.js';
+import {
+  type ProviderReplay,
+  type ReplayProfileName,
+  startProviderReplay,
+} from '../../sandbox/provider-replay/replay-server.js';
 import {
   createKmsKey,
   createLeaseTable,
@@ -17,6 +23,79 @@ import {
   kmsClient,
   uniqueName,
 } from '../support/aws-fixtures.js';
+
+/**
+ * Requests for each profile's real token endpoint go to the replay's endpoint for it: the
+ * process's `fetch` (the refresher's HTTP adapter looks it up per call) is replaced until
+ * the returned function restores it. The real CLI and the real in-process refresher then
+ * talk to a provider that answers as the real one does.
+ */
+export function routeToReplay(replay: ProviderReplay, routes: Record<string, ReplayProfileName>): () => void {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const profile = routes[url];
+    return realFetch(profile ? replay.tokenEndpoint(profile) : input, init);
+  };
+  return () => {
+    globalThis.fetch = realFetch;
+  };
+}
+
+/** The auth server, the provider replay and a CLI sandbox whose deployment reaches both. */
+export interface ReplayCli {
+  auth: AuthServer;
+  replay: ProviderReplay;
+  sandbox: CliSandbox;
+  /** The client credentials secret of each profile's client at the replay. */
+  credentials: Record<string, string>;
+  /** Restores `fetch` and stops both servers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the auth server and the provider replay, and sets up a CLI sandbox whose
+ * deployment may send tokens to the real token endpoints of `profiles` (what
+ * `allowedTokenOrigins: ['profile:xero', ...]` synthesizes), with a client credentials
+ * secret for each profile's client at the replay, bound to that endpoint's origin; the
+ * requests for those endpoints go to the replay (`routeToReplay`).
+ */
+export async function startReplayCli(
+  profiles: Partial<Record<ReplayProfileName, ResolvedProfile>>,
+): Promise<ReplayCli> {
+  const [auth, replay] = await Promise.all([startAuthServer({ autoApprove: true }), startProviderReplay()]);
+  const entries = Object.entries(profiles) as [ReplayProfileName, ResolvedProfile][];
+  const origin = (resolved: ResolvedProfile) => new URL(resolved.tokenEndpoint).origin;
+  const sandbox = await new CliSandbox(auth).setUp({
+    outputs: {
+      AllowedTokenOrigins: [auth.issuer, ...entries.map(([, resolved]) => origin(resolved))].join(','),
+      VersionFloorSeconds: '900',
+    },
+  });
+  const credentials: Record<string, string> = {};
+  for (const [name, resolved] of entries) {
+    credentials[name] = await sandbox.createClientCredentials(
+      `${sandbox.clientCredentialsPrefix}${name}`,
+      replay.client(name),
+      [origin(resolved)],
+    );
+  }
+  const restore = routeToReplay(
+    replay,
+    Object.fromEntries(entries.map(([name, resolved]) => [resolved.tokenEndpoint, name])),
+  );
+  return {
+    auth,
+    replay,
+    sandbox,
+    credentials,
+    stop: async () => {
+      restore();
+      await replay.stop();
+      await auth.stop();
+    },
+  };
+}
 
 export interface CliRun {
   code: number;

@@ -7,58 +7,107 @@ import type { Clock } from '../../lambda/core/ports.js';
 import type { ConnectionRecord, ProviderSettings } from '../../lambda/core/record.js';
 import type { RunSummary } from '../../lambda/core/run-refresh.js';
 import { versionAccess } from '../../lambda/core/version-access.js';
-import { REPLAY_CLIENT, type ReplayServer, startReplayServer } from '../support/provider-replay.js';
-import { RefresherHarness } from '../support/refresher-harness.js';
-import { REPLAY_PROVIDERS, type ReplayProviderName } from '../support/replay-providers.js';
+import {
+  exampleParams,
+  PROFILES,
+  profileNamed,
+  type ResolvedProfile,
+  resolveProfile,
+} from '../../lambda/providers/profiles.js';
+import {
+  type AfterProcessing,
+  type ProviderReplay,
+  REPLAY_PROVIDERS,
+  type ReplayProfileName,
+  startProviderReplay,
+} from '../../sandbox/provider-replay/replay-server.js';
+import { type HarnessProvider, RefresherHarness } from '../support/refresher-harness.js';
 
 /**
  * The engine's proof against replayed provider answers: the real engine and adapters, moto
- * for AWS, and a loopback server answering as each provider documents
- * (test/support/replay-providers.ts). Every assertion on hammering counts the requests each
- * provider received.
+ * for AWS, the real provider profiles (`lambda/providers/profiles.json`) as each record
+ * stores them, and the provider replay server (`sandbox/provider-replay/`) answering as
+ * each provider documents. The records name the replay's endpoint for each profile instead
+ * of the provider's (the profile's host is the only thing that differs). Every assertion
+ * on hammering counts the requests each provider received.
  */
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 
-let replay: ReplayServer;
+/** Every profile, each replayed at `<origin>/<profile>/token`. */
+const NAMES = [...PROFILES.keys()] as ReplayProfileName[];
+
+/** Salesforce's refresh-token rotation is a connected-app setting (off by default): on here. */
+const ROTATION = { salesforce: 'rotate' } as const;
+
+let replay: ProviderReplay;
 
 beforeAll(async () => {
-  replay = await startReplayServer(
-    Object.fromEntries(Object.entries(REPLAY_PROVIDERS).map(([name, provider]) => [name, provider.model])),
-  );
+  replay = await startProviderReplay({ rotation: ROTATION });
 });
 
 afterAll(async () => {
   await replay?.stop();
 });
 
-async function harness(overrides: Partial<EngineSettings> = {}): Promise<RefresherHarness> {
-  const h = await new RefresherHarness(replay, overrides).setUp();
-  h.sensitiveValues.add(REPLAY_CLIENT.clientSecret);
-  return h;
+/** The real profile, its placeholders filled with their examples. */
+const profile = (name: ReplayProfileName): ResolvedProfile =>
+  resolveProfile(name, exampleParams(profileNamed(name)));
+
+/** Whether the replayed provider gives a new refresh token on each refresh. */
+const rotates = (name: ReplayProfileName): boolean =>
+  ((ROTATION as Partial<Record<ReplayProfileName, string>>)[name] ?? REPLAY_PROVIDERS[name].rotation) ===
+  'rotate';
+
+/** What the harness needs of the replay: its origin, its clients, the refresh tokens it saw. */
+function replayProvider(): HarnessProvider {
+  return {
+    issuer: replay.origin,
+    clients: NAMES.map((name) => ({ ...replay.client(name), authMethod: profile(name).clientAuth })),
+    tokenEndpoint: replay.tokenEndpoint('askara'),
+    jsonTokenEndpoint: replay.tokenEndpoint('askara'),
+    presentedRefreshTokens: () =>
+      NAMES.flatMap((name) =>
+        replay
+          .requests(name)
+          .flatMap(({ params }) => (params.refresh_token ? [{ refreshToken: params.refresh_token }] : [])),
+      ),
+  };
 }
 
-/** A connection to `provider`, its record carrying the behaviour a profile would resolve to. */
+const harness = (overrides: Partial<EngineSettings> = {}): Promise<RefresherHarness> =>
+  new RefresherHarness(replayProvider(), overrides).setUp();
+
+/**
+ * A connection to `provider`'s replay, its record carrying what `connect --provider`
+ * stores: the profile's name, request style and behaviour, and its scope (by default the
+ * profile's). The grant's first refresh token comes from the replay.
+ */
 async function connect(
   h: RefresherHarness,
   name: string,
-  provider: ReplayProviderName,
-  record: Partial<ConnectionRecord> = {},
+  provider: ReplayProfileName,
+  options: { scope?: string; record?: Partial<ConnectionRecord> } = {},
 ): Promise<{ refreshToken: string }> {
-  const { behaviour, scope } = REPLAY_PROVIDERS[provider];
-  const credentialsId = await h.createClientCredentials(REPLAY_CLIENT);
+  const resolved = profile(provider);
+  const scope = options.scope ?? resolved.defaultScope;
+  const credentialsId = await h.createClientCredentials({
+    ...replay.client(provider),
+    authMethod: resolved.clientAuth,
+  });
   const provided: ProviderSettings = {
-    tokenEndpoint: replay.endpoint(provider),
-    dialect: 'form',
-    clientAuth: 'client_secret_post',
+    tokenEndpoint: replay.tokenEndpoint(provider),
+    dialect: resolved.dialect,
+    clientAuth: resolved.clientAuth,
     clientCredentialsSecretId: credentialsId,
     ...(scope ? { scope } : {}),
     profile: provider,
     // As stored (the schema's arrays are mutable; the profile's are read-only).
-    behaviour: structuredClone(behaviour) as ProviderSettings['behaviour'],
+    behaviour: structuredClone(resolved.behaviour) as ProviderSettings['behaviour'],
   };
-  return h.storeConnection(name, provided, replay.mintFor(provider), record);
+  const { refreshToken } = replay.grant(provider, scope ? { scope } : {});
+  return h.storeConnection(name, provided, refreshToken, options.record);
 }
 
 /** A clock `offsetMs` ahead of the real one (a later run). */
@@ -76,6 +125,21 @@ const run = (h: RefresherHarness, connection: string, options: { force?: boolean
 const resultOf = (summary: RunSummary, connection: string) =>
   summary.results.find((result) => result.connection === connection);
 
+/** `count` copies of one scripted answer: a provider that keeps answering so. */
+const times = <T>(count: number, answer: T): T[] => Array.from({ length: count }, () => answer);
+
+/** GitHub's default encoding: the success form-encoded, as when the request does not ask for JSON. */
+const formEncoded: AfterProcessing = (success) => ({
+  status: success.status,
+  headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+  body: new URLSearchParams(
+    Object.entries(success.body as Record<string, unknown>).map(([key, value]): [string, string] => [
+      key,
+      String(value),
+    ]),
+  ).toString(),
+});
+
 describe('the four providers that broke: refreshed on success, reauth_required on a dead refresh token', () => {
   it('Salesforce: no expires_in (the profile default), instance_url kept; a dead token is invalid_grant', async () => {
     const h = await harness();
@@ -88,19 +152,21 @@ describe('the four providers that broke: refreshed on success, reauth_required o
       tokenType: 'Bearer',
       tokenLifetimeSeconds: 7200,
       providerFields: {
-        instance_url: 'https://example.my.salesforce.com',
+        instance_url: 'https://acme.my.salesforce.com',
         id: 'https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P',
-        issued_at: '1278448384422',
+        issued_at: expect.stringMatching(/^\d+$/),
       },
-      grantedScope: 'refresh_token api',
+      grantedScope: 'api refresh_token',
     });
-    expect(JSON.stringify(record)).not.toContain('CMJ4l'); // the signature is never kept
+    expect(JSON.stringify(record)).not.toContain('c2lnbmF0dXJl'); // the signature is never kept
     // Rotation on: the new refresh token was committed; run 2 uses it, not the old one.
     expect(stored).not.toBe(refreshToken);
+    expect(stored).toBe(replay.currentRefreshToken(refreshToken));
     expect(resultOf(await run(h, 'sf', { force: true }), 'sf')).toMatchObject({ status: 'refreshed' });
     expect(replay.calls('salesforce') - before).toBe(2);
+    expect(replay.callsWith(refreshToken)).toBe(1);
 
-    replay.revokeAll('salesforce');
+    replay.revoke(refreshToken);
     expect(resultOf(await run(h, 'sf', { force: true }), 'sf')).toMatchObject({
       status: 'failed',
       failureClass: 'reauth_required',
@@ -116,7 +182,7 @@ describe('the four providers that broke: refreshed on success, reauth_required o
 
   it('Slack: token_type bot accepted and stored as sent; 200 {ok:false, invalid_refresh_token} is a dead token', async () => {
     const h = await harness();
-    const { refreshToken } = await connect(h, 'slack', 'slack');
+    const { refreshToken } = await connect(h, 'slack', 'slack', { scope: 'commands,incoming-webhook' });
     const before = replay.calls('slack');
     expect(resultOf(await run(h, 'slack'), 'slack')).toMatchObject({ status: 'refreshed' });
     const { record, refreshToken: stored } = await h.current('slack');
@@ -128,7 +194,7 @@ describe('the four providers that broke: refreshed on success, reauth_required o
     });
     expect(stored).not.toBe(refreshToken);
 
-    replay.revokeAll('slack');
+    replay.revoke(refreshToken);
     expect(resultOf(await run(h, 'slack', { force: true }), 'slack')).toMatchObject({
       status: 'failed',
       failureClass: 'reauth_required',
@@ -138,15 +204,17 @@ describe('the four providers that broke: refreshed on success, reauth_required o
     expect(dead.lastError?.message).toMatch(
       /^the provider rejected the refresh token: invalid_refresh_token\. /,
     );
+    expect(replay.requests('slack').at(-1)).toMatchObject({ status: 200 });
     expect(replay.calls('slack') - before).toBe(2);
     expect(h.leakedValues()).toEqual([]);
   });
 
   it('GitHub App: a form-encoded answer, the refresh token lifetime kept; 200 error=bad_refresh_token is a dead token', async () => {
     const h = await harness();
-    await connect(h, 'gh', 'github');
-    const before = replay.calls('github');
+    await connect(h, 'gh', 'github-app');
+    const before = replay.calls('github-app');
     const sentAt = Date.now();
+    replay.next('github-app', formEncoded);
     expect(resultOf(await run(h, 'gh'), 'gh')).toMatchObject({ status: 'refreshed' });
     const { record } = await h.current('gh');
     expect(record).toMatchObject({ tokenType: 'bearer', tokenLifetimeSeconds: 28_800 });
@@ -154,16 +222,18 @@ describe('the four providers that broke: refreshed on success, reauth_required o
     expect(rtExpiry).toBeGreaterThanOrEqual(sentAt + 15_811_200_000 - 5_000);
     expect(rtExpiry).toBeLessThanOrEqual(Date.now() + 15_811_200_000);
 
-    replay.revokeAll('github');
+    // The provider's form-encoded error (its default when JSON is not asked for), inside a 200.
+    replay.next('github-app', 'dead_token_form');
     expect(resultOf(await run(h, 'gh', { force: true }), 'gh')).toMatchObject({
       failureClass: 'reauth_required',
     });
+    expect(replay.requests('github-app').at(-1)).toMatchObject({ status: 200 });
     const dead = (await h.current('gh')).record;
     expect(dead.status).toBe('reauth_required');
     expect(dead.lastError?.message).toMatch(/^the provider rejected the refresh token: bad_refresh_token\. /);
     // The provider's own words stay out of the record.
     expect(JSON.stringify(dead)).not.toContain('incorrect or expired');
-    expect(replay.calls('github') - before).toBe(2);
+    expect(replay.calls('github-app') - before).toBe(2);
   });
 
   it('HubSpot: a static refresh token is kept; 400 {status: BAD_REFRESH_TOKEN} is a dead token', async () => {
@@ -178,7 +248,7 @@ describe('the four providers that broke: refreshed on success, reauth_required o
     expect(resultOf(await run(h, 'hub', { force: true }), 'hub')).toMatchObject({ status: 'refreshed' });
     expect((await h.current('hub')).refreshToken).toBe(refreshToken);
 
-    replay.revokeAll('hubspot');
+    replay.revoke(refreshToken);
     expect(resultOf(await run(h, 'hub', { force: true }), 'hub')).toMatchObject({
       failureClass: 'reauth_required',
     });
@@ -190,10 +260,8 @@ describe('the four providers that broke: refreshed on success, reauth_required o
   });
 });
 
-describe('every replayed provider', () => {
-  const names = Object.keys(REPLAY_PROVIDERS) as ReplayProviderName[];
-
-  it.each(names)(
+describe('every profile, against its replayed provider', () => {
+  it.each(NAMES)(
     '%s: refreshes (one request), keeps a static refresh token, and a dead one is reauth_required',
     async (name) => {
       const h = await harness();
@@ -203,12 +271,19 @@ describe('every replayed provider', () => {
       expect(resultOf(await run(h, connection), connection)).toMatchObject({ status: 'refreshed' });
       expect(replay.calls(name) - before).toBe(1);
       const { record, refreshToken: stored } = await h.current(connection);
+      // The record's scope goes with the refresh only where the profile says the provider wants it.
+      const sent = replay.requests(name).at(-1)?.params;
+      expect(sent?.grant_type).toBe('refresh_token');
+      if (profile(name).behaviour.scope.sendOnRefresh) expect(sent?.scope).toBe(record.provider?.scope);
+      else expect(sent).not.toHaveProperty('scope');
       expect(record.status).toBe('active');
-      expect(record.accessToken).toMatch(/^at-/);
-      if (REPLAY_PROVIDERS[name].model.rotates) expect(stored).not.toBe(refreshToken);
+      expect(record.accessToken).toMatch(new RegExp(`^${name}-at-`));
+      // The refresh token the provider now holds good: a new one where it rotates, else the same.
+      expect(stored).toBe(replay.currentRefreshToken(refreshToken));
+      if (rotates(name)) expect(stored).not.toBe(refreshToken);
       else expect(stored).toBe(refreshToken);
 
-      replay.revokeAll(name);
+      replay.revoke(refreshToken);
       expect(resultOf(await run(h, connection, { force: true }), connection)).toMatchObject({
         failureClass: 'reauth_required',
       });
@@ -223,23 +298,28 @@ describe('every replayed provider', () => {
 
   it('stores the granted scope as sent, even narrower than asked (Microsoft Entra)', async () => {
     const h = await harness();
-    await connect(h, 'entra', 'entra');
+    await connect(h, 'entra', 'microsoft-entra', {
+      scope: 'https://graph.microsoft.com/Mail.Read https://outlook.office.com/Mail.Send offline_access',
+    });
     await run(h, 'entra');
     const { record } = await h.current('entra');
-    expect(record.provider?.scope).toContain('mail.send');
-    expect(record.grantedScope).toBe('https://graph.microsoft.com/mail.read');
+    expect(record.provider?.scope).toContain('Mail.Send');
+    expect(record.grantedScope).toBe('https://graph.microsoft.com/Mail.Read');
   });
 
   it("keeps the refresh token's expiry from the response field or the profile's lifetimes", async () => {
     const h = await harness();
-    for (const name of ['keycloak', 'intuit', 'xero', 'entra', 'box', 'google'] as const) {
+    await connect(h, 'exp-keycloak', 'keycloak', { scope: 'openid' });
+    // The profile's default scope asks for offline_access: an offline token, refresh_expires_in 0.
+    await connect(h, 'exp-keycloak-offline', 'keycloak');
+    for (const name of ['quickbooks', 'xero', 'microsoft-entra', 'box', 'spotify', 'hubspot'] as const) {
       await connect(h, `exp-${name}`, name);
     }
     const connectedAt = Date.now();
     const granted = new Date(connectedAt - 10 * DAY_MS).toISOString();
-    await connect(h, 'exp-box-old', 'box', { grantedAt: granted });
+    await connect(h, 'exp-spotify-old', 'spotify', { record: { grantedAt: granted } });
     const summary = await h.invoke();
-    expect(summary.refreshed).toBe(7);
+    expect(summary.refreshed).toBe(9);
     const expiry = async (connection: string) => {
       const at = (await h.current(connection)).record.refreshTokenExpiresAt;
       return at === undefined ? undefined : Date.parse(at) - connectedAt;
@@ -249,12 +329,17 @@ describe('every replayed provider', () => {
       expect(Math.abs((value ?? 0) - expected)).toBeLessThan(60_000);
     };
     near(await expiry('exp-keycloak'), 1800 * 1000); // refresh_expires_in
-    near(await expiry('exp-intuit'), 8_726_400 * 1000); // x_refresh_token_expires_in
+    // refresh_expires_in 0 says the token has no maximum (not that it expires now): the
+    // profile's idle lifetime (Keycloak's offline session idle, 30 days) from this refresh
+    near(await expiry('exp-keycloak-offline'), 30 * DAY_MS);
+    // x_refresh_token_expires_in (the grant's 5 years left), not the profile's 100 days idle
+    near(await expiry('exp-quickbooks'), 5 * 365 * DAY_MS);
     near(await expiry('exp-xero'), 60 * DAY_MS); // idle, from this refresh
-    near(await expiry('exp-entra'), 90 * DAY_MS); // idle
-    near(await expiry('exp-box'), 60 * DAY_MS); // absolute, from the grant (this first refresh)
-    near(await expiry('exp-box-old'), 50 * DAY_MS); // absolute, from the grant ten days ago
-    expect(await expiry('exp-google')).toBeUndefined(); // nothing documented
+    near(await expiry('exp-microsoft-entra'), 90 * DAY_MS); // idle
+    near(await expiry('exp-box'), 60 * DAY_MS); // idle
+    near(await expiry('exp-spotify'), 180 * DAY_MS); // absolute, from the grant (this first refresh)
+    near(await expiry('exp-spotify-old'), 170 * DAY_MS); // absolute, from the grant ten days ago
+    expect(await expiry('exp-hubspot')).toBeUndefined(); // nothing documented
 
     // The run's metrics: the soonest re-authentication (Keycloak, 30 minutes) and those within 14 days.
     const last = (name: string) => {
@@ -273,12 +358,14 @@ describe('every replayed provider', () => {
 describe('no hammering: a failing provider is not called again within its backoff', () => {
   it('persistent 5xx: three attempts, then nothing until the backoff ends, and the record says so once', async () => {
     const h = await harness({ failureBackoffBaseMs: 20 * MINUTE_MS });
-    await connect(h, 'down', 'google');
-    replay.injectFault('google', { kind: 'answer', answer: { status: 503, body: 'down' } }, 1000);
+    await connect(h, 'down', 'google', { scope: 'https://www.googleapis.com/auth/drive.metadata.readonly' });
+    replay.next('google', ...times(1000, 'server_error'));
     try {
       const before = replay.calls('google');
       const first = resultOf(await h.invoke(), 'down');
       expect(first).toMatchObject({ status: 'failed', failureClass: 'transient' });
+      const nextAttemptAt = first?.status === 'failed' ? first.nextAttemptAt : undefined;
+      expect(nextAttemptAt).toBeGreaterThan(Date.now() + 19 * MINUTE_MS);
       expect(replay.calls('google') - before).toBe(3);
 
       // The next scheduled runs read nothing (the hint carries the backoff) and send nothing,
@@ -298,9 +385,11 @@ describe('no hammering: a failing provider is not called again within its backof
       }
       // An on-demand request (a consumer's 401) is held back too.
       const version = (await h.current('down')).versionId;
+      // It says when the refresher tries again.
       expect(await h.request({ connection: 'down', ifVersion: version })).toMatchObject({
         outcome: 'declined',
         reason: 'backoff',
+        nextAttemptAt: new Date(nextAttemptAt ?? 0).toISOString(),
       });
       expect(replay.calls('google') - before).toBe(3);
 
@@ -321,20 +410,21 @@ describe('no hammering: a failing provider is not called again within its backof
       expect(record.lastError?.message).toMatch(/keeps failing \(3 runs in a row/);
 
       // The provider is healthy again: an operator's force goes through at once and ends it.
-      replay.clearFaults('google');
+      replay.clearNext('google');
       expect(resultOf(await run(h, 'down', { force: true }), 'down')).toMatchObject({ status: 'refreshed' });
       expect((await h.current('down')).record.lastError).toBeNull();
     } finally {
-      replay.clearFaults('google');
+      replay.clearNext('google');
     }
   });
 
   it("Retry-After beyond the run is the next attempt's time", async () => {
     const h = await harness();
     await connect(h, 'slow', 'hubspot');
-    replay.injectFault('hubspot', {
-      kind: 'answer',
-      answer: { status: 429, headers: { 'retry-after': '3600' } },
+    replay.next('hubspot', {
+      status: 429,
+      headers: { 'retry-after': '3600' },
+      body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT' },
     });
     const before = replay.calls('hubspot');
     const failed = resultOf(await h.invoke(), 'slow');
@@ -354,33 +444,52 @@ describe('no hammering: a failing provider is not called again within its backof
 
   it('a configuration error and an unusable answer: written once, then backed off', async () => {
     const h = await harness();
-    await connect(h, 'cfg', 'intuit');
-    replay.injectFault(
-      'intuit',
-      { kind: 'answer', answer: { status: 401, body: { error: 'invalid_client' } } },
-      1000,
-    );
+    await connect(h, 'cfg', 'quickbooks');
+    replay.next('quickbooks', ...times(1000, 'invalid_client'));
     try {
-      const before = replay.calls('intuit');
+      const before = replay.calls('quickbooks');
       expect(resultOf(await h.invoke(), 'cfg')).toMatchObject({ failureClass: 'configuration' });
       const versions = await h.versionCount('cfg');
       for (const offset of [5, 10, 20, 60]) {
         await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
       }
       // Attempts at 0, then after the version floor and the backoff (20 min), then 60: three in all.
-      expect(replay.calls('intuit') - before).toBe(3);
+      expect(replay.calls('quickbooks') - before).toBe(3);
       expect(await h.versionCount('cfg')).toBe(versions);
       expect((await h.current('cfg')).record.lastError).toMatchObject({ class: 'configuration' });
     } finally {
-      replay.clearFaults('intuit');
+      replay.clearNext('quickbooks');
+    }
+
+    // HubSpot's generic error carries its code where its dead-token code goes (status), but
+    // "error" is no code the profile knows: an unknown code, so not a dead token, backed off.
+    await connect(h, 'hub-generic', 'hubspot');
+    replay.next('hubspot', {
+      status: 400,
+      body: {
+        status: 'error',
+        message: 'Something went wrong: request 5e1f validation failed',
+        correlationId: '9c1d2e3f-replay',
+        category: 'VALIDATION_ERROR',
+      },
+    });
+    try {
+      const before = replay.calls('hubspot');
+      const failed = resultOf(await h.invoke(undefined, { clock: later(0) }), 'hub-generic');
+      expect(failed).toMatchObject({ status: 'failed', failureClass: 'configuration' });
+      expect(failed?.status === 'failed' && failed.nextAttemptAt).toBeGreaterThan(Date.now());
+      const { record } = await h.current('hub-generic');
+      expect(record.status).toBe('active');
+      expect(record.lastError?.message).toMatch(/^the token endpoint refused the client: error \(HTTP 400\)/);
+      expect(JSON.stringify(record)).not.toContain('Something went wrong');
+      await h.invoke(undefined, { clock: later(5 * MINUTE_MS) });
+      expect(replay.calls('hubspot') - before).toBe(1);
+    } finally {
+      replay.clearNext('hubspot');
     }
 
     await connect(h, 'odd', 'keycloak');
-    replay.injectFault(
-      'keycloak',
-      { kind: 'answer', answer: { status: 200, body: { hello: 'world' } } },
-      1000,
-    );
+    replay.next('keycloak', ...times(1000, { status: 200, body: { hello: 'world' } }));
     try {
       const before = replay.calls('keycloak');
       const failed = resultOf(await h.invoke(undefined, { clock: later(0) }), 'odd');
@@ -394,7 +503,7 @@ describe('no hammering: a failing provider is not called again within its backof
       for (const offset of [5, 10]) await h.invoke(undefined, { clock: later(offset * MINUTE_MS) });
       expect(replay.calls('keycloak') - before).toBe(1);
     } finally {
-      replay.clearFaults('keycloak');
+      replay.clearNext('keycloak');
     }
   });
 });
@@ -403,14 +512,11 @@ describe('an answer that cannot be read may have rotated the token', () => {
   it('the record is not rewritten over it, and the marker keeps the doubt for the ambiguous policy', async () => {
     const h = await harness();
     await connect(h, 'html', 'box');
-    replay.injectFault('box', {
-      kind: 'answer_after_rotating',
-      answer: () => ({
-        status: 200,
-        headers: { 'content-type': 'text/html' },
-        body: '<html>maintenance</html>',
-      }),
-    });
+    replay.next('box', () => ({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>maintenance</html>',
+    }));
     const before = await h.current('html');
     expect(resultOf(await h.invoke(), 'html')).toMatchObject({ failureClass: 'invalid_response' });
     const after = await h.current('html');
@@ -453,22 +559,15 @@ describe('a custom provider without expires_in', () => {
 describe('a rotated refresh token in an unusable answer is committed, never dropped', () => {
   it('Slack answers a token type its profile refuses, after rotating: the new refresh token is kept and used', async () => {
     const h = await harness();
-    const { refreshToken } = await connect(h, 'odd-type', 'slack');
-    replay.injectFault('slack', {
-      kind: 'answer_after_rotating',
-      answer: (issued) => ({
-        status: 200,
-        body: {
-          ok: true,
-          access_token: issued.accessToken,
-          refresh_token: issued.refreshToken,
-          token_type: 'mac',
-        },
-      }),
-    });
+    const { refreshToken } = await connect(h, 'odd-type', 'slack', { scope: 'chat:write' });
+    replay.next('slack', (success) => ({
+      ...success,
+      body: { ...(success.body as Record<string, unknown>), token_type: 'mac' },
+    }));
     expect(resultOf(await h.invoke(), 'odd-type')).toMatchObject({ failureClass: 'invalid_response' });
     const { record, refreshToken: stored } = await h.current('odd-type');
     expect(stored).not.toBe(refreshToken);
+    expect(stored).toBe(replay.currentRefreshToken(refreshToken));
     expect(record.lastError?.message).toMatch(/bad_token_type/);
     // The next attempt (an operator's, past the backoff) presents the new token: it works.
     expect(resultOf(await run(h, 'odd-type', { force: true }), 'odd-type')).toMatchObject({
@@ -479,13 +578,7 @@ describe('a rotated refresh token in an unusable answer is committed, never drop
   it('a success without an access token that carried a new refresh token (Salesforce)', async () => {
     const h = await harness();
     const { refreshToken } = await connect(h, 'no-at', 'salesforce');
-    replay.injectFault('salesforce', {
-      kind: 'answer_after_rotating',
-      answer: (issued) => ({
-        status: 200,
-        body: { refresh_token: issued.refreshToken, token_type: 'Bearer' },
-      }),
-    });
+    replay.next('salesforce', 'no_access_token');
     expect(resultOf(await h.invoke(), 'no-at')).toMatchObject({ failureClass: 'invalid_response' });
     const { refreshToken: stored } = await h.current('no-at');
     expect(stored).not.toBe(refreshToken);
@@ -494,18 +587,26 @@ describe('a rotated refresh token in an unusable answer is committed, never drop
 });
 
 describe('lost answers: the reuse window decides', () => {
-  it('Xero (30-minute grace): a token whose answers were lost twice is retried on the next run, and works', async () => {
+  it.each<[ReplayProfileName, string]>([
+    ['xero', 'Xero (a 30-minute reuse window: the replaced token still works)'],
+    ['hubspot', 'HubSpot (static, no reuse window: the token is never replaced)'],
+  ])('%s: a token whose answers were lost twice is retried on the next run, and works: %s', async (name) => {
     const h = await harness();
-    await connect(h, 'xero-lost', 'xero');
-    replay.injectFault('xero', { kind: 'drop_after_rotating' });
-    replay.injectFault('xero', { kind: 'drop' });
-    const before = replay.calls('xero');
-    expect(resultOf(await h.invoke(), 'xero-lost')).toMatchObject({ failureClass: 'ambiguous' });
-    expect(replay.calls('xero') - before).toBe(2);
-    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), 'xero-lost')).toMatchObject({
+    const connection = `${name}-lost`;
+    const { refreshToken } = await connect(h, connection, name);
+    // Processed (rotated where the provider rotates) with the answer lost, then lost before it was processed.
+    replay.next(name, 'lost', 'reset');
+    const before = replay.calls(name);
+    expect(resultOf(await h.invoke(), connection)).toMatchObject({ failureClass: 'ambiguous' });
+    expect(replay.calls(name) - before).toBe(2);
+    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), connection)).toMatchObject({
       status: 'refreshed',
     });
-    expect(replay.calls('xero') - before).toBe(3);
+    expect(replay.calls(name) - before).toBe(3);
+    expect(replay.callsWith(refreshToken)).toBe(3);
+    const { refreshToken: stored } = await h.current(connection);
+    expect(stored).toBe(replay.currentRefreshToken(refreshToken));
+    expect(stored === refreshToken).toBe(!rotates(name));
   });
 
   it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {
@@ -517,7 +618,7 @@ describe('lost answers: the reuse window decides', () => {
     await leases.acquire('box-died', { owner: 'dead', leaseUntil: Date.now() + 300 });
     await leases.markSending('box-died', 'dead', versionId, { sentAt: Date.now(), sentAttempts: 1 });
     await new Promise((resolve) => setTimeout(resolve, 400));
-    replay.injectFault('box', { kind: 'drop' }, 3);
+    replay.next('box', ...times(3, 'reset'));
     try {
       const before = replay.calls('box');
       expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'ambiguous' });
@@ -526,15 +627,14 @@ describe('lost answers: the reuse window decides', () => {
       expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'reauth_required' });
       expect(replay.calls('box') - before).toBe(1);
     } finally {
-      replay.clearFaults('box');
+      replay.clearNext('box');
     }
   });
 
   it('Xero past its grace window, and Box (strict): no blind retry beyond the documented one', async () => {
     const h = await harness();
     await connect(h, 'box-lost', 'box');
-    replay.injectFault('box', { kind: 'drop_after_rotating' });
-    replay.injectFault('box', { kind: 'drop' });
+    replay.next('box', 'lost', 'reset');
     const before = replay.calls('box');
     expect(resultOf(await h.invoke(), 'box-lost')).toMatchObject({ failureClass: 'ambiguous' });
     expect(replay.calls('box') - before).toBe(2);
@@ -548,8 +648,7 @@ describe('lost answers: the reuse window decides', () => {
     );
 
     await connect(h, 'xero-late', 'xero');
-    replay.injectFault('xero', { kind: 'drop_after_rotating' });
-    replay.injectFault('xero', { kind: 'drop' });
+    replay.next('xero', 'lost', 'reset');
     const xeroBefore = replay.calls('xero');
     await h.invoke({ action: 'run', connections: ['xero-late'] });
     expect(resultOf(await run(h, 'xero-late', { clock: later(31 * MINUTE_MS) }), 'xero-late')).toMatchObject({

@@ -1,6 +1,7 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
-import { placeholderRecord } from '../../lambda/core/record.js';
+import { parseRecord, placeholderRecord } from '../../lambda/core/record.js';
 import {
   loadProfiles,
   PROFILES,
@@ -37,8 +38,12 @@ describe('the record keeps the profile and behaviour a connection was connected 
     await auth?.stop();
   });
 
-  /** An import event for `profile`, aimed at the replay, as `connect --provider` builds it. */
-  async function importWithProfile(connection: string, profile: ReplayProfileName, behaviour?: unknown) {
+  /**
+   * The provider settings of a `connect --provider` event for `profile`, aimed at the replay
+   * (its client credentials secret created, bound to the replay), and the connection's
+   * placeholder secret.
+   */
+  async function prepare(connection: string, profile: ReplayProfileName, behaviour?: unknown) {
     const resolved = resolveProfile(profile);
     const client = replay.client(profile);
     h.sensitiveValues.add(client.clientSecret);
@@ -57,26 +62,49 @@ describe('the record keeps the profile and behaviour a connection was connected 
     await createSecret(`${h.prefix}${connection}`, JSON.stringify(placeholderRecord(connection)), {
       client: h.secretsManager,
     });
-    const { refreshToken } = replay.grant(profile, { scope: resolved.defaultScope ?? '' });
-    h.sensitiveValues.add(refreshToken);
-    const response = (await h.invokeRaw({
-      action: 'import',
-      connection,
-      provider: {
-        tokenEndpoint: replay.tokenEndpoint(profile),
-        dialect: resolved.dialect,
-        clientAuth: resolved.clientAuth,
-        clientCredentialsSecretId: credentials,
-        ...(resolved.defaultScope ? { scope: resolved.defaultScope } : {}),
-        profile,
-        behaviour: behaviour ?? resolved.behaviour,
-      },
-      refreshToken,
-    })) as ConnectResponse;
-    return { response, resolved, refreshToken };
+    const provider = {
+      tokenEndpoint: replay.tokenEndpoint(profile),
+      dialect: resolved.dialect,
+      clientAuth: resolved.clientAuth,
+      clientCredentialsSecretId: credentials,
+      ...(resolved.defaultScope ? { scope: resolved.defaultScope } : {}),
+      profile,
+      behaviour: behaviour ?? resolved.behaviour,
+    };
+    return { resolved, provider };
   }
 
+  /**
+   * An import (a refresh token from the replay) or a connect (a code the replay issued) event
+   * for `profile`, aimed at the replay, as `connect --provider` builds it.
+   */
+  async function send(
+    action: 'import' | 'connect',
+    connection: string,
+    profile: ReplayProfileName,
+    behaviour?: unknown,
+  ) {
+    const { resolved, provider } = await prepare(connection, profile, behaviour);
+    const scope = { scope: resolved.defaultScope ?? '' };
+    const grant =
+      action === 'import'
+        ? { refreshToken: replay.grant(profile, scope).refreshToken }
+        : {
+            code: replay.authorizationCode(profile, scope),
+            codeVerifier: 'replay-code-verifier-0123456789abcdef0123456789',
+            redirectUri: 'http://127.0.0.1:53682/callback',
+          };
+    for (const value of Object.values(grant)) h.sensitiveValues.add(value);
+    const response = (await h.invokeRaw({ action, connection, provider, ...grant })) as ConnectResponse;
+    return { response, resolved };
+  }
+  const importWithProfile = (connection: string, profile: ReplayProfileName, behaviour?: unknown) =>
+    send('import', connection, profile, behaviour);
+  const connectWithProfile = (connection: string, profile: ReplayProfileName) =>
+    send('connect', connection, profile);
+
   it('stores provider.profile and provider.behaviour from the connect/import event', async () => {
+    const importedAt = Date.now();
     const { response, resolved } = await importWithProfile('box-files', 'box');
     expect(response, JSON.stringify(response)).toMatchObject({ action: 'import', outcome: 'refreshed' });
     const { record } = await h.current('box-files');
@@ -84,6 +112,19 @@ describe('the record keeps the profile and behaviour a connection was connected 
     expect(record.provider?.profile).toBe('box');
     expect(record.provider?.behaviour).toEqual(resolved.behaviour);
     expect(replay.calls('box')).toBe(1);
+    // The import's own version (before its validating refresh) already says when it was granted.
+    const imported = parseRecord(
+      'box-files',
+      (
+        await h.secretsManager.send(
+          new GetSecretValueCommand({ SecretId: `${h.prefix}box-files`, VersionStage: 'AWSPREVIOUS' }),
+        )
+      ).SecretString!,
+    );
+    expect(imported.accessToken).toBeUndefined();
+    expect(Date.parse(imported.grantedAt ?? '')).toBeGreaterThanOrEqual(importedAt);
+    expect(Date.parse(imported.grantedAt ?? '')).toBeLessThanOrEqual(Date.parse(record.refreshedAt ?? ''));
+    expect(record.grantedAt).toBe(imported.grantedAt);
     expect(h.leakedValues()).toEqual([]);
   });
 
@@ -107,6 +148,64 @@ describe('the record keeps the profile and behaviour a connection was connected 
     const { record } = await h.current('box-kept');
     expect(record.provider?.behaviour).toEqual(resolved.behaviour);
     expect(record.provider?.profile).toBe('box');
+  });
+
+  describe('connect (the code exchange) sets what a refresh sets, read with the profile', () => {
+    it('Salesforce: no expires_in (the profile default), the granted scope and the kept fields', async () => {
+      const connectedAt = Date.now();
+      const { response } = await connectWithProfile('sf-connect', 'salesforce');
+      expect(response, JSON.stringify(response)).toMatchObject({ action: 'connect', outcome: 'refreshed' });
+      const { record } = await h.current('sf-connect');
+      expect(record).toMatchObject({
+        status: 'active',
+        tokenType: 'Bearer',
+        // Without the profile's behaviour: the engine's one hour.
+        tokenLifetimeSeconds: 7200,
+        grantedScope: 'api refresh_token',
+        providerFields: {
+          instance_url: 'https://acme.my.salesforce.com',
+          id: 'https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P',
+          issued_at: expect.stringMatching(/^\d+$/),
+        },
+      });
+      expect(Date.parse(record.grantedAt ?? '')).toBeGreaterThanOrEqual(connectedAt);
+      expect(record.refreshTokenExpiresAt).toBeUndefined(); // Salesforce documents no lifetime
+      const [request] = replay.requests('salesforce');
+      expect(request?.params.grant_type).toBe('authorization_code');
+      expect(h.leakedValues()).toEqual([]);
+    });
+
+    it("GitHub App: the refresh token's expiry from the response; Dropbox: account_id kept", async () => {
+      const connectedAt = Date.now();
+      expect((await connectWithProfile('gh-connect', 'github-app')).response).toMatchObject({
+        outcome: 'refreshed',
+      });
+      const gh = (await h.current('gh-connect')).record;
+      expect(gh).toMatchObject({ tokenType: 'bearer', tokenLifetimeSeconds: 28_800 });
+      const expiry = Date.parse(gh.refreshTokenExpiresAt ?? '');
+      expect(expiry).toBeGreaterThanOrEqual(connectedAt + 15_811_200_000);
+      expect(expiry).toBeLessThanOrEqual(Date.now() + 15_811_200_000);
+
+      expect((await connectWithProfile('dbx-connect', 'dropbox')).response).toMatchObject({
+        outcome: 'refreshed',
+      });
+      const dbx = (await h.current('dbx-connect')).record;
+      expect(dbx.providerFields).toEqual({ account_id: 'dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc' });
+    });
+
+    it('Spotify: the absolute lifetime counts from the connect, and a refresh keeps it', async () => {
+      const connectedAt = Date.now();
+      await connectWithProfile('spotify-connect', 'spotify');
+      const connected = (await h.current('spotify-connect')).record;
+      const expiry = Date.parse(connected.refreshTokenExpiresAt ?? '');
+      expect(Math.abs(expiry - (connectedAt + 180 * 86_400_000))).toBeLessThan(60_000);
+      expect(await h.request({ connection: 'spotify-connect', force: true })).toMatchObject({
+        outcome: 'refreshed',
+      });
+      const refreshed = (await h.current('spotify-connect')).record;
+      expect(refreshed.grantedAt).toBe(connected.grantedAt);
+      expect(refreshed.refreshTokenExpiresAt).toBe(connected.refreshTokenExpiresAt);
+    });
   });
 
   it('refuses an event whose behaviour is malformed, before anything is sent or stored', async () => {

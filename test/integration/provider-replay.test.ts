@@ -348,6 +348,42 @@ describe('provider replay: provider quirks and scripted answers', () => {
     expect(() => replay.next('zoom', 'no_such_answer')).toThrow(/has no answer "no_such_answer"/);
   });
 
+  it('scripted after processing: the refresh rotates, the answer is what the script makes of the success', async () => {
+    const { refreshToken } = replay.grant('box');
+    replay.next('box', (_success, set) => ({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: `<html>maintenance ${set.firstSet}</html>`,
+    }));
+    const garbled = await refresh(replay, 'box', refreshToken);
+    expect(garbled.status).toBe(200);
+    expect(garbled.contentType).toBe('text/html');
+    expect(Object.keys(garbled.body)).toEqual(['<html>maintenance false</html>']);
+    // Processed: the token rotated, so the one presented is now dead.
+    const rotated = replay.currentRefreshToken(refreshToken);
+    expect(rotated).not.toBe(refreshToken);
+    expect((await refresh(replay, 'box', refreshToken)).body.error).toBe('invalid_grant');
+
+    replay.next('box', (success) => ({
+      ...success,
+      body: { ...(success.body as object), token_type: 'mac' },
+    }));
+    const retyped = await refresh(replay, 'box', rotated!);
+    expect(retyped.body).toMatchObject({
+      token_type: 'mac',
+      refresh_token: replay.currentRefreshToken(rotated!),
+    });
+  });
+
+  it('clearNext forgets the answers not given yet, and keeps the counters', async () => {
+    const { refreshToken } = replay.grant('spotify');
+    replay.next('spotify', 'unavailable', 'unavailable', 'unavailable');
+    expect((await refresh(replay, 'spotify', refreshToken)).status).toBe(503);
+    replay.clearNext('spotify');
+    expect((await refresh(replay, 'spotify', refreshToken)).status).toBe(200);
+    expect(replay.calls('spotify')).toBe(2);
+  });
+
   it('the authorization code exchange: the first token set, once per code', async () => {
     const code = replay.authorizationCode('dropbox', { scope: 'files.content.read' });
     const first = await tokenRequest(replay, 'dropbox', {

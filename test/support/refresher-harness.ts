@@ -43,8 +43,8 @@ export interface ConnectionOptions {
 
 /**
  * What the harness needs of the provider fixture: the oidc-provider fixture
- * (`sandbox/auth-server.ts`), or a replay of real providers' answers
- * (`test/support/provider-replay.ts`, which mints its tokens per provider).
+ * (`sandbox/auth-server.ts`), or the provider replay server (`sandbox/provider-replay/`,
+ * which grants its tokens per provider: see test/integration/engine-replay.test.ts).
  */
 export type HarnessProvider = Pick<AuthServer, 'issuer' | 'clients' | 'tokenEndpoint' | 'jsonTokenEndpoint'> &
   Partial<Pick<AuthServer, 'mintRefreshToken'>> & {

@@ -28,8 +28,9 @@ export type TokenResponseParse =
  * - a missing `expires_in` takes `defaultExpiresInSeconds`, else the engine's default
  *   (`ENGINE_DEFAULT_EXPIRES_IN_SECONDS`); a present but malformed one is refused;
  * - `scope` as sent (a JSON array is joined with the behaviour's separator);
- * - the refresh token's lifetime from `refreshTokenExpiresInField`, kept fields from
- *   `keepFields` (each checked not to look like a secret: `provider-fields.ts`).
+ * - the refresh token's lifetime from `refreshTokenExpiresInField` (a `0` says none:
+ *   Keycloak's offline token without a maximum; the behaviour's lifetimes then apply), kept
+ *   fields from `keepFields` (each checked not to look like a secret: `provider-fields.ts`).
  *
  * A refused response that still carries a well-formed new refresh token returns it, so the
  * engine commits it rather than drop a token the provider already rotated. Reasons name

@@ -34,8 +34,10 @@ describe('decideDue', () => {
         DEFAULT_SETTINGS,
         trigger,
       );
-    expect(failing(5 * minute)).toEqual({ due: false, reason: 'version_quota' });
-    expect(failing(5 * minute, 'on_demand')).toEqual({ due: false, reason: 'version_quota' });
+    // Until the floor after the error's commit (15 min): 10 minutes from now.
+    const until = now + 10 * minute;
+    expect(failing(5 * minute)).toEqual({ due: false, reason: 'version_quota', until });
+    expect(failing(5 * minute, 'on_demand')).toEqual({ due: false, reason: 'version_quota', until });
     expect(failing(5 * minute, 'forced')).toEqual({ due: true, reason: 'forced' });
     expect(failing(15 * minute)).toEqual({ due: true, reason: 'expired' });
   });
@@ -68,6 +70,7 @@ describe('decideDue', () => {
     expect(decideDue(record(-60_000, 6 * minute), now, DEFAULT_SETTINGS)).toEqual({
       due: false,
       reason: 'version_quota',
+      until: now + 9 * minute,
     });
     // A longer minimum interval does not hold back an expired token past the floor.
     expect(
@@ -80,6 +83,7 @@ describe('decideDue', () => {
     expect(decideDue(record(3 * minute, 2 * minute), now, DEFAULT_SETTINGS)).toEqual({
       due: false,
       reason: 'min_interval',
+      until: now + 13 * minute,
     });
     expect(decideDue(record(3 * minute, 15 * minute), now, DEFAULT_SETTINGS).due).toBe(true);
   });
@@ -118,6 +122,7 @@ describe('decideDue', () => {
     expect(decideDue(record(50 * minute, 5 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
       due: false,
       reason: 'min_interval',
+      until: now + 10 * minute,
     });
     expect(decideDue(record(-1, 20 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
       due: true,
@@ -126,6 +131,7 @@ describe('decideDue', () => {
     expect(decideDue(record(-1, 5 * minute), now, DEFAULT_SETTINGS, 'on_demand')).toEqual({
       due: false,
       reason: 'version_quota',
+      until: now + 10 * minute,
     });
   });
 });

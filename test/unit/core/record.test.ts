@@ -3,8 +3,11 @@ import { InvalidRecordError } from '../../../lambda/core/errors.js';
 import { DEFAULT_BEHAVIOUR } from '../../../lambda/core/provider-behaviour.js';
 import {
   behaviourOf,
+  behaviourSchema,
+  connectionRecordSchema,
   parseRecord,
   placeholderRecord,
+  providerSchema,
   RECORD_SCHEMA_VERSION,
   serializeRecord,
 } from '../../../lambda/core/record.js';
@@ -164,5 +167,35 @@ describe('docs/connection-record.md', () => {
     expect(record.schemaVersion).toBe(RECORD_SCHEMA_VERSION);
     const { resolveProfile } = await import('../../../lambda/providers/profiles.js');
     expect(record.provider?.behaviour).toEqual(resolveProfile('xero').behaviour);
+    // The example shows every top-level field but the optional providerFields.
+    expect(Object.keys(record).sort()).toEqual(
+      Object.keys(connectionRecordSchema.shape)
+        .filter((field) => field !== 'providerFields')
+        .sort(),
+    );
+  });
+
+  it('has one row per field of the schema, and no other', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../../docs/connection-record.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('| Field'), doc.indexOf('## Schema versions'));
+    const rows = [...table.matchAll(/^\| `([^`]+)`/gm)].map((match) => match[1]);
+    const fields = [
+      ...Object.keys(connectionRecordSchema.shape).flatMap((field) =>
+        field === 'provider'
+          ? Object.keys(providerSchema.shape).flatMap((inner) =>
+              inner === 'behaviour'
+                ? [
+                    'provider.behaviour',
+                    ...Object.keys(behaviourSchema.shape).map((b) => `provider.behaviour.${b}`),
+                  ]
+                : [`provider.${inner}`],
+            )
+          : field === 'refreshToken'
+            ? ['refreshToken.ciphertext', 'refreshToken.keyId']
+            : [field],
+      ),
+    ];
+    expect([...rows].sort()).toEqual([...fields].sort());
   });
 });

@@ -84,22 +84,43 @@ describe('versionAccess: what a holder may do with the AWSCURRENT version it rea
 describe('mayResendUncertain: the ambiguous-answer policy', () => {
   const t0 = Date.parse('2027-01-01T00:00:00.000Z');
   const margin = 10_000;
+  /** A rotating provider with this reuse window. */
+  const rotating = (reuseWindowSeconds: number) => ({ model: 'rotating' as const, reuseWindowSeconds });
 
   it('the documented retry: a token sent once may go once more, whatever the provider', () => {
-    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 1 }, 0, t0 + 3_600_000, margin)).toBe(true);
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 1 }, rotating(0), t0 + 3_600_000, margin)).toBe(
+      true,
+    );
     // A marker written before the count existed counts as one send.
-    expect(mayResendUncertain({}, 0, t0, margin)).toBe(true);
+    expect(mayResendUncertain({}, rotating(0), t0, margin)).toBe(true);
   });
 
   it('a strict provider (no reuse window): no blind retry beyond it', () => {
-    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 2 }, 0, t0 + 1_000, margin)).toBe(false);
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 2 }, rotating(0), t0 + 1_000, margin)).toBe(false);
+    // A provider whose rotation is a setting may have rotated: strict too.
+    expect(
+      mayResendUncertain(
+        { sentAt: t0, sentAttempts: 2 },
+        { model: 'optional', reuseWindowSeconds: 0 },
+        t0 + 1_000,
+        margin,
+      ),
+    ).toBe(false);
   });
 
   it("within the provider's reuse window (Xero, 1800 s), counted from the first send, with the request's margin", () => {
     const marker = { sentAt: t0, sentAttempts: 5 };
-    expect(mayResendUncertain(marker, 1800, t0 + 1_789_000, margin)).toBe(true);
-    expect(mayResendUncertain(marker, 1800, t0 + 1_790_000, margin)).toBe(false);
-    expect(mayResendUncertain({ sentAttempts: 2 }, 1800, t0, margin)).toBe(false);
+    expect(mayResendUncertain(marker, rotating(1800), t0 + 1_789_000, margin)).toBe(true);
+    expect(mayResendUncertain(marker, rotating(1800), t0 + 1_790_000, margin)).toBe(false);
+    expect(mayResendUncertain({ sentAttempts: 2 }, rotating(1800), t0, margin)).toBe(false);
+  });
+
+  it('a provider that never rotates (Google, HubSpot): a retry is safe whatever the reuse window', () => {
+    const staticProvider = { model: 'static' as const, reuseWindowSeconds: 0 };
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 7 }, staticProvider, t0 + 86_400_000, margin)).toBe(
+      true,
+    );
+    expect(mayResendUncertain({ sentAttempts: 2 }, staticProvider, t0, margin)).toBe(true);
   });
 
   it('versionAccess carries the marker facts to the policy', () => {
