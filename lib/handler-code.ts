@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
  */
 declare const __TOKEN_REFRESHER_PREBUNDLED_HANDLER__: string | undefined;
 
-/** The directory of this module: lib/ from source, dist/construct/{esm,cjs}/ in the package. */
+/** The directory of this module: lib/ from source, dist/construct/cjs/ in the package. */
 const MODULE_DIR = dirname(fileURLToPath(import.meta.url));
 
 /** The file every bundle is written to, and the handler it exports. */

@@ -4,7 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -268,7 +268,10 @@ export class TokenRefresher extends Construct {
   private addStackOutputs(stack: Stack): void {
     const other = stack.node
       .findAll()
-      .find((construct) => construct !== this && construct instanceof TokenRefresher && construct.emitsStackOutputs);
+      .find(
+        (construct) =>
+          construct !== this && construct instanceof TokenRefresher && construct.emitsStackOutputs,
+      );
     if (other !== undefined) {
       throw new Error(
         `TokenRefresher: ${this.node.path} and ${other.node.path} would both add the CLI's stack outputs ` +
@@ -293,7 +296,9 @@ export class TokenRefresher extends Construct {
     };
     const outputs = new Construct(this, 'Outputs');
     for (const key of Object.keys(StackOutput) as StackOutputKey[]) {
-      new CfnOutput(outputs, key, { value: values[key], description: StackOutput[key] }).overrideLogicalId(key);
+      new CfnOutput(outputs, key, { value: values[key], description: StackOutput[key] }).overrideLogicalId(
+        key,
+      );
     }
   }
 
@@ -322,7 +327,11 @@ export class TokenRefresher extends Construct {
    * on-demand function's name) in its environment, which the client library reads.
    */
   public grantRequestRefresh(grantee: iam.IGrantable): iam.Grant {
-    setConsumerEnvironment(grantee, ConsumerEnvironment.refresherFunction, this.onDemandFunction.functionName);
+    setConsumerEnvironment(
+      grantee,
+      ConsumerEnvironment.refresherFunction,
+      this.onDemandFunction.functionName,
+    );
     // The unqualified ARN only (grantInvoke would add `:*`, every version and alias).
     return iam.Grant.addToPrincipal({
       grantee,
@@ -396,7 +405,8 @@ const CONSUMER_ENVIRONMENT = Symbol.for('token-refresher.consumer-environment');
 function setConsumerEnvironment(grantee: iam.IGrantable, name: string, value: string): void {
   const fn = grantee as Partial<lambda.Function> & { [CONSUMER_ENVIRONMENT]?: Record<string, string> };
   if (typeof fn.addEnvironment !== 'function') return;
-  const written = (fn[CONSUMER_ENVIRONMENT] ??= {});
+  const written = fn[CONSUMER_ENVIRONMENT] ?? {};
+  fn[CONSUMER_ENVIRONMENT] = written;
   const previous = written[name];
   if (previous !== undefined && previous !== value) {
     throw new Error(

@@ -4,12 +4,19 @@
  *
  * - `dist/handlers/refresher/`: the refresher Lambda, bundled once here with the options the
  *   construct would use (lib/handler-code.ts), so a user's `cdk synth` bundles nothing;
- * - `dist/construct/{esm,cjs}/`: the construct (lib/index.ts) as ESM and CommonJS, each with
- *   the same bundled declaration file, aws-cdk-lib, constructs and zod left as imports;
+ * - `dist/construct/cjs/`: the construct (lib/index.ts) as CommonJS, beside
+ *   the declarations tsc emits (tsconfig.construct.json), aws-cdk-lib, constructs and zod left
+ *   as imports;
  * - `dist/cli/main.mjs`: the operator CLI as plain JavaScript (cli/token-refresher.mjs runs
- *   it), its npm dependencies left as imports: it runs with production dependencies only;
- * - `packages/client/lib/{esm,cjs}/`: the consumer library `@token-refresher/client`, with
- *   only the Secrets Manager and Lambda clients left as imports.
+ *   it when the TypeScript source is not beside it), its npm dependencies left as imports: it
+ *   runs with production dependencies only;
+ * - `packages/client/lib/{esm,cjs}/`: the consumer library `@token-refresher/client`
+ *   (declarations from tsconfig.client.json), with only the Secrets Manager and Lambda
+ *   clients left as imports.
+ *
+ * Each bundle's esbuild metafile is written beside it (`dist/meta/<name>.json`, not packed):
+ * test/unit/package.test.ts checks every npm import left in a bundle is a dependency (or
+ * peer) of the package that ships it.
  *
  * The dual layout is Powertools for AWS Lambda (TypeScript)'s: `lib/esm` and `lib/cjs`, each
  * with a `package.json` that names its module type and an `index.d.ts`, reached through
@@ -18,17 +25,18 @@
  *
  * `node --import tsx scripts/build.ts [client]`: everything, or only the client package.
  */
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateDtsBundle } from 'dts-bundle-generator';
+import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
 import { HANDLER_FILE, REFRESHER_ESBUILD_OPTIONS } from '../lib/handler-code.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...parts: string[]) => join(ROOT, ...parts);
 
-/** Where the construct module finds the pre-bundled handler: dist/construct/{esm,cjs}/ → dist/handlers/refresher/. */
+/** Where the construct module finds the pre-bundled handler: dist/construct/cjs/ → dist/handlers/refresher/. */
 const HANDLER_FROM_CONSTRUCT = '../../handlers/refresher';
 
 /** Options every library bundle shares: Node 20, npm packages left to the installer. */
@@ -39,6 +47,7 @@ const LIBRARY: BuildOptions = {
   packages: 'external',
   logLevel: 'warning',
   legalComments: 'none',
+  metafile: true,
 };
 
 /**
@@ -57,25 +66,47 @@ function fresh(directory: string): string {
   return directory;
 }
 
-/** One declaration file for an entry point: the package's types, with no path into this repository. */
-function declarations(entry: string): string {
-  const [dts] = generateDtsBundle([{ filePath: at(entry), output: { noBanner: true, exportReferencedTypes: false } }], {
-    preferredConfigPath: at('tsconfig.json'),
-  });
-  if (dts === undefined) throw new Error(`no declarations for ${entry}`);
-  return dts;
+async function bundle(name: string, options: BuildOptions): Promise<void> {
+  const result = await build(options);
+  mkdirSync(at('dist', 'meta'), { recursive: true });
+  writeFileSync(at('dist', 'meta', `${name}.json`), JSON.stringify(result.metafile));
 }
 
-/** `<out>/esm/index.js` and `<out>/cjs/index.js`, each beside a package.json naming its module type and the declarations. */
-async function dualPackage(entry: string, out: string, options: BuildOptions = {}): Promise<void> {
+/** Declarations of one entry point (tsc with `tsconfig`), emitted under dist/types/<name>/. */
+async function declarations(tsconfig: string, name: string): Promise<string> {
+  const out = at('dist', 'types', name);
+  rmSync(out, { recursive: true, force: true });
+  await promisify(execFile)(
+    process.execPath,
+    [at('node_modules', 'typescript', 'bin', 'tsc'), '-p', at(tsconfig)],
+    {
+      cwd: ROOT,
+    },
+  );
+  return out;
+}
+
+const ESM_FORMAT = { dir: 'esm', type: 'module', build: { format: 'esm' } as BuildOptions };
+const CJS_FORMAT = { dir: 'cjs', type: 'commonjs', build: COMMONJS };
+
+/**
+ * `<out>/<format>/index.js` for each format (`esm`, `cjs`), each beside a package.json naming
+ * its module type and a copy of the declarations (the same files: under `node16` resolution
+ * a declaration's module type is its folder's).
+ */
+async function modulePackage(
+  name: string,
+  entry: string,
+  tsconfig: string,
+  out: string,
+  formats: (typeof ESM_FORMAT)[],
+  options: BuildOptions = {},
+): Promise<void> {
   fresh(out);
-  const formats = [
-    { dir: 'esm', type: 'module', build: { format: 'esm' } as BuildOptions },
-    { dir: 'cjs', type: 'commonjs', build: COMMONJS },
-  ];
-  await Promise.all(
-    formats.map((format) =>
-      build({
+  const [types] = await Promise.all([
+    declarations(tsconfig, name),
+    ...formats.map((format) =>
+      bundle(`${name}-${format.dir}`, {
         ...LIBRARY,
         ...options,
         ...format.build,
@@ -84,57 +115,78 @@ async function dualPackage(entry: string, out: string, options: BuildOptions = {
         outfile: join(out, format.dir, 'index.js'),
       }),
     ),
-  );
-  const dts = declarations(entry);
+  ]);
   for (const format of formats) {
     writeFileSync(join(out, format.dir, 'package.json'), `${JSON.stringify({ type: format.type })}\n`);
-    writeFileSync(join(out, format.dir, 'index.d.ts'), dts);
+    cpSync(types, join(out, format.dir), { recursive: true });
   }
 }
 
 async function handlers(): Promise<void> {
   const out = fresh(at('dist', 'handlers', 'refresher'));
   const { banner, ...options } = REFRESHER_ESBUILD_OPTIONS;
-  await build({
+  await bundle('handler', {
     ...options,
     mainFields: [...options.mainFields],
     banner: { js: banner },
     bundle: true,
+    metafile: true,
     entryPoints: [at('lambda', 'refresher', 'handler.ts')],
     outfile: join(out, HANDLER_FILE),
     logLevel: 'warning',
   });
 }
 
+/**
+ * The construct as CommonJS only, as aws-cdk-lib itself is: an ESM app imports it like
+ * aws-cdk-lib (esbuild's CommonJS output names its exports for Node's static analysis), and
+ * one copy of the module means one `TokenRefresher` class, whichever way it is loaded.
+ */
 async function construct(): Promise<void> {
-  await dualPackage('lib/index.ts', at('dist', 'construct'), {
-    define: { __TOKEN_REFRESHER_PREBUNDLED_HANDLER__: JSON.stringify(HANDLER_FROM_CONSTRUCT) },
-  });
+  await modulePackage(
+    'construct',
+    'lib/index.ts',
+    'tsconfig.construct.json',
+    at('dist', 'construct'),
+    [CJS_FORMAT],
+    {
+      define: { __TOKEN_REFRESHER_PREBUNDLED_HANDLER__: JSON.stringify(HANDLER_FROM_CONSTRUCT) },
+    },
+  );
 }
 
 async function cli(): Promise<void> {
   const out = fresh(at('dist', 'cli'));
-  await build({ ...LIBRARY, format: 'esm', entryPoints: [at('cli', 'index.ts')], outfile: join(out, 'main.mjs') });
+  await bundle('cli', {
+    ...LIBRARY,
+    format: 'esm',
+    entryPoints: [at('cli', 'index.ts')],
+    outfile: join(out, 'main.mjs'),
+  });
 }
 
 async function client(): Promise<void> {
-  await dualPackage('lambda/client/index.ts', at('packages', 'client', 'lib'));
+  await modulePackage(
+    'client',
+    'lambda/client/index.ts',
+    'tsconfig.client.json',
+    at('packages', 'client', 'lib'),
+    [ESM_FORMAT, CJS_FORMAT],
+  );
   // npm packs a package's own LICENSE only: the client's is the repository's.
   copyFileSync(at('LICENSE'), at('packages', 'client', 'LICENSE'));
 }
 
+const known: Record<string, () => Promise<void>> = { handlers, construct, cli, client };
 const targets = process.argv.slice(2);
 const started = Date.now();
-if (targets.length === 0) {
-  await Promise.all([handlers(), cli()]);
-  await construct();
-  await client();
-} else {
-  const known: Record<string, () => Promise<void>> = { handlers, construct, cli, client };
-  for (const target of targets) {
+await Promise.all(
+  (targets.length === 0 ? Object.keys(known) : targets).map((target) => {
     const run = known[target];
     if (run === undefined) throw new Error(`unknown target ${target} (${Object.keys(known).join(', ')})`);
-    await run();
-  }
-}
-console.log(`built ${targets.length === 0 ? 'everything' : targets.join(', ')} in ${Date.now() - started} ms`);
+    return run();
+  }),
+);
+console.log(
+  `built ${targets.length === 0 ? 'everything' : targets.join(', ')} in ${Date.now() - started} ms`,
+);
