@@ -1,4 +1,4 @@
-import { type SpawnOptions, spawn } from 'node:child_process';
+import type { SpawnOptions } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -15,6 +15,7 @@ import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudf
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { uniqueName } from '../support/aws-fixtures.js';
+import { type Spawned, spawnChecked } from '../support/child-process.js';
 import { RefresherHarness } from '../support/refresher-harness.js';
 
 /**
@@ -32,41 +33,17 @@ const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 /** Installs lean on the npm cache the repository's own install filled. */
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
-interface Ran {
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command; a non-zero exit fails with everything it printed. */
-function run(command: string, args: string[], options: SpawnOptions & { cwd: string }): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      ...options,
-      env: {
-        ...process.env,
-        CDK_DISABLE_VERSION_CHECK: 'true',
-        CDK_DISABLE_CLI_TELEMETRY: 'true',
-        NO_COLOR: '1',
-        ...options.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr?.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) resolve({ stdout, stderr });
-      else
-        reject(
-          new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${code}\n${stdout}\n${stderr}`),
-        );
-    });
+/** Runs a command with the CDK CLI's checks and telemetry off; a non-zero exit fails with everything it printed. */
+function run(command: string, args: string[], options: SpawnOptions & { cwd: string }): Promise<Spawned> {
+  return spawnChecked(command, args, {
+    ...options,
+    env: {
+      ...process.env,
+      CDK_DISABLE_VERSION_CHECK: 'true',
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+      NO_COLOR: '1',
+      ...options.env,
+    },
   });
 }
 
