@@ -184,6 +184,23 @@ describe('the packed package, outside this repository', () => {
     expect(existsSync(tarball) && existsSync(clientTarball)).toBe(true);
   }, 180_000);
 
+  it("ships what the README's npm pack listing says (declaration files aside)", async () => {
+    const { stdout } = await run('tar', ['-tzf', tarball], { cwd: work });
+    const packed = stdout
+      .split('\n')
+      .filter((line) => line !== '' && !line.endsWith('.d.ts'))
+      .map((line) => line.replace(/^package\//, ''))
+      .sort();
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const listing = /What `npm pack --dry-run` lists[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const listed = listing
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.split(/\s+/)[0])
+      .sort();
+    expect(listed).toEqual(packed);
+  });
+
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   }, 120_000);
