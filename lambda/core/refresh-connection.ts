@@ -572,10 +572,14 @@ async function handleFailure(
       providerDescription: failure.providerDescription,
     });
   }
-  const lost =
-    failure.failureClass === 'ambiguous'
-      ? lostAnswerBackoff(lease.markerNow(), behaviourOf(record.provider!).rotation, deps.settings)
-      : undefined;
+  // The token's answer is unknown: this failure lost it, or an earlier one did and this
+  // run's requests were provably not processed (a 503 keeps the doubt: maybe_consumed). Either
+  // way a provider's reuse window bounds when it may be sent again, so the backoff stops short
+  // of the window's end.
+  const uncertain = failure.failureClass === 'ambiguous' || lease.transactionState === 'maybe_consumed';
+  const lost = uncertain
+    ? lostAnswerBackoff(lease.markerNow(), behaviourOf(record.provider!).rotation, deps.settings)
+    : undefined;
   if (!BACKING_OFF_CLASSES.includes(failure.failureClass) && !lost?.backsOff) {
     return failedResult(deps, connection, failure.failureClass, failure.message, {
       ...at,

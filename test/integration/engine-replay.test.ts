@@ -718,6 +718,46 @@ describe('lost answers: the reuse window decides', () => {
     }
   });
 
+  it('an uncertain Xero token answered only 503 backs off no later than its reuse window allows', async () => {
+    const h = await harness();
+    await connect(h, 'xero-doubt', 'xero');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    // Run 1: the answer is lost (Xero rotated, or not), and the retries of this run get only 503s.
+    replay.next('xero', 'lost', ...times(3, { status: 503, body: 'unavailable' }));
+    const before = replay.calls('xero');
+    const sentAt = Date.now();
+    await h.invoke({ action: 'run', connections: ['xero-doubt'] });
+    const windowEnds = sentAt + 30 * MINUTE_MS;
+    try {
+      // Runs 2 and 3, each after its backoff: 503s only, so the doubt stays and the streak grows
+      // (5, 10, then 20 minutes), but the next attempt never lands past the window's end.
+      let at = 0;
+      for (const wait of [6, 11]) {
+        at += wait;
+        replay.next('xero', ...times(3, { status: 503, body: 'unavailable' }));
+        expect(
+          resultOf(await run(h, 'xero-doubt', { clock: later(at * MINUTE_MS) }), 'xero-doubt'),
+        ).toMatchObject({
+          failureClass: 'transient',
+        });
+        const item = await leases.get('xero-doubt');
+        expect(item).toMatchObject({ sentOutcome: 'ambiguous' });
+        expect(item?.backoff?.nextAttemptAt).toBeLessThan(windowEnds);
+      }
+      // The retry the window allows happens inside it, and Xero answers it.
+      replay.clearNext('xero');
+      const next = (await leases.get('xero-doubt'))!.backoff!.nextAttemptAt;
+      const retry = resultOf(
+        await run(h, 'xero-doubt', { clock: later(next - Date.now() + 1_000) }),
+        'xero-doubt',
+      );
+      expect(retry).toMatchObject({ status: 'refreshed' });
+      expect(replay.calls('xero') - before).toBeGreaterThan(4);
+    } finally {
+      replay.clearNext('xero');
+    }
+  });
+
   it('Xero past its grace window, and Box (strict): no blind retry beyond the documented one', async () => {
     const h = await harness();
     await connect(h, 'box-lost', 'box');
