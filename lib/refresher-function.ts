@@ -321,6 +321,7 @@ export function createRefresherFunction(
           versionFloorMs: settings.versionFloor.toMilliseconds(),
           maxAgeMs: settings.maxAge.toMilliseconds(),
           reauthDueWithinMs: settings.reauthDueWithin.toMilliseconds(),
+          nearExpiryMs: settings.nearExpiryThreshold.toMilliseconds(),
           // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
           allowedTokenOrigins: settings.allowedTokenOrigins,
         },

@@ -54,12 +54,13 @@ export const DOCUMENTED_AMBIGUOUS_RETRIES = 1;
  * The ambiguous-answer policy (docs/refresh-transaction.md, "Ambiguous failures"): whether
  * one more request may carry a refresh token whose earlier answer is unknown (pure).
  *
- * - The documented retry: a token that went out once (`sentAttempts` ≤ 1) may go once more,
- *   whatever the provider — in the same run, or in the next one after an interrupted send.
- * - Beyond it, only inside the provider's documented reuse window
- *   (`rotation.reuseWindowSeconds`, Xero 1800 s), counted from the token's first send, with
- *   `marginMs` (the request's time) to spare: there a replaced token still works, so a
- *   retry on a later run recovers. A strict provider (0) gets no blind retry.
+ * - The documented retry: a token that went out once (`sentAttempts` ≤ 1) may go once more
+ *   — in the same run, or in the next one after an interrupted send.
+ * - At a provider with a documented reuse window (`rotation.reuseWindowSeconds`, Xero
+ *   1800 s), every resend, the documented retry included, only inside it, counted from the
+ *   token's first send, with `marginMs` (the request's time) to spare: there a replaced
+ *   token still works, so a retry on a later run recovers; past it a resend is a reuse.
+ *   A strict provider (0) gets no blind retry beyond the documented one.
  * - A provider that never rotates (`rotation.model` `static`: Google, HubSpot) never
  *   replaced the token, whatever became of the lost request: a retry is always safe.
  *
@@ -71,12 +72,10 @@ export function mayResendUncertain(
   now: number,
   marginMs: number,
 ): boolean {
-  if ((marker.sentAttempts ?? 1) <= DOCUMENTED_AMBIGUOUS_RETRIES) return true;
   if (rotation.model === 'static') return true;
   const { reuseWindowSeconds } = rotation;
-  return (
-    reuseWindowSeconds > 0 &&
-    marker.sentAt !== undefined &&
-    now + marginMs < marker.sentAt + reuseWindowSeconds * 1000
-  );
+  if (reuseWindowSeconds > 0 && marker.sentAt !== undefined) {
+    return now + marginMs < marker.sentAt + reuseWindowSeconds * 1000;
+  }
+  return (marker.sentAttempts ?? 1) <= DOCUMENTED_AMBIGUOUS_RETRIES;
 }

@@ -87,12 +87,21 @@ describe('mayResendUncertain: the ambiguous-answer policy', () => {
   /** A rotating provider with this reuse window. */
   const rotating = (reuseWindowSeconds: number) => ({ model: 'rotating' as const, reuseWindowSeconds });
 
-  it('the documented retry: a token sent once may go once more, whatever the provider', () => {
+  it('the documented retry: a token sent once may go once more (a window provider: inside its window)', () => {
     expect(mayResendUncertain({ sentAt: t0, sentAttempts: 1 }, rotating(0), t0 + 3_600_000, margin)).toBe(
       true,
     );
     // A marker written before the count existed counts as one send.
     expect(mayResendUncertain({}, rotating(0), t0, margin)).toBe(true);
+    // Past a reuse window even the documented retry would be a reuse (Xero answers it as theft).
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 1 }, rotating(1800), t0 + 1_789_000, margin)).toBe(
+      true,
+    );
+    expect(mayResendUncertain({ sentAt: t0, sentAttempts: 1 }, rotating(1800), t0 + 1_790_000, margin)).toBe(
+      false,
+    );
+    // Without the first send's time, the documented retry as at any provider.
+    expect(mayResendUncertain({ sentAttempts: 1 }, rotating(1800), t0, margin)).toBe(true);
   });
 
   it('a strict provider (no reuse window): no blind retry beyond it', () => {
