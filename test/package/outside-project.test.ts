@@ -140,6 +140,18 @@ refresher.grantRequestRefresh(consumer);
 app.synth();
 `;
 
+/** The construct used from an ESM TypeScript module (type-checked only). */
+const CONSTRUCT_TYPES = `import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { TokenRefresher, type TokenRefresherProps } from 'token-refresher';
+
+const props: TokenRefresherProps = { stackOutputs: false };
+const stack = new Stack(new App(), 'Typed');
+const refresher: TokenRefresher = new TokenRefresher(stack, 'TokenRefresher', props);
+const fn: lambda.Function = refresher.onDemandFunction;
+refresher.bindConsumer(fn, 'askara-prod');
+`;
+
 /** A consumer Lambda handler importing the client (README "Consumer usage"). */
 const CONSUMER_HANDLER = `import { getAccessToken } from '@token-refresher/client';
 
@@ -256,6 +268,28 @@ describe('the packed package, outside this repository', () => {
     await run('npm', [...NPM_INSTALL, 'aws-cdk-lib', 'constructs', tarball], { cwd: app });
     await run('npm', [...NPM_INSTALL, '--save-dev', 'aws-cdk'], { cwd: app });
     await run('npx', ['cdk', 'synth', '--quiet'], { cwd: app });
+    // The construct's types from an ESM TypeScript module, under nodenext and bundler resolution.
+    writeFileSync(join(app, 'check.mts'), CONSTRUCT_TYPES);
+    for (const [module, resolution] of [
+      ['nodenext', 'nodenext'],
+      ['esnext', 'bundler'],
+    ]) {
+      await run(
+        'node',
+        [
+          TSC,
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          '--module',
+          module!,
+          '--moduleResolution',
+          resolution!,
+          'check.mts',
+        ],
+        { cwd: app },
+      );
+    }
 
     const resources = template(app, 'EsmApp').Resources!;
     expectBoundConsumer(resources);
