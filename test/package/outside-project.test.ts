@@ -47,6 +47,24 @@ function run(command: string, args: string[], options: SpawnOptions & { cwd: str
   });
 }
 
+/** Type-checks `file` in `cwd` with this repository's TypeScript, once per [module, moduleResolution]. */
+async function typeCheck(
+  cwd: string,
+  file: string,
+  flags: string[],
+  modes: [string, string][],
+): Promise<void> {
+  for (const [module, resolution] of modes) {
+    await run(
+      'node',
+      [TSC, '--noEmit', '--strict', ...flags, '--module', module, '--moduleResolution', resolution, file],
+      {
+        cwd,
+      },
+    );
+  }
+}
+
 /** Kilobytes under `directory` (du -sk). */
 async function sizeKb(directory: string): Promise<number> {
   const { stdout } = await run('du', ['-sk', directory], { cwd: directory });
@@ -270,26 +288,15 @@ describe('the packed package, outside this repository', () => {
     await run('npx', ['cdk', 'synth', '--quiet'], { cwd: app });
     // The construct's types from an ESM TypeScript module, under nodenext and bundler resolution.
     writeFileSync(join(app, 'check.mts'), CONSTRUCT_TYPES);
-    for (const [module, resolution] of [
-      ['nodenext', 'nodenext'],
-      ['esnext', 'bundler'],
-    ]) {
-      await run(
-        'node',
-        [
-          TSC,
-          '--noEmit',
-          '--strict',
-          '--skipLibCheck',
-          '--module',
-          module!,
-          '--moduleResolution',
-          resolution!,
-          'check.mts',
-        ],
-        { cwd: app },
-      );
-    }
+    await typeCheck(
+      app,
+      'check.mts',
+      ['--skipLibCheck'],
+      [
+        ['nodenext', 'nodenext'],
+        ['esnext', 'bundler'],
+      ],
+    );
 
     const resources = template(app, 'EsmApp').Resources!;
     expectBoundConsumer(resources);
@@ -381,30 +388,16 @@ describe('the packed package, outside this repository', () => {
       // CommonJS require and type resolution under node, node16 and bundler.
       await run('node', ['-e', "require('@token-refresher/client').TokenClient"], { cwd: consumer });
       writeFileSync(join(consumer, 'types.ts'), CONSUMER_TYPES);
-      for (const [module, resolution] of [
-        ['commonjs', 'node10'],
-        ['node16', 'node16'],
-        ['esnext', 'bundler'],
-      ]) {
-        await run(
-          'node',
-          [
-            TSC,
-            '--noEmit',
-            '--strict',
-            '--skipLibCheck',
-            'false',
-            '--types',
-            'node',
-            '--module',
-            module!,
-            '--moduleResolution',
-            resolution!,
-            'types.ts',
-          ],
-          { cwd: consumer },
-        );
-      }
+      await typeCheck(
+        consumer,
+        'types.ts',
+        ['--skipLibCheck', 'false', '--types', 'node'],
+        [
+          ['commonjs', 'node10'],
+          ['node16', 'node16'],
+          ['esnext', 'bundler'],
+        ],
+      );
 
       writeFileSync(join(consumer, 'handler.mjs'), CONSUMER_HANDLER);
       await run(
