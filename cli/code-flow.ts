@@ -26,6 +26,8 @@ export interface CodeFlowOptions {
   show(url: string, opened: boolean): void;
   /** Extra authorization request parameters (e.g. `prompt=consent`). */
   extraParams?: Record<string, string>;
+  /** Aborting it (Ctrl-C) stops the wait. */
+  signal?: AbortSignal;
 }
 
 export interface CodeFlowResult {
@@ -124,6 +126,9 @@ export async function runCodeFlow(options: CodeFlowOptions): Promise<CodeFlowRes
       ),
     options.timeoutMs,
   );
+  const onAbort = () =>
+    settle.reject(new CliError('interrupted before the authorization arrived; nothing was connected'));
+  options.signal?.addEventListener('abort', onAbort);
   try {
     let opened = true;
     try {
@@ -136,6 +141,7 @@ export async function runCodeFlow(options: CodeFlowOptions): Promise<CodeFlowRes
     return { code, codeVerifier, redirectUri };
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

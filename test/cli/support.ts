@@ -232,6 +232,8 @@ export class CliSandbox {
       stdin?: string;
       stdinIsTTY?: boolean;
       confirm?: boolean;
+      /** Sees each confirmation question asked. */
+      onConfirm?: (question: string) => void;
       local?: LocalInvokerOptions;
       /** With `--no-browser`: a person copies the printed URL into a (headless) browser. */
       followPrintedUrl?: boolean;
@@ -261,7 +263,10 @@ export class CliSandbox {
       },
       stdin,
       openBrowser: (url) => this.browse(url),
-      confirm: async () => options.confirm ?? false,
+      confirm: async (question) => {
+        options.onConfirm?.(question);
+        return options.confirm ?? false;
+      },
       readHidden: async () => options.stdin ?? '',
     };
     const code = await main(['--stack', this.stackName, ...argv], { io, local: options.local });
