@@ -23,6 +23,7 @@ import {
   kmsClient,
   uniqueName,
 } from '../support/aws-fixtures.js';
+import { JSON_SCHEMAS, type JsonOutput, validateJsonOutput } from './json-schemas.js';
 
 /**
  * Requests for each profile's real token endpoint go to the replay's endpoint for it: the
@@ -95,6 +96,17 @@ export async function startReplayCli(
       await auth.stop();
     },
   };
+}
+
+/**
+ * With `--json`, every run's outputs are checked against the command's schema: stdout one
+ * document (when there is one), stderr one JSON error when the exit is not 0.
+ */
+export function expectValidJson(argv: readonly string[], run: CliRun): void {
+  if (!argv.includes('--json') || argv.includes('--help')) return;
+  const command = argv.find((arg): arg is JsonOutput => arg in JSON_SCHEMAS && arg !== 'error');
+  if (command && run.stdout !== '') validateJsonOutput(command, JSON.parse(run.stdout));
+  if (run.code !== 0) validateJsonOutput('error', JSON.parse(run.stderr.trim().split('\n').at(-1) ?? ''));
 }
 
 export interface CliRun {
@@ -271,6 +283,7 @@ export class CliSandbox {
     };
     const code = await main(['--stack', this.stackName, ...argv], { io, local: options.local });
     this.allOutput += stdout + stderr;
+    expectValidJson(argv, { code, stdout, stderr });
     return { code, stdout, stderr };
   }
 
