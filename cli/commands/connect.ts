@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import type { AuthorizationServer } from 'oauth4webapi';
 import { SecretsManagerCreator, SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
 import { connectionSecretName } from '../../lambda/contract/names.js';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
@@ -25,6 +26,7 @@ import { CliError } from '../errors.js';
 import { formatDuration, formatExpiresIn, shortVersion } from '../format.js';
 import { invokerFor, type LocalInvokerOptions, type RefresherInvoker } from '../invoker.js';
 import type { CliIo } from '../io.js';
+import { discoverServer } from '../oauth-metadata.js';
 import { progress } from '../progress.js';
 import { connectionStatus } from './status.js';
 
@@ -77,27 +79,6 @@ export function checkEndpointUrl(option: string, value: string, allowInsecureLoc
   return endpoint.url.href;
 }
 
-/** OAuth 2.0 / OIDC discovery (RFC 8414): the endpoints of `issuer`. */
-async function discover(issuer: string): Promise<{ authorizationEndpoint?: string; tokenEndpoint?: string }> {
-  const base = issuer.replace(/\/$/, '');
-  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
-    try {
-      const response = await fetch(`${base}${path}`, {
-        signal: AbortSignal.timeout(10_000),
-        redirect: 'error',
-      });
-      if (!response.ok) continue;
-      const metadata = (await response.json()) as Record<string, unknown>;
-      const text = (key: string) =>
-        typeof metadata[key] === 'string' ? (metadata[key] as string) : undefined;
-      return { authorizationEndpoint: text('authorization_endpoint'), tokenEndpoint: text('token_endpoint') };
-    } catch {
-      // Try the next well-known path.
-    }
-  }
-  throw new CliError(`no OAuth metadata found at --issuer (tried ${base}/.well-known/openid-configuration)`);
-}
-
 export async function connectCommand(
   name: string,
   options: ConnectOptions,
@@ -122,8 +103,13 @@ export async function connectCommand(
     (options.authorizationEndpoint &&
       checkEndpointUrl('--authorization-endpoint', options.authorizationEndpoint, allowHttp));
   const issuer = profile?.issuer ?? options.issuer;
+  let server: AuthorizationServer | undefined;
   if (issuer && (!tokenEndpoint || (!authorizationEndpoint && !options.refreshTokenStdin))) {
-    const discovered = await discover(checkEndpointUrl('--issuer', issuer, allowHttp && !profile));
+    const discovered = await discoverServer(
+      checkEndpointUrl('--issuer', issuer, allowHttp && !profile),
+      allowHttp && !profile,
+    );
+    server = discovered.server;
     tokenEndpoint ??=
       discovered.tokenEndpoint &&
       checkEndpointUrl("the issuer's token_endpoint", discovered.tokenEndpoint, allowHttp);
@@ -179,6 +165,7 @@ export async function connectCommand(
     process.once('SIGINT', onSignal);
     const flow = await runCodeFlow({
       signal: interrupted.signal,
+      ...(server ? { server } : {}),
       authorizationEndpoint: authorizationEndpoint!,
       clientId: options.clientId!,
       scope,
