@@ -82,28 +82,14 @@ describe('discovery, PKCE, state and callback validation (oauth4webapi)', () => 
   });
 
   it('says the real network cause: a host that does not resolve', async () => {
-    const run = await sandbox.run([
-      'connect',
-      'x',
-      '--issuer',
-      'https://no-such-host.invalid',
-      '--client-id',
-      'c',
-    ]);
+    const args = ['connect', 'x', '--issuer', 'https://no-such-host.invalid', '--client-id', 'c'];
+    const run = await sandbox.run(args);
     expectOneLine(
       run,
       /^token-refresher: could not reach https:\/\/no-such-host\.invalid\/\.well-known\/openid-configuration: (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid$/,
     );
     expect(run.code).toBe(7);
-    const json = await sandbox.run([
-      'connect',
-      'x',
-      '--issuer',
-      'https://no-such-host.invalid',
-      '--client-id',
-      'c',
-      '--json',
-    ]);
+    const json = await sandbox.run([...args, '--json']);
     expect(JSON.parse(json.stderr).error).toMatchObject({
       code: 'environment',
       metadataUrl: expect.stringContaining('no-such-host'),
