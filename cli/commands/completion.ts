@@ -70,13 +70,16 @@ export function bashScript(c: Completions): string {
   const takesValue = [...new Set(valued.map((o) => o.flag))];
   return `# ${NAME} completion for bash: source it, or put it in /etc/bash_completion.d/${NAME}
 _token_refresher() {
-  local cur prev cmd word
-  cur="\${COMP_WORDS[COMP_CWORD]}"
-  prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  # zsh (through bashcompinit) indexes COMP_WORDS from 1, bash from 0.
+  local base=0 cur prev cmd word i
+  [ -n "\${ZSH_VERSION:-}" ] && base=1
+  cur="\${COMP_WORDS[COMP_CWORD + base]}"
+  prev="\${COMP_WORDS[COMP_CWORD + base - 1]}"
   local commands=${quote(c.commands.map((command) => command.name).join(' '))}
   local globals=${quote(c.globals.map((o) => o.flag).join(' '))}
   cmd=""
-  for word in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+  for ((i = 1 + base; i < COMP_CWORD + base; i++)); do
+    word="\${COMP_WORDS[i]}"
     case " $commands " in *" $word "*) cmd="$word"; break ;; esac
   done
   case "$prev" in
@@ -107,7 +110,8 @@ complete -F _token_refresher ${NAME}
 export function zshScript(c: Completions): string {
   return `#compdef ${NAME}
 # ${NAME} completion for zsh: put it on your $fpath as _${NAME}, or source it.
-# It runs the bash completion through zsh's bashcompinit.
+# It runs the bash completion through zsh's bashcompinit (after compinit, which defines compdef).
+(( $+functions[compdef] )) || { autoload -U +X compinit && compinit -u }
 autoload -U +X bashcompinit && bashcompinit
 ${bashScript(c)
   .split('\n')
