@@ -249,6 +249,8 @@ export class CliSandbox {
       local?: LocalInvokerOptions;
       /** With `--no-browser`: a person copies the printed URL into a (headless) browser. */
       followPrintedUrl?: boolean;
+      /** The browser the CLI opens (default: the headless redirect follower). */
+      openBrowser?: (url: string) => Promise<void>;
     } = {},
   ): Promise<CliRun> {
     let stdout = '';
@@ -274,7 +276,7 @@ export class CliSandbox {
         isTTY: false,
       },
       stdin,
-      openBrowser: (url) => this.browse(url),
+      openBrowser: options.openBrowser ?? ((url) => this.browse(url)),
       confirm: async (question) => {
         options.onConfirm?.(question);
         return options.confirm ?? false;
