@@ -8,14 +8,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { StackOutputKey } from '../lambda/contract/stack-outputs.js';
+import type { SandboxStackOutputKey, StackOutputKey } from '../lambda/contract/stack-outputs.js';
 import { CliError, toCliError } from './errors.js';
 
 /** The stack name looked up when `--stack` is not given (the CDK app's default). */
 export const DEFAULT_STACK_NAME = 'TokenRefresher';
 
-/** A stack output the CLI reads (lambda/contract/stack-outputs.ts). */
-export type OutputKey = StackOutputKey;
+/** A stack output the CLI reads (lambda/contract/stack-outputs.ts), a sandbox stack's included. */
+export type OutputKey = StackOutputKey | SandboxStackOutputKey;
 
 /** Global options shared by every command. */
 export interface GlobalOptions {

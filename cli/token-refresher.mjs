@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// The `token-refresher` bin: registers tsx (a devDependency, installed by `npm ci` in this
-// repository) so the TypeScript CLI runs without a build step, then runs it.
-import { register } from 'tsx/esm/api';
+// The `token-refresher` bin. In this repository, where the TypeScript source is beside it, it
+// registers tsx (a devDependency) and runs cli/index.ts: what you run is the code you edit.
+// In the published package, which ships no source, it runs the bundle the build made
+// (dist/cli/main.mjs, plain JavaScript): production dependencies only, no tsx.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('./index.ts');
+const source = new URL('./index.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import('../dist/cli/main.mjs'));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -1,5 +1,3 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Aws, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,10 +14,15 @@ import {
 } from '../lambda/contract/names.js';
 import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
+import {
+  HANDLER_EXPORT,
+  HANDLER_FILE,
+  locateRefresherCode,
+  REFRESHER_ESBUILD_OPTIONS,
+  type RefresherCode,
+} from './handler-code.js';
 import { nagFinding, secretArn, viaService } from './policy.js';
 import type { ResolvedSettings } from './settings.js';
-
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Which refresher function a role serves: each has its own role with what its path needs. */
 export type RefresherPath = 'scheduled' | 'onDemand';
@@ -287,72 +290,85 @@ export interface RefresherFunctionProps {
    * @default false
    */
   readonly onDemandOnly?: boolean;
+  /** @default - the pre-bundled asset, or the source in this repository (handler-code.ts) */
+  readonly code?: RefresherCode;
 }
 
 /**
- * The refresher (lambda/refresher/handler.ts), bundled by the local esbuild as ESM for
- * Node.js 24 on arm64, configured through the environment that
- * `encodeRefresherEnvironment` writes from the settings.
+ * The refresher (lambda/refresher/handler.ts) as an ESM bundle for Node.js 24 on arm64,
+ * configured through the environment that `encodeRefresherEnvironment` writes from the
+ * settings. Its code is the package's pre-bundled asset (`lambda.Code.fromAsset`), or, in
+ * this repository, the source bundled by NodejsFunction with the local esbuild and the same
+ * options (handler-code.ts). Either way the template's function is the same but for the
+ * asset hash.
  */
-export class RefresherFunction extends nodejs.NodejsFunction {
-  constructor(scope: Construct, id: string, props: RefresherFunctionProps) {
-    const { settings } = props;
-    super(scope, id, {
-      description: props.description,
-      entry: join(REPO_ROOT, 'lambda', 'refresher', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: settings.memorySize,
-      timeout: props.timeout,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      role: props.role,
-      logGroup: props.logGroup,
-      environment: {
-        ...encodeRefresherEnvironment({
-          prefix: settings.connectionPrefix,
-          leaseTableName: props.leaseTable.tableName,
-          refreshTokenKeyId: props.refreshTokenKey.keyArn,
-          onDemandOnly: props.onDemandOnly,
-          settings: {
-            refreshWindowMs: settings.refreshWindow.toMilliseconds(),
-            minIntervalMs: settings.minInterval.toMilliseconds(),
-            versionFloorMs: settings.versionFloor.toMilliseconds(),
-            maxAgeMs: settings.maxAge.toMilliseconds(),
-            reauthDueWithinMs: settings.reauthDueWithin.toMilliseconds(),
-            // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
-            allowedTokenOrigins: settings.allowedTokenOrigins,
-          },
-        }),
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        // Bundled by the local esbuild (a devDependency): no Docker.
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        // ESM output: some bundled CommonJS dependencies still call require() for Node
-        // built-ins, which needs a require in module scope.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        minify: true,
-        // Source maps (without sources) keep stack traces of `internal` failures readable
-        // with --enable-source-maps. The map (~1.2 MB) ships next to the bundle and costs a
-        // little cold-start time once per 5-minute container; readable traces are worth it
-        // for a job nobody watches live. No source code is shipped twice.
-        sourceMap: true,
-        sourcesContent: false,
-        // The AWS SDK is bundled (pinned by package-lock.json) instead of using the runtime's copy.
-        externalModules: [],
-        logLevel: nodejs.LogLevel.ERROR,
-      },
+export function createRefresherFunction(
+  scope: Construct,
+  id: string,
+  props: RefresherFunctionProps,
+): lambda.Function {
+  const { settings } = props;
+  const options = {
+    description: props.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: settings.memorySize,
+    timeout: props.timeout,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    role: props.role,
+    logGroup: props.logGroup,
+    environment: {
+      ...encodeRefresherEnvironment({
+        prefix: settings.connectionPrefix,
+        leaseTableName: props.leaseTable.tableName,
+        refreshTokenKeyId: props.refreshTokenKey.keyArn,
+        onDemandOnly: props.onDemandOnly,
+        settings: {
+          refreshWindowMs: settings.refreshWindow.toMilliseconds(),
+          minIntervalMs: settings.minInterval.toMilliseconds(),
+          versionFloorMs: settings.versionFloor.toMilliseconds(),
+          maxAgeMs: settings.maxAge.toMilliseconds(),
+          reauthDueWithinMs: settings.reauthDueWithin.toMilliseconds(),
+          // Pinned at deploy time; ALLOW_INSECURE_LOOPBACK (tests only) is never set here.
+          allowedTokenOrigins: settings.allowedTokenOrigins,
+        },
+      }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+  } satisfies Partial<lambda.FunctionProps>;
+
+  const code = props.code ?? locateRefresherCode();
+  if (code.kind === 'prebundled') {
+    return new lambda.Function(scope, id, {
+      ...options,
+      code: lambda.Code.fromAsset(code.directory),
+      handler: `${HANDLER_FILE.replace(/\.mjs$/, '')}.${HANDLER_EXPORT}`,
     });
   }
+  const esbuild = REFRESHER_ESBUILD_OPTIONS;
+  return new nodejs.NodejsFunction(scope, id, {
+    ...options,
+    entry: code.entry,
+    handler: HANDLER_EXPORT,
+    projectRoot: code.projectRoot,
+    depsLockFilePath: code.depsLockFilePath,
+    bundling: {
+      // Bundled by the local esbuild (a devDependency): no Docker.
+      forceDockerBundling: false,
+      format: nodejs.OutputFormat.ESM,
+      target: esbuild.target,
+      platform: esbuild.platform,
+      mainFields: [...esbuild.mainFields],
+      banner: esbuild.banner,
+      minify: esbuild.minify,
+      sourceMap: esbuild.sourcemap,
+      sourcesContent: esbuild.sourcesContent,
+      // The AWS SDK is bundled (pinned by package-lock.json) instead of using the runtime's copy.
+      externalModules: [],
+      logLevel: nodejs.LogLevel.ERROR,
+    },
+  });
 }

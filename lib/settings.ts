@@ -193,6 +193,15 @@ export interface TokenRefresherProps {
    * @default `<stack name>-<region>`
    */
   readonly dashboardName?: string;
+  /**
+   * Add the stack outputs the operator CLI reads (`FunctionName`, `ConnectionPrefix`, ...,
+   * lambda/contract/stack-outputs.ts) to the stack, under those exact logical IDs, so
+   * `token-refresher --stack <your stack>` finds this deployment. A stack holds the outputs
+   * of one TokenRefresher: turn them off for any other (the CLI then needs the override
+   * flags, `--function`, `--prefix`, ...), or when the names collide with your own outputs.
+   * @default true
+   */
+  readonly stackOutputs?: boolean;
 }
 
 /** An engine default (milliseconds, lambda/contract/settings.ts) in whole seconds. */

@@ -1,8 +1,7 @@
-import { App, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { StackOutput, type StackOutputKey } from '../lambda/contract/stack-outputs.js';
 import { SettingsError, type TokenRefresherProps } from './settings.js';
 import { TokenRefresher } from './token-refresher.js';
 
@@ -47,7 +46,7 @@ export interface TokenRefresherStackProps extends StackProps {
   readonly refresher?: TokenRefresherProps;
 }
 
-/** The deployable stack: one {@link TokenRefresher} and the outputs the operator CLI reads. */
+/** The deployable stack: one {@link TokenRefresher}, which adds the outputs the operator CLI reads. */
 export class TokenRefresherStack extends Stack {
   public readonly refresher: TokenRefresher;
 
@@ -57,24 +56,8 @@ export class TokenRefresherStack extends Stack {
         'token-refresher: keeps OAuth 2.0 access tokens fresh in KMS-encrypted Secrets Manager secrets',
       ...props,
     });
-    const refresher = new TokenRefresher(this, 'TokenRefresher', props.refresher);
-    this.refresher = refresher;
-
-    const output = (id: StackOutputKey, value: string) =>
-      new CfnOutput(this, id, { value, description: StackOutput[id] });
-    output('FunctionName', refresher.function.functionName);
-    output('OnDemandFunctionName', refresher.onDemandFunction.functionName);
-    output('AlarmTopicArn', refresher.alarmTopic.topicArn);
-    output('SecretsKeyArn', refresher.secretsKey.keyArn);
-    output('RefreshTokenKeyArn', refresher.refreshTokenKey.keyArn);
-    output('LeaseTableName', refresher.leaseTable.tableName);
-    output('ConnectionPrefix', refresher.connectionPrefix);
-    output('ClientCredentialsPrefix', refresher.clientCredentialsPrefix);
-    output('DashboardName', refresher.dashboard.dashboardName);
-    output('DeadLetterQueueUrl', refresher.deadLetterQueue.queueUrl);
-    output('ScheduleName', refresher.schedule.scheduleName);
-    output('AllowedTokenOrigins', refresher.settings.allowedTokenOrigins.join(','));
-    output('VersionFloorSeconds', String(refresher.settings.versionFloor.toSeconds()));
+    // The construct adds the outputs the operator CLI reads (its stackOutputs prop).
+    this.refresher = new TokenRefresher(this, 'TokenRefresher', props.refresher);
   }
 }
 

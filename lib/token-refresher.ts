@@ -1,10 +1,10 @@
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,10 +13,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   CONNECTION_NAME_RULE,
+  ConsumerEnvironment,
   connectionSecretName,
   isConnectionName,
   SERVICE_NAME,
 } from '../lambda/contract/names.js';
+import { StackOutput, type StackOutputKey } from '../lambda/contract/stack-outputs.js';
 import { type AlarmId, AlarmTopic, createAlarms } from './alarms.js';
 import { createDashboard } from './dashboard.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
@@ -24,7 +26,7 @@ import { OpsKey, RefreshTokenKey, SecretsKey } from './keys.js';
 import { secretArn, viaService } from './policy.js';
 import {
   bindRefreshTokenKey,
-  RefresherFunction,
+  createRefresherFunction,
   RefresherLogGroup,
   RefresherRole,
 } from './refresher-function.js';
@@ -66,9 +68,9 @@ export class TokenRefresher extends Construct {
   /** Encrypts the alarm topic and the dead-letter queue (operational data, no tokens). */
   public readonly opsKey: OpsKey;
   /** The refresher function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function consumers invoke for an on-demand refresh (see {@link grantRequestRefresh}). */
-  public readonly onDemandFunction: nodejs.NodejsFunction;
+  public readonly onDemandFunction: lambda.Function;
   public readonly onDemandLogGroup: logs.LogGroup;
   /** The scheduled function's own role (inline policies only). */
   public readonly role: iam.Role;
@@ -100,6 +102,8 @@ export class TokenRefresher extends Construct {
   public readonly clientCredentialsPrefix: string;
   /** Role ARNs given read access (the watch rule on record reads leaves them out). */
   private readonly grantedReaderRoleArns: string[] = [];
+  /** Whether this construct added the stack outputs the CLI reads. */
+  private emitsStackOutputs = false;
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps = {}) {
     super(scope, id);
@@ -146,7 +150,7 @@ export class TokenRefresher extends Construct {
       refreshTokenKey: this.refreshTokenKey,
     };
     this.logGroup = new RefresherLogGroup(this, 'LogGroup', { retention: settings.logRetention });
-    this.function = new RefresherFunction(this, 'Function', {
+    this.function = createRefresherFunction(this, 'Function', {
       ...functionResources,
       role,
       description: 'token-refresher: refreshes OAuth 2.0 connections before their access tokens expire',
@@ -161,7 +165,7 @@ export class TokenRefresher extends Construct {
     // Consumers invoke this one after a 401: on-demand requests only, never force or runs.
     // Its own role (a refresh of one connection, nothing more); single flight comes from
     // the lease, and reserved concurrency keeps a consumer flood to a few at a time.
-    this.onDemandFunction = new RefresherFunction(this, 'OnDemandFunction', {
+    this.onDemandFunction = createRefresherFunction(this, 'OnDemandFunction', {
       ...functionResources,
       role: onDemandRole,
       description: 'token-refresher: on-demand refresh of one connection after a consumer saw a 401',
@@ -252,6 +256,60 @@ export class TokenRefresher extends Construct {
       deadLetterQueue,
       alarms: this.alarms,
     });
+
+    if (props.stackOutputs ?? true) this.addStackOutputs(stack);
+  }
+
+  /**
+   * The outputs the operator CLI reads (lambda/contract/stack-outputs.ts), under exactly
+   * those logical IDs, wherever the construct sits in the stack: `token-refresher --stack
+   * <stack name>` then finds this deployment with no override flag.
+   */
+  private addStackOutputs(stack: Stack): void {
+    const other = stack.node
+      .findAll()
+      .find(
+        (construct) =>
+          construct !== this && construct instanceof TokenRefresher && construct.emitsStackOutputs,
+      );
+    if (other !== undefined) {
+      throw new Error(
+        `TokenRefresher: ${this.node.path} and ${other.node.path} would both add the CLI's stack outputs ` +
+          '(FunctionName, ConnectionPrefix, ...) to one stack: set stackOutputs: false on one of them',
+      );
+    }
+    this.emitsStackOutputs = true;
+    const values: Record<StackOutputKey, string> = {
+      FunctionName: this.function.functionName,
+      OnDemandFunctionName: this.onDemandFunction.functionName,
+      AlarmTopicArn: this.alarmTopic.topicArn,
+      SecretsKeyArn: this.secretsKey.keyArn,
+      RefreshTokenKeyArn: this.refreshTokenKey.keyArn,
+      LeaseTableName: this.leaseTable.tableName,
+      ConnectionPrefix: this.connectionPrefix,
+      ClientCredentialsPrefix: this.clientCredentialsPrefix,
+      DashboardName: this.dashboard.dashboardName,
+      DeadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+      ScheduleName: this.schedule.scheduleName,
+      AllowedTokenOrigins: this.settings.allowedTokenOrigins.join(','),
+      VersionFloorSeconds: String(this.settings.versionFloor.toSeconds()),
+    };
+    const outputs = new Construct(this, 'Outputs');
+    for (const key of Object.keys(StackOutput) as StackOutputKey[]) {
+      new CfnOutput(outputs, key, { value: values[key], description: StackOutput[key] }).overrideLogicalId(
+        key,
+      );
+    }
+  }
+
+  /**
+   * Everything a consumer Lambda function needs to use `connection` (every connection when
+   * omitted) with the client library (`@token-refresher/client`): {@link grantReadAccessToken}
+   * and {@link grantRequestRefresh}, which also set `TOKEN_REFRESHER_PREFIX` and
+   * `TOKEN_REFRESHER_FUNCTION` in its environment.
+   */
+  public bindConsumer(consumer: lambda.Function, connection?: string): iam.Grant {
+    return this.grantReadAccessToken(consumer, connection).combine(this.grantRequestRefresh(consumer));
   }
 
   /**
@@ -264,8 +322,16 @@ export class TokenRefresher extends Construct {
    * may act on is decided by knowledge: the request must name the connection's current
    * AWSCURRENT version id, which only a principal that can read the secret knows
    * (grantReadAccessToken). Give both grants for the same connection.
+   *
+   * When `grantee` is a Lambda function, this also sets `TOKEN_REFRESHER_FUNCTION` (the
+   * on-demand function's name) in its environment, which the client library reads.
    */
   public grantRequestRefresh(grantee: iam.IGrantable): iam.Grant {
+    setConsumerEnvironment(
+      grantee,
+      ConsumerEnvironment.refresherFunction,
+      this.onDemandFunction.functionName,
+    );
     // The unqualified ARN only (grantInvoke would add `:*`, every version and alias).
     return iam.Grant.addToPrincipal({
       grantee,
@@ -294,9 +360,13 @@ export class TokenRefresher extends Construct {
    * read the record but never the refresh token inside it.
    *
    * Consumers must pass `VersionStage: "AWSCURRENT"` (see docs/connection-record.md).
+   *
+   * When `grantee` is a Lambda function, this also sets `TOKEN_REFRESHER_PREFIX` (the
+   * connection prefix) in its environment, which the client library reads.
    */
   public grantReadAccessToken(grantee: iam.IGrantable, connection?: string): iam.Grant {
     const secret = this.connectionSecretArnPattern(connection);
+    setConsumerEnvironment(grantee, ConsumerEnvironment.prefix, this.connectionPrefix);
     const readSecret = iam.Grant.addToPrincipal({
       grantee,
       actions: ['secretsmanager:GetSecretValue'],
@@ -321,4 +391,30 @@ export class TokenRefresher extends Construct {
     });
     return readSecret.combine(decryptViaSecretsManager);
   }
+}
+
+/** What token-refresher wrote into a function's environment, shared by every copy of this module. */
+const CONSUMER_ENVIRONMENT = Symbol.for('token-refresher.consumer-environment');
+
+/**
+ * Sets a variable the client library reads on a consumer that is a Lambda function (any
+ * other grantee, a role say, is left alone), refusing a second deployment's value: one
+ * function's client reads one deployment through its environment (configure `TokenClient`
+ * explicitly to read two).
+ */
+function setConsumerEnvironment(grantee: iam.IGrantable, name: string, value: string): void {
+  const fn = grantee as Partial<lambda.Function> & { [CONSUMER_ENVIRONMENT]?: Record<string, string> };
+  if (typeof fn.addEnvironment !== 'function') return;
+  const written = fn[CONSUMER_ENVIRONMENT] ?? {};
+  fn[CONSUMER_ENVIRONMENT] = written;
+  const previous = written[name];
+  if (previous !== undefined && previous !== value) {
+    throw new Error(
+      `TokenRefresher: ${(grantee as unknown as Construct).node.path} already has ${name} from another ` +
+        'TokenRefresher; a function reads one deployment through its environment (pass prefix and ' +
+        'refresherFunction to TokenClient to read two)',
+    );
+  }
+  written[name] = value;
+  fn.addEnvironment(name, value);
 }

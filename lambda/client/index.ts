@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { authorizedFetch, getAccessToken } from 'token-refresher/client';
+ * import { authorizedFetch, getAccessToken } from '@token-refresher/client';
  *
  * const { accessToken } = await getAccessToken('askara-prod');
  * const response = await authorizedFetch('askara-prod')('https://api.askara.ai/v1/projects');

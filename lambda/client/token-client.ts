@@ -65,7 +65,7 @@ const systemClock: ClientClock = {
  *
  * @example
  * ```ts
- * import { TokenClient } from 'token-refresher/client';
+ * import { TokenClient } from '@token-refresher/client';
  *
  * const tokens = new TokenClient(); // TOKEN_REFRESHER_PREFIX, TOKEN_REFRESHER_FUNCTION
  * const askara = tokens.fetch('askara-prod');

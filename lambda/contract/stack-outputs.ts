@@ -19,8 +19,17 @@ export const StackOutput = {
     'Token-endpoint origins the refresher may send refresh tokens and client secrets to (comma-separated)',
   VersionFloorSeconds:
     'The hard floor between two refreshes of one connection, in seconds (connect warns about shorter tokens)',
-  SandboxRefresherEnvironment:
-    "Sandbox stacks only (the demo): the in-process refresher's environment as JSON, so the CLI's refresher keeps the sandbox's short windows; a deployed stack has none",
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;
+
+/**
+ * Outputs only a sandbox stack has (the demo's, in moto: demo/provision.ts); the deployable
+ * stack never writes them.
+ */
+export const SandboxStackOutput = {
+  SandboxRefresherEnvironment:
+    "The in-process refresher's environment as JSON, so the CLI's refresher keeps the sandbox's short windows",
+} as const;
+
+export type SandboxStackOutputKey = keyof typeof SandboxStackOutput;

@@ -1,6 +1,7 @@
 import type { EngineSettings } from '../contract/settings.js';
 import type { FailureClass } from './errors.js';
 import type { BackoffState, LeaseState } from './ports.js';
+import type { ProviderBehaviour } from './provider-behaviour.js';
 
 /**
  * No hammering: a connection whose refresh keeps failing waits longer and longer between
@@ -15,6 +16,27 @@ export const BACKING_OFF_CLASSES: readonly FailureClass[] = [
   'invalid_response',
   'configuration',
 ];
+
+/**
+ * Whether an answer lost in transit backs off, and the latest its next attempt may be:
+ * - a static provider accepts the token again at any time, so retries would go on every
+ *   run while the answers keep getting lost: it backs off like any other failure;
+ * - a provider with a reuse window accepts it only inside the window (`mayResendUncertain`):
+ *   it backs off, but never past one base interval before the window closes, so the retry
+ *   the window allows still happens;
+ * - a strict provider gets no blind retry beyond the documented one: the next run moves
+ *   the connection to `reauth_required` at once, so nothing waits.
+ */
+export function lostAnswerBackoff(
+  marker: { sentAt?: number },
+  rotation: Pick<ProviderBehaviour['rotation'], 'model' | 'reuseWindowSeconds'>,
+  settings: Pick<BackoffSettings, 'failureBackoffBaseMs'>,
+): { backsOff: false } | { backsOff: true; notAfter?: number } {
+  if (rotation.model === 'static') return { backsOff: true };
+  if (rotation.reuseWindowSeconds <= 0 || marker.sentAt === undefined) return { backsOff: false };
+  const notAfter = marker.sentAt + rotation.reuseWindowSeconds * 1000 - settings.failureBackoffBaseMs;
+  return { backsOff: true, notAfter };
+}
 
 /** Runs in a row a transient failure must last before it is written to the record's `lastError`. */
 export const PERSISTENT_TRANSIENT_RUNS = 3;
@@ -34,12 +56,13 @@ export type BackoffSettings = Pick<
  * - while the access token is still valid, the exponential wait never runs past the start
  *   of its refresh window (`expiresAt − refreshWindow`), so a provider that is healthy again
  *   is asked before the token needs it;
+ * - a bound the caller sets (`notAfter`: a lost answer's reuse window) caps it;
  * - the provider's `Retry-After` is honoured across runs: the next attempt is never before
  *   it (capped at `cap` too).
  */
 export function nextBackoff(
   previous: LeaseState | undefined,
-  failure: { versionId: string; retryAfterMs?: number; expiresAt?: number },
+  failure: { versionId: string; retryAfterMs?: number; expiresAt?: number; notAfter?: number },
   now: number,
   settings: BackoffSettings,
 ): Omit<BackoffState, 'versionId'> {
@@ -52,6 +75,8 @@ export function nextBackoff(
     const windowOpens = failure.expiresAt - settings.refreshWindowMs;
     if (windowOpens > now) nextAttemptAt = Math.min(nextAttemptAt, windowOpens);
   }
+  if (failure.notAfter !== undefined)
+    nextAttemptAt = Math.max(now, Math.min(nextAttemptAt, failure.notAfter));
   if (failure.retryAfterMs !== undefined) {
     nextAttemptAt = Math.max(nextAttemptAt, now + Math.min(failure.retryAfterMs, cap));
   }

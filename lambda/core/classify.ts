@@ -1,6 +1,11 @@
 import type { FailureClass } from './errors.js';
 import type { TokenEndpointOutcome } from './ports.js';
-import { DEFAULT_BEHAVIOUR, isDeadTokenCode, type ProviderBehaviour } from './provider-behaviour.js';
+import {
+  DEFAULT_BEHAVIOUR,
+  isDeadTokenCode,
+  isTransientCode,
+  type ProviderBehaviour,
+} from './provider-behaviour.js';
 
 type FailedOutcome = Exclude<TokenEndpointOutcome, { kind: 'tokens' }>;
 
@@ -45,7 +50,8 @@ export function oauthErrorCode(error: string): string {
  * Maps a failed token-endpoint outcome to its failure class (docs/refresh-transaction.md),
  * as the connection's provider behaves: a code that says the refresh token is dead
  * (`invalid_grant`, or one of `errors.deadTokenCodes`, in a 4xx or inside a 2xx) is
- * `reauth_required`.
+ * `reauth_required`; one the provider documents as temporary (`errors.transientCodes`) is
+ * `transient`, whatever its status.
  */
 export function classifyFailure(
   outcome: FailedOutcome,
@@ -63,7 +69,12 @@ export function classifyFailure(
           ...described,
         };
       }
-      if (outcome.status === 429 || outcome.status >= 500 || outcome.error === 'temporarily_unavailable') {
+      if (
+        outcome.status === 429 ||
+        outcome.status >= 500 ||
+        outcome.error === 'temporarily_unavailable' ||
+        isTransientCode(outcome.error, behaviour)
+      ) {
         return {
           failureClass: 'transient',
           message: `the token endpoint answered HTTP ${outcome.status} ${code}`,

@@ -33,6 +33,11 @@ export interface ProviderBehaviour {
     codeFields: readonly string[];
     /** Codes meaning "this refresh token is dead", besides `invalid_grant`. */
     deadTokenCodes: readonly string[];
+    /**
+     * Codes that mean "try again later" whatever the status they come with (Slack's
+     * `ratelimited`, inside a 200): transient, with the backoff, never a configuration error.
+     */
+    transientCodes?: readonly string[];
     /** The header that carries the retry delay. */
     retryAfterHeader: string;
   };
@@ -73,6 +78,11 @@ export const DEFAULT_BEHAVIOUR: ProviderBehaviour = {
  * a connection (docs/refresh-transaction.md, "Lenient where it is safe").
  */
 export const ENGINE_DEFAULT_EXPIRES_IN_SECONDS = 3600;
+
+/** Whether `code` is one the provider documents as temporary (Slack's `ratelimited` in a 200). */
+export function isTransientCode(code: string, behaviour: ProviderBehaviour): boolean {
+  return behaviour.errors.transientCodes?.includes(code) ?? false;
+}
 
 /** Whether `code` says the refresh token is dead for this provider (`invalid_grant` always does). */
 export function isDeadTokenCode(code: string, behaviour: ProviderBehaviour): boolean {

@@ -43,6 +43,7 @@ export const behaviourSchema = z.object({
   errors: z.object({
     codeFields: z.array(z.string().min(1)).min(1),
     deadTokenCodes: z.array(z.string().min(1)),
+    transientCodes: z.array(z.string().min(1)).optional(),
     retryAfterHeader: z.string().min(1),
   }),
   rotation: z.object({

@@ -1,7 +1,13 @@
 import { MetricName } from '../contract/metric-names.js';
 import { connectionSecretName } from '../contract/names.js';
 import { VERSION_UNCHECKED } from '../contract/on-demand.js';
-import { activeBackoff, BACKING_OFF_CLASSES, nextBackoff, PERSISTENT_TRANSIENT_RUNS } from './backoff.js';
+import {
+  activeBackoff,
+  BACKING_OFF_CLASSES,
+  lostAnswerBackoff,
+  nextBackoff,
+  PERSISTENT_TRANSIENT_RUNS,
+} from './backoff.js';
 import type { Budget } from './budget.js';
 import type { Classified } from './classify.js';
 import { type ConnectionResult, type FailedResult, failedResult } from './connection-result.js';
@@ -566,7 +572,11 @@ async function handleFailure(
       providerDescription: failure.providerDescription,
     });
   }
-  if (!BACKING_OFF_CLASSES.includes(failure.failureClass)) {
+  const lost =
+    failure.failureClass === 'ambiguous'
+      ? lostAnswerBackoff(lease.markerNow(), behaviourOf(record.provider!).rotation, deps.settings)
+      : undefined;
+  if (!BACKING_OFF_CLASSES.includes(failure.failureClass) && !lost?.backsOff) {
     return failedResult(deps, connection, failure.failureClass, failure.message, {
       ...at,
       ...expiryOf(record),
@@ -576,7 +586,12 @@ async function handleFailure(
   // mirrored in the hint, so the runs in between read nothing.
   const backoff = nextBackoff(
     lease.previous,
-    { versionId: current.versionId, retryAfterMs: failure.retryAfterMs, expiresAt },
+    {
+      versionId: current.versionId,
+      retryAfterMs: failure.retryAfterMs,
+      expiresAt,
+      ...(lost?.backsOff && lost.notAfter !== undefined ? { notAfter: lost.notAfter } : {}),
+    },
     deps.clock.now(),
     deps.settings,
   );

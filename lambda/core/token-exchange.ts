@@ -38,6 +38,7 @@ export async function exchangeRefreshToken(
   let transientAttempts = 0;
   let ambiguousRetried = false;
   let attempts = 0;
+  let lastFailure: Classified | undefined;
   for (;;) {
     const timeoutMs = Math.min(settings.requestTimeoutMs, budget.remainingMs() - settings.commitReserveMs);
     if (timeoutMs < settings.minRequestTimeoutMs) {
@@ -64,6 +65,8 @@ export async function exchangeRefreshToken(
         },
       };
     }
+    // A retry after a request that may have used the token: its count is recorded first.
+    if (lastFailure !== undefined && !(await lease.recordNextRequest())) return { failure: lastFailure };
     attempts += 1;
     const sentAt = clock.now();
     lease.beginRequest();
@@ -93,6 +96,7 @@ export async function exchangeRefreshToken(
       return { failure, salvaged: { refreshToken: outcome.refreshToken, sentAt } };
     }
     lease.endRequest(failure.mayHaveConsumedToken ? 'maybe_consumed' : 'not_consumed');
+    lastFailure = failure;
     let delayMs: number;
     if (failure.failureClass === 'transient') {
       transientAttempts += 1;

@@ -151,6 +151,8 @@ export class ConnectionLease {
   private marker?: { versionId: string; sentAt: number; attemptsBefore: number };
   /** Requests this lease sent that may have reached the provider. */
   private requests = 0;
+  /** The request count the lease item holds for the marker (`markSending`, `recordNextRequest`). */
+  private recordedAttempts = 0;
   /** The backoff to record at release (its version resolved then); `null`: clear it. */
   private pendingBackoff?: Omit<BackoffState, 'versionId'>;
 
@@ -243,6 +245,12 @@ export class ConnectionLease {
    * sent. When the marker already names this version with an unknown answer, its first
    * send time and request count go on (the reuse window counts from the first send);
    * otherwise they start now.
+   *
+   * A token whose earlier answer is unknown may already be consumed, whatever this lease's
+   * requests then learn: it starts `maybe_consumed`, so a request the provider provably did
+   * not process (a 5xx, a refused connection) leaves it so, and the release keeps the doubt
+   * (`ambiguous`) instead of recording `not_sent`, which would make the next holder read the
+   * token as never sent and start its count again.
    */
   async markSending(versionId: string): Promise<void> {
     const previous = this.previous;
@@ -260,7 +268,36 @@ export class ConnectionLease {
       sentAttempts: marker.attemptsBefore + 1,
     });
     this.marker = marker;
+    this.recordedAttempts = marker.attemptsBefore + 1;
     this.sent = true;
+    if (continues) this.state = 'maybe_consumed';
+  }
+
+  /**
+   * Before a request that would carry the marked token more times than the lease item
+   * records (a retry after a request whose answer was lost), writes the higher count
+   * there first: a holder that dies (or cannot release) during the retry then leaves the
+   * true count, and the next holder does not take the retry for the first request.
+   * Returns false, and nothing more may be sent, when that write fails.
+   */
+  async recordNextRequest(): Promise<boolean> {
+    if (this.marker === undefined) return true;
+    const sentAttempts = this.marker.attemptsBefore + this.requests + 1;
+    if (sentAttempts <= this.recordedAttempts) return true;
+    try {
+      await this.deps.leases.markSending(this.connection, this.owner, this.marker.versionId, {
+        sentAt: this.marker.sentAt,
+        sentAttempts,
+      });
+    } catch (error) {
+      this.deps.logger.warn('the retry could not be recorded in the lease table; it is not sent', {
+        connection: this.connection,
+        error: describeError(error),
+      });
+      return false;
+    }
+    this.recordedAttempts = sentAttempts;
+    return true;
   }
 
   /** The marker as it stands now: first send time, and requests so far (this lease's included). */

@@ -209,6 +209,7 @@ export function resolveProfileWith(
     ? withScope(profile.scope.default, offline, profile.scope.separator)
     : offline;
   const codes = Object.entries(profile.errors.codes);
+  const transientCodes = codes.filter(([, failure]) => failure === 'transient').map(([code]) => code);
   const behaviour: ProviderBehaviour = {
     scope: { sendOnRefresh: profile.scope.sendOnRefresh, separator: profile.scope.separator },
     response: { ...profile.response },
@@ -220,6 +221,7 @@ export function resolveProfileWith(
           ...codes.filter(([, failure]) => failure === 'reauth_required').map(([code]) => code),
         ]),
       ],
+      ...(transientCodes.length > 0 ? { transientCodes } : {}),
       retryAfterHeader: (profile.errors.retryAfterHeader ?? 'retry-after').toLowerCase(),
     },
     rotation: { ...profile.rotation },

@@ -49,7 +49,7 @@ const runRequestSchema = z.object({
  * optional here for the operator's refresher function; the consumer-facing function
  * requires it (`handleInvocation`).
  */
-const refreshRequestSchema = z.object({
+export const refreshRequestSchema = z.object({
   action: z.literal('refresh'),
   connection: connectionName,
   ifVersion: z.string().min(1).max(VERSION_ID_MAX_LENGTH).optional(),

@@ -1,36 +1,17 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { headlessAuthorize } from '../../sandbox/headless-browser.js';
+import { type Spawned, spawnCaptured } from '../support/child-process.js';
 import { CliSandbox } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../cli/token-refresher.mjs', import.meta.url));
 
-interface Spawned {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real bin (package.json `bin`) as a child process, as an operator would. */
 function runBin(argv: string[], onStderr?: (text: string) => void): Promise<Spawned> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      onStderr?.(stderr);
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  return spawnCaptured(process.execPath, [BIN, ...argv], {
+    env: { ...process.env, NO_COLOR: '1' },
+    onStderr,
   });
 }
 

@@ -14,6 +14,7 @@ import {
   type ResolvedProfile,
   resolveProfile,
 } from '../../lambda/providers/profiles.js';
+import type { RefresherPorts } from '../../lambda/refresher/composition.js';
 import {
   type AfterProcessing,
   type ProviderReplay,
@@ -599,7 +600,8 @@ describe('lost answers: the reuse window decides', () => {
     const before = replay.calls(name);
     expect(resultOf(await h.invoke(), connection)).toMatchObject({ failureClass: 'ambiguous' });
     expect(replay.calls(name) - before).toBe(2);
-    expect(resultOf(await h.invoke(undefined, { clock: later(5 * MINUTE_MS) }), connection)).toMatchObject({
+    // The next run after the backoff (5 minutes: the lost answers back off too).
+    expect(resultOf(await h.invoke(undefined, { clock: later(6 * MINUTE_MS) }), connection)).toMatchObject({
       status: 'refreshed',
     });
     expect(replay.calls(name) - before).toBe(3);
@@ -607,6 +609,29 @@ describe('lost answers: the reuse window decides', () => {
     const { refreshToken: stored } = await h.current(connection);
     expect(stored).toBe(replay.currentRefreshToken(refreshToken));
     expect(stored === refreshToken).toBe(!rotates(name));
+  });
+
+  it('answers lost run after run at a static provider back off, as any failure does (HubSpot)', async () => {
+    const h = await harness();
+    await connect(h, 'hubspot-flaky', 'hubspot');
+    // Every answer lost after processing: the token still works (static), so only the backoff stops the retries.
+    replay.next('hubspot', ...times(8, 'lost'));
+    try {
+      const before = replay.calls('hubspot');
+      const sentBy = async (offsetMs: number) => {
+        await h.invoke(undefined, { clock: later(offsetMs) });
+        return replay.calls('hubspot') - before;
+      };
+      // Runs a few minutes apart; each that sends makes the request and the documented retry.
+      expect(await sentBy(0)).toBe(2); // backoff: 5 minutes
+      expect(await sentBy(6 * MINUTE_MS)).toBe(4); // backoff: 10 minutes, to minute 16
+      expect(await sentBy(11 * MINUTE_MS)).toBe(4);
+      expect(await sentBy(17 * MINUTE_MS)).toBe(6); // backoff: 20 minutes, to minute 37
+      expect(await sentBy(27 * MINUTE_MS)).toBe(6);
+      expect(await sentBy(38 * MINUTE_MS)).toBe(8);
+    } finally {
+      replay.clearNext('hubspot');
+    }
   });
 
   it('after a sender died mid-request, the next run makes the documented retry only once (Box)', async () => {
@@ -626,6 +651,68 @@ describe('lost answers: the reuse window decides', () => {
       expect(await leases.get('box-died')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
       expect(resultOf(await h.invoke(), 'box-died')).toMatchObject({ failureClass: 'reauth_required' });
       expect(replay.calls('box') - before).toBe(1);
+    } finally {
+      replay.clearNext('box');
+    }
+  });
+
+  it('a same-run retry is counted in the lease item before it goes out, as a sender dying during it must leave (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-retry', 'box');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    const ports = h.ports();
+    // What the lease item says as each request leaves: what a sender that dies then leaves.
+    const counted: (number | undefined)[] = [];
+    const watched: RefresherPorts = {
+      ...ports,
+      tokenEndpoint: {
+        refresh: async (request) => {
+          counted.push((await leases.get('box-retry'))?.sentAttempts);
+          return ports.tokenEndpoint.refresh(request);
+        },
+      },
+    };
+    replay.next('box', 'lost', 'reset');
+    expect(resultOf(await h.invoke(undefined, { ports: watched }), 'box-retry')).toMatchObject({
+      failureClass: 'ambiguous',
+    });
+    // The first request, then the documented retry: two, each counted before it was sent.
+    expect(counted).toEqual([1, 2]);
+    expect(await leases.get('box-retry')).toMatchObject({ sentAttempts: 2, sentOutcome: 'ambiguous' });
+  });
+
+  it('a retry of an uncertain token answered only 503 keeps the doubt: the next run counts on from it (Box)', async () => {
+    const h = await harness();
+    await connect(h, 'box-doubt', 'box');
+    const leases = new DynamoDbLeaseStore({ client: h.dynamodb, tableName: h.config.leaseTableName });
+    // Run 1: Box rotates, and all that arrives is a proxy's HTML page: the token may be spent.
+    replay.next('box', () => ({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>502</html>',
+    }));
+    const before = replay.calls('box');
+    expect(resultOf(await h.invoke(), 'box-doubt')).toMatchObject({ failureClass: 'invalid_response' });
+    // Run 2, after its backoff: the documented retry, answered 503 three times (never processed).
+    replay.next('box', ...times(3, { status: 503, body: 'unavailable' }));
+    expect(resultOf(await run(h, 'box-doubt', { clock: later(6 * MINUTE_MS) }), 'box-doubt')).toMatchObject({
+      failureClass: 'transient',
+    });
+    expect(replay.calls('box') - before).toBe(4);
+    // The doubt and the count are kept: one request may have used the token (not `not_sent`).
+    expect(await leases.get('box-doubt')).toMatchObject({ sentOutcome: 'ambiguous', sentAttempts: 1 });
+    // Run 3, after that backoff: its answers lost, it sends the documented retry once, not twice.
+    replay.next('box', ...times(2, 'reset'));
+    try {
+      expect(
+        resultOf(await run(h, 'box-doubt', { clock: later(20 * MINUTE_MS) }), 'box-doubt'),
+      ).toMatchObject({ failureClass: 'ambiguous' });
+      expect(replay.calls('box') - before).toBe(5);
+      // Run 4: nothing more is sent; the connection needs re-authentication.
+      expect(
+        resultOf(await run(h, 'box-doubt', { clock: later(26 * MINUTE_MS) }), 'box-doubt'),
+      ).toMatchObject({ failureClass: 'reauth_required' });
+      expect(replay.calls('box') - before).toBe(5);
     } finally {
       replay.clearNext('box');
     }

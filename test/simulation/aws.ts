@@ -555,13 +555,17 @@ const clone = (state: LeaseState | undefined): LeaseState | undefined =>
         ...state,
         ...(state.rescue ? { rescue: { ...state.rescue } } : {}),
         ...(state.lastCommit ? { lastCommit: { ...state.lastCommit } } : {}),
+        ...(state.backoff ? { backoff: { ...state.backoff } } : {}),
       }
     : undefined;
 
 /**
  * The lease table, linearizable: each conditional write is applied atomically at the
  * instant it reaches the table, with the `now` its client computed when sending (as the
- * DynamoDB adapter does, from the invocation's own clock).
+ * DynamoDB adapter does, from the invocation's own clock). An item holds what
+ * `lambda/adapters/dynamodb-lease-store.ts` stores: the lease, the spent-token marker with
+ * its first send time and request count (`sentAt`, `sentAttempts`), the last commit, any
+ * rescue, and the failure backoff (`failureStreak`, `nextAttemptAt`, `backoffVersionId`).
  */
 export class SimLeaseTable {
   readonly items = new Map<string, LeaseState>();
@@ -598,16 +602,28 @@ export class SimLeaseTable {
     return previous ? { acquired: true, previous } : { acquired: true };
   }
 
+  /**
+   * As the adapter's `markSending`: the marker names `fromVersionId` with no outcome, and
+   * carries the first send's time and the request count when given (else neither).
+   */
   serveMarkSending(
     connection: string,
     owner: string,
     fromVersionId: string,
+    marker: { sentAt: number; sentAttempts: number } | undefined,
     now: number,
   ): ServerResult<void> {
     const item = this.items.get(connection);
     if (item && item.owner === owner && item.outcome === undefined && item.leaseUntil > now) {
       item.sentFromVersionId = fromVersionId;
       delete item.sentOutcome;
+      if (marker) {
+        item.sentAt = marker.sentAt;
+        item.sentAttempts = marker.sentAttempts;
+      } else {
+        delete item.sentAt;
+        delete item.sentAttempts;
+      }
       this.unsavedVersions.delete(connection);
       return ok(undefined);
     }
@@ -625,6 +641,9 @@ export class SimLeaseTable {
       this.unsavedVersions.set(connection, item.sentFromVersionId);
     }
     if (details.committed) item.lastCommit = { ...details.committed };
+    if (details.sent && details.sentAttempts !== undefined) item.sentAttempts = details.sentAttempts;
+    if (details.backoff === null) delete item.backoff;
+    else if (details.backoff !== undefined) item.backoff = { ...details.backoff };
     if (details.clearRescue && item.rescue) {
       const rescue = item.rescue;
       delete item.rescue;
@@ -673,10 +692,15 @@ export class SimLeaseStore implements LeaseStore {
     );
   }
 
-  markSending(connection: string, owner: string, fromVersionId: string): Promise<void> {
+  markSending(
+    connection: string,
+    owner: string,
+    fromVersionId: string,
+    marker?: { sentAt: number; sentAttempts: number },
+  ): Promise<void> {
     const now = this.clockNow();
     return this.call('markSending', connection, () =>
-      this.table.serveMarkSending(connection, owner, fromVersionId, now),
+      this.table.serveMarkSending(connection, owner, fromVersionId, marker, now),
     );
   }
 

@@ -17,6 +17,8 @@ export const FAULT_KINDS = {
   provider_request_lost: 'request lost in transit (never processed; the engine sees a timeout)',
   provider_malformed_rotated: 'malformed 2xx after the provider rotated',
   provider_malformed_unprocessed: 'malformed 2xx from a proxy (not processed)',
+  provider_unusable_rotated:
+    'unusable 2xx read in full after rotating (bad expires_in; the new refresh token salvaged)',
   grant_revoked: 'grant revoked at the provider (user or admin)',
   access_token_revoked: 'access token revoked early (consumer sees 401)',
   // Episodes (windows of minutes).
@@ -76,6 +78,8 @@ export interface FaultRates {
   providerRequestLost: number;
   providerMalformedRotated: number;
   providerMalformedUnprocessed: number;
+  /** A 2xx read in full whose `expires_in` is unusable, carrying the new refresh token. */
+  providerUnusableRotated: number;
   smError: number;
   smAnswerLost: number;
   smWriteDelayed: number;
@@ -130,6 +134,7 @@ export const DEFAULT_RATES: FaultRates = {
   providerRequestLost: 0.002,
   providerMalformedRotated: 0.001,
   providerMalformedUnprocessed: 0.002,
+  providerUnusableRotated: 0.0005,
   smError: 0.002,
   smAnswerLost: 0.002,
   smWriteDelayed: 0.0005,

@@ -1,9 +1,18 @@
 import type { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
-import type { LeaseStore, Metrics, SecretStore, TokenEndpoint } from '../../lambda/core/ports.js';
+import type {
+  LeaseState,
+  LeaseStore,
+  Metrics,
+  SecretStore,
+  TokenEndpoint,
+  TokenEndpointOutcome,
+} from '../../lambda/core/ports.js';
 import { REAUTH_REPORTED, REAUTH_REPORTED_LATE } from '../../lambda/core/reauth-report.js';
+import type { RefresherPorts } from '../../lambda/refresher/refresher.js';
 import { wrapStore } from '../support/store-wrapper.js';
 import { EXFIL_ORIGIN } from './endpoints.js';
+import { SIM_PROFILES, simProfile } from './profiles.js';
 import type { Mutation } from './simulation.js';
 
 /**
@@ -47,8 +56,8 @@ export const MUTATIONS = {
           const result = await inner.acquire(connection, lease);
           return result.acquired ? result : { acquired: true, previous: result.holder };
         },
-        markSending: async (connection, owner, fromVersionId) => {
-          await inner.markSending(connection, owner, fromVersionId).catch(() => undefined);
+        markSending: async (...args) => {
+          await inner.markSending(...args).catch(() => undefined);
         },
         release: (...args) => inner.release(...args),
         storeRescue: (...args) => inner.storeRescue(...args),
@@ -122,22 +131,13 @@ export const MUTATIONS = {
   'ignore-stale-rule': {
     name: 'ignore-stale-rule',
     wrap: (ports) => {
-      const inner = ports.leases;
-      const leases: LeaseStore = {
-        ...bind(inner),
-        acquire: async (connection, lease) => {
-          const result = await inner.acquire(connection, lease);
-          if (!result.acquired || !result.previous) return result;
-          const previous = { ...result.previous };
-          delete previous.lastCommit;
-          if (previous.sentOutcome === 'committed') {
-            delete previous.sentFromVersionId;
-            delete previous.sentOutcome;
-          }
-          return { acquired: true, previous };
-        },
-      };
-      return { ...ports, leases };
+      return withPreviousLease(ports, (previous) => {
+        delete previous.lastCommit;
+        if (previous.sentOutcome === 'committed') {
+          delete previous.sentFromVersionId;
+          delete previous.sentOutcome;
+        }
+      });
     },
   },
 
@@ -169,15 +169,11 @@ export const MUTATIONS = {
   'expires-in-plus-a-minute': {
     name: 'expires-in-plus-a-minute',
     wrap: (ports) => {
-      const inner = ports.tokenEndpoint;
-      const tokenEndpoint: TokenEndpoint = {
-        refresh: async (request) => {
-          const outcome = await inner.refresh(request);
-          if (outcome.kind !== 'tokens') return outcome;
-          return { ...outcome, tokens: { ...outcome.tokens, expiresIn: outcome.tokens.expiresIn + 60 } };
-        },
-      };
-      return { ...ports, tokenEndpoint };
+      return withRefreshOutcome(ports, (outcome) =>
+        outcome.kind !== 'tokens'
+          ? outcome
+          : { ...outcome, tokens: { ...outcome.tokens, expiresIn: outcome.tokens.expiresIn + 60 } },
+      );
     },
   },
 
@@ -293,14 +289,125 @@ export const MUTATIONS = {
       return { ...answer, versionId: version.versionId, recordStatus: status };
     },
   },
+
+  /**
+   * The engine's backoff skip is bypassed: acquisition reads every recorded backoff as over
+   * (its streak still counts on), and runs ignore the hint's `notBefore`. A connection whose
+   * refreshes keep failing is asked again at every run and every consumer's on-demand
+   * request. Expected: invariant 10.
+   */
+  'ignore-backoff': {
+    name: 'ignore-backoff',
+    wrap: (ports) => {
+      const { leases } = withPreviousLease(ports, (previous) => {
+        if (previous.backoff) previous.backoff = { ...previous.backoff, nextAttemptAt: 0 };
+      });
+      const store = wrapStore(ports.store, {
+        list: async function* (prefix) {
+          for await (const summary of ports.store.list(prefix)) {
+            const parts = summary.hint?.split('/');
+            if (parts?.length === 7) parts[5] = '-';
+            yield parts ? { ...summary, hint: parts.join('/') } : summary;
+          }
+        },
+      });
+      return { ...ports, leases, store };
+    },
+  },
+
+  /**
+   * The ambiguous-answer policy before issue 12: the marker's request count is not read (as
+   * with an item written before it existed, every uncertain token counts as sent once), so a
+   * token whose answer was lost is retried by every run, blindly. Expected: invariant 11 (a
+   * third request on a strict provider, or one after a provider's reuse window).
+   */
+  'blind-ambiguous-retry': {
+    name: 'blind-ambiguous-retry',
+    wrap: (ports) => {
+      return withPreviousLease(ports, (previous) => {
+        delete previous.sentAttempts;
+      });
+    },
+  },
+
+  /**
+   * The adapter before issue 12: a 2xx whose body carries an OAuth error instead of tokens
+   * (GitHub's `error=bad_refresh_token`, Slack's `ok: false`) is an invalid response (read
+   * in full, no token in it), not that error. A dead refresh token at those providers then
+   * backs off forever instead of moving to reauth_required. Expected: invariant 12.
+   */
+  'ignore-errors-in-2xx': {
+    name: 'ignore-errors-in-2xx',
+    wrap: (ports) => {
+      return withRefreshOutcome(ports, (outcome) =>
+        outcome.kind !== 'oauth_error' || outcome.status < 200 || outcome.status > 299
+          ? outcome
+          : {
+              kind: 'invalid_response',
+              status: outcome.status,
+              code: 'missing_access_token',
+              reason: 'access_token is missing',
+              readBody: true,
+            },
+      );
+    },
+  },
+
+  /**
+   * An absolute refresh-token lifetime counted from the last refresh instead of the grant
+   * (the record's `grantedAt` read as its `refreshedAt`): a provider that ends grants a fixed
+   * time after the authorization (Spotify: 6 months) and says so in no response is never
+   * announced. Expected: invariant 12 (the grant runs out without ConnectionsReauthDueSoon).
+   */
+  'absolute-lifetime-from-last-refresh': {
+    name: 'absolute-lifetime-from-last-refresh',
+    wrap: (ports) => {
+      const inner = ports.store;
+      const store = wrapStore(inner, {
+        getCurrent: async (secretId) => {
+          const version = await inner.getCurrent(secretId);
+          const record = JSON.parse(version.value) as { grantedAt?: string; refreshedAt?: string };
+          if (record.grantedAt === undefined || record.refreshedAt === undefined) return version;
+          return { ...version, value: JSON.stringify({ ...record, grantedAt: record.refreshedAt }) };
+        },
+      });
+      return { ...ports, store };
+    },
+  },
 } satisfies Record<string, Mutation>;
 
 /** Every origin the simulated deployment knows of (the providers' and the insider's). */
-const ALL_ORIGINS = ['askara', 'acme', 'globex', 'initech']
-  .map((id) => `https://auth.${id}.example`)
-  .concat(EXFIL_ORIGIN);
+const ALL_ORIGINS = SIM_PROFILES.map(([name]) => new URL(simProfile(name).tokenEndpoint).origin).concat(
+  EXFIL_ORIGIN,
+);
 
 export type MutationName = keyof typeof MUTATIONS;
+
+/** The ports with `acquire` handing the engine an edited copy of the previous lease. */
+function withPreviousLease(ports: RefresherPorts, edit: (previous: LeaseState) => void): RefresherPorts {
+  const inner = ports.leases;
+  const leases: LeaseStore = {
+    ...bind(inner),
+    acquire: async (connection, lease) => {
+      const result = await inner.acquire(connection, lease);
+      if (!result.acquired || !result.previous) return result;
+      const previous = { ...result.previous };
+      edit(previous);
+      return { acquired: true, previous };
+    },
+  };
+  return { ...ports, leases };
+}
+
+/** The ports with every token endpoint outcome passed through `map`. */
+function withRefreshOutcome(
+  ports: RefresherPorts,
+  map: (outcome: TokenEndpointOutcome) => TokenEndpointOutcome,
+): RefresherPorts {
+  const inner = ports.tokenEndpoint;
+  const tokenEndpoint: TokenEndpoint = { refresh: async (request) => map(await inner.refresh(request)) };
+  return { ...ports, tokenEndpoint };
+}
 
 function bind(leases: LeaseStore): LeaseStore {
   return {

@@ -1,5 +1,6 @@
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import type {
+  BackoffState,
   LeaseOutcome,
   LeaseState,
   ReleaseDetails,
@@ -16,7 +17,18 @@ import type { AuthorizationServer, IssuedSet, ProcessResult, ProviderObserver } 
 import type { Invocation, InvocationKind } from './runtime.js';
 import { type Attribution, REPORT_WITHIN_MS, TransitionWatch } from './transitions.js';
 
-export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
+
+/** How soon a dead-token answer the engine received must have moved its connection to reauth_required. */
+export const DEAD_ANSWER_ACTED_ON_WITHIN_MS = 30 * 60_000;
+/**
+ * How long before an absolute refresh-token expiry a run must have signalled it: the
+ * engine's threshold (`reauthDueWithin`, 14 days) less a day for the runs to see it.
+ */
+export const REAUTH_SIGNAL_SLACK_MS = 86_400_000;
+const DAY_MS = 86_400_000;
+/** Slack on a backoff's next attempt: a clock that jumps between the engine's check and its request. */
+const BACKOFF_SLACK_MS = 20_000;
 
 export const INVARIANTS: Record<InvariantId, string> = {
   1: 'no refresh token is presented again once the engine received its successful answer',
@@ -28,6 +40,9 @@ export const INVARIANTS: Record<InvariantId, string> = {
   7: `every move to reauth_required is seen: a ReauthRequired metric is published within ${REPORT_WITHIN_MS / 60_000} min, and each one published names a move that landed`,
   9: 'a caller that does not name the current version learns nothing: a bogus on-demand request is answered `current`, a fixed transient answer, or a fixed refusal',
   8: `a refresh token and a client secret go only to their own provider; a record naming another endpoint is refused and EndpointRefused published within ${REFUSAL_REPORT_WITHIN_MS / 60_000} min`,
+  10: 'no request reaches a provider for a connection while the backoff recorded for its current refresh token holds',
+  11: 'a refresh token whose answer was lost is sent again only as documented: at most twice in all on a strict provider, and only inside the reuse window on one that keeps a window',
+  12: `refresh-token death is foreseen and acted on: an absolute expiry is signalled (ConnectionsReauthDueSoon) days ahead, and a dead-token answer moves the connection to reauth_required within ${DEAD_ANSWER_ACTED_ON_WITHIN_MS / 60_000} min`,
 };
 
 export interface Violation {
@@ -72,9 +87,33 @@ interface ConnectionInfo {
   provider: string;
   lifetimeMs: number;
   rotating: boolean;
+  /** The provider's reuse window (0: strict). */
+  reuseWindowMs: number;
 }
 
-/** Checks the nine invariants continuously and keeps the counts the report prints. */
+/** One request that carried a refresh token, as far as invariant 11 cares. */
+interface Send {
+  sentAt: number;
+  /** `unconsumed`: the engine learnt the provider did not use the token (a 5xx, an error, never sent). */
+  state: 'open' | 'unconsumed' | 'maybe';
+}
+
+/** A dead-token answer the engine received, until its connection moves (invariant 12). */
+interface DeadAnswer {
+  at: number;
+  token: string;
+  /** The holder's status commit to reauth_required failed (a write outage): it is written later. */
+  commitFailed?: boolean;
+}
+
+/** A refresh token's requests (invariant 11). */
+interface TokenSends {
+  sends: Send[];
+  /** An answer the engine never learnt (lost, unreadable, or its sender died). */
+  lost: boolean;
+}
+
+/** Checks the invariants continuously and keeps the counts the report prints. */
 export class Oracle implements AwsObserver, ProviderObserver {
   readonly violations: Violation[] = [];
   readonly counts = new Map<string, number>();
@@ -108,6 +147,23 @@ export class Oracle implements AwsObserver, ProviderObserver {
   readonly consumerErrors = new Map<string, number>();
   readonly reauthCommitted: { connection: string; at: number }[] = [];
   private readonly minGapByLifetime = new Map<number, number>();
+  /** Refresh token → its requests (invariant 11). */
+  private readonly tokenSends = new Map<string, TokenSends>();
+  private readonly sendOfHandle = new Map<number, { entry: TokenSends; send: Send }>();
+  /** Connection → the latest next attempt of a backoff the engine recorded (invariant 2's health). */
+  private readonly backoffUntil = new Map<string, number>();
+  /** Connection → a dead-token answer the engine received, awaiting its move (invariant 12). */
+  private readonly deadAnswers = new Map<string, DeadAnswer>();
+  /** Invariant 12: the longest from a dead-token answer to the move it led to. */
+  maxDeadToMoveMs = 0;
+  /** Connection → when a run last published it as due for re-authentication (invariant 12). */
+  private readonly reauthSignalledAt = new Map<string, number>();
+  /** Invocation → the connections its DaysToReauthentication named as due, until its gauge is published. */
+  private readonly reauthDueByInv = new Map<Invocation, string[]>();
+  /** The lease table's backoff of a connection now (set by the simulation). */
+  backoffOf: (connection: string) => BackoffState | undefined = () => undefined;
+  /** The value of a version of a connection's secret (set by the simulation). */
+  versionValueOf: (connection: string, versionId: string) => string | undefined = () => undefined;
   /** Runs a read-only check at a later virtual time (set by the simulation). */
   scheduleCheck: (time: number, check: () => void) => void = () => undefined;
   /** Whether an active record naming these is refused, and by which check (set by the simulation). */
@@ -146,6 +202,10 @@ export class Oracle implements AwsObserver, ProviderObserver {
       versionFloorMs: number;
       /** The schedule period. */
       periodMs: number;
+      /** The engine's re-authentication threshold (`reauthDueWithin`). */
+      reauthDueWithinMs: number;
+      /** The start of the run. */
+      start: number;
     },
     private readonly onViolation?: (violation: Violation) => void,
   ) {}
@@ -228,6 +288,8 @@ export class Oracle implements AwsObserver, ProviderObserver {
     }
     if (this.reauthSince.has(connection)) return false;
     if ((this.lastReconnect.get(connection) ?? Number.NEGATIVE_INFINITY) >= from) return false;
+    // A backoff is a fault's consequence: no request (so no refresh) until its next attempt.
+    if ((this.backoffUntil.get(connection) ?? Number.NEGATIVE_INFINITY) >= from) return false;
     if (this.endpoints.affects(connection, from)) return false;
     if (this.server.familyRevoked(connection)) return false;
     return true;
@@ -286,6 +348,10 @@ export class Oracle implements AwsObserver, ProviderObserver {
         if (lost) this.count(`represented.after_lost_answer.${lost}`);
       }
     }
+    if (connection && info) {
+      this.checkBackoff(token, connection, inv, at);
+      this.trackSend(token, connection, info, p.handle, inv, at);
+    }
     if (connection) {
       // In flight: not yet processed by the provider, or processed but its live sender still waits.
       const active = (this.activeByConnection.get(connection) ?? []).filter(
@@ -303,6 +369,95 @@ export class Oracle implements AwsObserver, ProviderObserver {
       this.activeByConnection.set(connection, active);
     }
     return p.handle;
+  }
+
+  /**
+   * Invariant 10: the lease table's backoff names the version whose refresh token this is,
+   * and its next attempt is still ahead by the sender's clock.
+   */
+  private checkBackoff(token: string, connection: string, inv: Invocation, at: number): void {
+    const backoff = this.backoffOf(connection);
+    if (!backoff) return;
+    const senderNow = at + inv.skewMs;
+    if (senderNow + BACKOFF_SLACK_MS >= backoff.nextAttemptAt) return;
+    const value = this.versionValueOf(connection, backoff.versionId);
+    const ciphertext = value ? jsonField(value, 'ciphertext') : undefined;
+    if (!ciphertext || this.kms.peek(ciphertext) !== token) return;
+    this.violate(
+      10,
+      `${connection}: ${inv.id} sent its refresh token at ${iso(at)} (by its clock ${iso(senderNow)}) while the backoff ` +
+        `recorded for it (streak ${backoff.failureStreak}) holds until ${iso(backoff.nextAttemptAt)}`,
+      connection,
+    );
+  }
+
+  /**
+   * Invariant 11, at each request with a rotating provider's refresh token: once an answer to
+   * it was lost, the requests that may have used it (all but those the engine learnt were
+   * not processed) number at most two on a strict provider, and on one with a reuse window
+   * none starts after the window that the first of them opened.
+   */
+  private trackSend(
+    token: string,
+    connection: string,
+    info: ConnectionInfo,
+    handle: number,
+    inv: Invocation,
+    at: number,
+  ): void {
+    if (!info.rotating) return;
+    let entry = this.tokenSends.get(token);
+    if (!entry) {
+      entry = { sends: [], lost: false };
+      this.tokenSends.set(token, entry);
+    }
+    if (entry.lost) {
+      const used = entry.sends.filter((send) => send.state !== 'unconsumed');
+      this.count(`resent_after_lost_answer.${info.reuseWindowMs > 0 ? 'window' : 'strict'}`);
+      if (info.reuseWindowMs === 0 && used.length >= 2) {
+        this.violate(
+          11,
+          `${connection}: ${inv.id} sent a refresh token whose answer was lost a ${ordinal(used.length + 1)} time ` +
+            `(a strict provider: the first request and the documented retry, no more; earlier at ${used.map((send) => iso(send.sentAt)).join(', ')})`,
+          connection,
+        );
+      } else if (info.reuseWindowMs > 0 && used.length > 0) {
+        const opened = Math.min(...used.map((send) => send.sentAt));
+        if (at >= opened + info.reuseWindowMs) {
+          this.violate(
+            11,
+            `${connection}: ${inv.id} sent a refresh token whose answer was lost ${fmtGap(at - opened)} after its first ` +
+              `request (${iso(opened)}), past the provider's reuse window of ${fmtGap(info.reuseWindowMs)}`,
+            connection,
+          );
+        }
+      }
+    }
+    const send: Send = { sentAt: at, state: 'open' };
+    entry.sends.push(send);
+    this.sendOfHandle.set(handle, { entry, send });
+  }
+
+  /** What the engine learnt of one request's use of its refresh token (invariant 11). */
+  private settleSend(handle: number, outcome: TokenEndpointOutcome | 'lost'): void {
+    const tracked = this.sendOfHandle.get(handle);
+    if (!tracked) return;
+    this.sendOfHandle.delete(handle);
+    const { entry, send } = tracked;
+    if (outcome === 'lost' || isAmbiguous(outcome)) {
+      send.state = 'maybe';
+      entry.lost = true;
+      return;
+    }
+    if (
+      outcome.kind === 'tokens' ||
+      (outcome.kind === 'invalid_response' && outcome.refreshToken !== undefined)
+    ) {
+      // Answered: the token is spent, and invariant 1 watches it from here.
+      send.state = 'maybe';
+      return;
+    }
+    send.state = 'unconsumed';
   }
 
   /**
@@ -338,10 +493,16 @@ export class Oracle implements AwsObserver, ProviderObserver {
       const state = this.track(result.set);
       if (result.set.refreshToken) this.setByRefreshToken.set(result.set.refreshToken, state);
       this.checkRefreshRate(state);
+      // A replaced token presented again inside the provider's reuse window: no theft.
+      if (result.set.grace) this.count('grace_reuse');
       // An earlier presentation of this token whose outcome the engine could not know.
-      if (this.ambiguousTokens.delete(p.token)) this.count('recovered.ambiguous_retry_succeeded');
-    } else if (result.kind === 'invalid_grant') {
-      this.count(`invalid_grant.${result.why}`);
+      if (this.ambiguousTokens.delete(p.token)) {
+        this.count(
+          result.set.grace ? 'recovered.within_reuse_window' : 'recovered.ambiguous_retry_succeeded',
+        );
+      }
+    } else if (result.kind === 'dead') {
+      this.count(`dead.${result.why}`);
     }
     this.retire(p);
   }
@@ -351,14 +512,18 @@ export class Oracle implements AwsObserver, ProviderObserver {
     if (!p) return;
     if (this.watch)
       this.debug(p.connection, `${p.inv.id} receives h${handle}: ${outcome.kind}${set ? ' (tokens)' : ''}`);
+    this.settleSend(handle, outcome);
     if (p.settled) return;
     p.settled = true;
-    if ((outcome.kind === 'network' && outcome.requestSent) || outcome.kind === 'invalid_response') {
+    if (isAmbiguous(outcome)) {
       p.ambiguous = true;
       this.ambiguousTokens.add(p.token);
     }
     this.retire(p);
-    if (set && outcome.kind === 'tokens') {
+    if (p.result?.kind === 'dead' && p.connection) this.deadAnswerReceived(p.connection, p.token, p.inv, at);
+    // A set whose answer arrived, or whose new refresh token the engine salvaged from an unusable answer.
+    if (set && (outcome.kind === 'tokens' || outcome.kind === 'invalid_response')) {
+      this.tokenSends.delete(p.token);
       const state = this.track(set);
       state.delivered = { inv: p.inv, at };
       this.answeredAt.set(p.token, { at, inv: p.inv });
@@ -377,6 +542,7 @@ export class Oracle implements AwsObserver, ProviderObserver {
     if (!p) return;
     if (this.watch)
       this.debug(p.connection, `h${handle} unanswered: ${why}${set ? ' (tokens were issued)' : ''}`);
+    this.settleSend(handle, 'lost');
     if (!p.settled) {
       p.settled = true;
       p.ambiguous = true;
@@ -396,6 +562,99 @@ export class Oracle implements AwsObserver, ProviderObserver {
     this.lostAnswer.set(p.token, reason);
     this.count(`lost_answer.${reason}`);
     void at;
+  }
+
+  /**
+   * Invariant 12: the engine received the provider's answer that the refresh token is dead;
+   * within 30 minutes the connection must be in reauth_required (or reconnected). Counted,
+   * not flagged: the holder's status commit failed (a write outage; the next request with
+   * the token writes it), or the record no longer holds that token (a commit that landed late
+   * replaced it: the status commit conflicts, and the new token is judged when it is used).
+   */
+  private deadAnswerReceived(connection: string, token: string, inv: Invocation, at: number): void {
+    this.count('dead_answers_received');
+    if (this.reauthSince.has(connection) || this.deadAnswers.has(connection)) return;
+    const dead: DeadAnswer = { at, token };
+    this.deadAnswers.set(connection, dead);
+    this.scheduleCheck(at + DEAD_ANSWER_ACTED_ON_WITHIN_MS, () => {
+      if (this.deadAnswers.get(connection) !== dead) return;
+      if ((this.lastReconnect.get(connection) ?? Number.NEGATIVE_INFINITY) >= at) return;
+      if (this.currentRefreshToken(connection) !== token) {
+        this.deadAnswers.delete(connection);
+        this.count('dead_answers_superseded');
+        return;
+      }
+      if (dead.commitFailed) {
+        this.count('dead_answers_move_not_written');
+        return;
+      }
+      this.deadAnswers.delete(connection);
+      this.violate(
+        12,
+        `${connection}: ${inv.id} received the provider's answer that its refresh token is dead at ${iso(at)}, ` +
+          `and the connection is not in reauth_required ${DEAD_ANSWER_ACTED_ON_WITHIN_MS / 60_000} min later`,
+        connection,
+      );
+    });
+  }
+
+  /**
+   * Invariant 12: a grant that ends at `expiresAt` (its absolute lifetime) must be published
+   * as due for re-authentication — a run's `DaysToReauthentication` naming it below the
+   * threshold, and that run's `ConnectionsReauthDueSoon` — from the threshold less a day
+   * before it ends (or the run's first hour) until it ends: checked then and every day
+   * after, each time for a signal within the last day (the alarm must not clear while the
+   * grant still runs out). `current` says whether the grant is still the connection's,
+   * unrevoked; a grant that ended otherwise (revoked, replaced) is no longer checked.
+   */
+  grantEnds(connection: string, since: number, expiresAt: number, current: () => boolean): void {
+    const first = Math.max(
+      expiresAt - (this.settings.reauthDueWithinMs - REAUTH_SIGNAL_SLACK_MS),
+      this.settings.start + 3_600_000,
+    );
+    const check = (at: number, firstCheck: boolean) => {
+      if (at >= expiresAt) return;
+      this.scheduleCheck(at, () => {
+        if (!current() || this.reauthSince.has(connection)) {
+          this.count('reauth_due.ended_otherwise');
+          return;
+        }
+        const signalled = this.reauthSignalledAt.get(connection) ?? Number.NEGATIVE_INFINITY;
+        if (signalled < Math.max(since, at - DAY_MS)) {
+          this.violate(
+            12,
+            `${connection}: its grant ends at ${iso(expiresAt)} (the provider's absolute lifetime) and no run ` +
+              `${firstCheck ? 'has published' : 'published'} it as due for re-authentication ` +
+              `${firstCheck ? `${fmtGap(expiresAt - at)} ahead` : 'in the last day'}` +
+              (signalled > Number.NEGATIVE_INFINITY ? ` (last: ${iso(signalled)})` : ''),
+            connection,
+          );
+          return;
+        }
+        if (firstCheck) this.count('reauth_due.signalled_ahead');
+        check(at + DAY_MS, false);
+      });
+    };
+    check(first, true);
+    this.scheduleCheck(expiresAt, () => {
+      if (current()) this.count('reauth_due.absolute_expiries');
+    });
+  }
+
+  /** The refresh token AWSCURRENT holds for `connection` now (true time, not a read). */
+  private currentRefreshToken(connection: string): string | undefined {
+    const versionId = this.currentVersionOf(connection);
+    const value = versionId === undefined ? undefined : this.versionValueOf(connection, versionId);
+    const ciphertext = value ? jsonField(value, 'ciphertext') : undefined;
+    return ciphertext ? this.kms.peek(ciphertext) : undefined;
+  }
+
+  /** A run emitted `DaysToReauthentication` for a connection (published at once: it has a dimension). */
+  daysToReauthentication(inv: Invocation, connection: string, days: number): void {
+    if (days * 86_400_000 >= this.settings.reauthDueWithinMs) return;
+    const due = this.reauthDueByInv.get(inv) ?? [];
+    due.push(connection);
+    this.reauthDueByInv.set(inv, due);
   }
 
   misdirected(inv: Invocation, connection: string | undefined, where: string, what: string): void {
@@ -506,6 +765,16 @@ export class Oracle implements AwsObserver, ProviderObserver {
       this.reauthSince.set(connection, at);
       this.reauthCommitted.push({ connection, at });
       this.count('reauth_required');
+      const dead = this.deadAnswers.get(connection);
+      if (dead) {
+        this.deadAnswers.delete(connection);
+        this.count('dead_answers_acted_on');
+        this.maxDeadToMoveMs = Math.max(this.maxDeadToMoveMs, at - dead.at);
+      }
+      // In hindsight: the provider would still have refreshed with the stored token.
+      if (refreshToken !== undefined && this.server.accepts(refreshToken, at)) {
+        this.count(`reauth.needless.${this.connections.get(connection)?.rotating ? 'rotating' : 'static'}`);
+      }
     }
     void versionId;
   }
@@ -572,6 +841,15 @@ export class Oracle implements AwsObserver, ProviderObserver {
       // The provider answered, the set could be neither committed nor rescued: spent for good.
       this.count('unsaved.released');
       this.debug(connection, 'RELEASED unsaved');
+    }
+    if (details.backoff) {
+      this.count('backoff.recorded');
+      this.debug(
+        connection,
+        `BACKOFF streak ${details.backoff.failureStreak} until ${iso(details.backoff.nextAttemptAt)}`,
+      );
+      const until = details.backoff.nextAttemptAt + BACKOFF_SLACK_MS;
+      this.backoffUntil.set(connection, Math.max(until, this.backoffUntil.get(connection) ?? until));
     }
   }
 
@@ -641,6 +919,8 @@ export class Oracle implements AwsObserver, ProviderObserver {
     this.endpoints.logLine(inv.id, message, fields);
     if (message === 'the connection status could not be recorded') {
       this.count(`status_not_recorded.${String(fields.status)}`);
+      const dead = this.deadAnswers.get(String(fields.connection));
+      if (dead && fields.status === 'reauth_required') dead.commitFailed = true;
     } else if (
       message === 'connection refresh failed' &&
       typeof fields.reason === 'string' &&
@@ -675,6 +955,12 @@ export class Oracle implements AwsObserver, ProviderObserver {
   /** A Count metric was published (what CloudWatch receives). */
   metricPublished(inv: Invocation, name: string, value: number, attribution: Attribution | undefined): void {
     this.count(`metric.${name}`, value);
+    if (name === 'ConnectionsReauthDueSoon') {
+      for (const connection of this.reauthDueByInv.get(inv) ?? []) {
+        if (value > 0) this.reauthSignalledAt.set(connection, this.now());
+      }
+      this.reauthDueByInv.delete(inv);
+    }
     if (name === 'ReauthRequired') this.transitions.published(inv.id, attribution);
     if (name === 'EndpointRefused') this.endpoints.published(inv.id, inv.startedAt, attribution);
   }
@@ -916,6 +1202,18 @@ function jsonField(json: string, name: string): string | undefined {
 
 function iso(t: number): string {
   return new Date(t).toISOString();
+}
+
+/** Whether the engine could not tell from an outcome whether the provider used the token. */
+function isAmbiguous(outcome: TokenEndpointOutcome): boolean {
+  return (
+    (outcome.kind === 'network' && outcome.requestSent) ||
+    (outcome.kind === 'invalid_response' && outcome.readBody !== true)
+  );
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? '1st' : n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`;
 }
 
 function fmtGap(ms: number): string {

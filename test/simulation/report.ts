@@ -75,6 +75,7 @@ export function formatReport(result: SimulationResult): string {
       `presentations ${c('presentations')}; re-presentations after a lost answer ` +
       `${sumPrefix(result, 'represented.after_lost_answer.')} (${breakdown(result, 'represented.after_lost_answer.')}); ` +
       `documented double-fault re-sends ${c('represented.documented_double_fault')}; ` +
+      `replaced tokens presented again inside the provider's reuse window (a new set, no theft) ${c('grace_reuse')}; ` +
       `family revocations: by reuse ${c('revoked.reuse')}, by the user ${c('revoked.user')}`,
     2:
       `consumer reads ${c('consumer.reads_ok') + c('consumer.reads_failed')}, checked while healthy ${c('consumer.reads_checked_healthy')}` +
@@ -108,8 +109,23 @@ export function formatReport(result: SimulationResult): string {
       `refused ${c('flood.refused')}, died ${c('flood.died')}; stale reads served to them ${c('stale_read.flood')}, leases they took ${c('flood.leases_taken')}, ` +
       `held when another invocation needed it ${c('flood.held_a_lease_another_needed')}; answered as if current, naming the version an insider's write had just replaced (a stale read) ${c('flood.answered_as_current_after_an_outside_write')}`,
     6: `log lines ${sumPrefix(result, 'log.') - c('log.critical')} (CRITICAL ${c('log.critical')}) checked, metrics and responses checked`,
+    10:
+      `backoffs recorded ${c('backoff.recorded')}, BackoffSkipped ${c('metric.BackoffSkipped')}; ` +
+      `ConnectionsFailing summed over runs ${c('metric.ConnectionsFailing')}`,
+    11:
+      `requests with a token whose answer was lost: on strict providers ${c('resent_after_lost_answer.strict')}, ` +
+      `inside a reuse window ${c('resent_after_lost_answer.window')}; recovered inside the window ${c('recovered.within_reuse_window')}; ` +
+      `moves to reauth_required while the provider would still have refreshed with the stored token: ` +
+      `rotating (a lost request it never processed) ${c('reauth.needless.rotating')}, static ${c('reauth.needless.static')}`,
+    12:
+      `absolute lifetimes: grants checked ${c('reauth_due.signalled_ahead') + c('reauth_due.ended_otherwise')} ` +
+      `(signalled ahead ${c('reauth_due.signalled_ahead')}, ended otherwise first ${c('reauth_due.ended_otherwise')}), ` +
+      `reached ${c('reauth_due.absolute_expiries')}; dead-token answers received ${c('dead_answers_received')}, ` +
+      `moves they led to ${c('dead_answers_acted_on')} (longest ${fmtSeconds(result.maxDeadToMoveMs)}; ` +
+      `not written within 30 min, the status commit having failed ${c('dead_answers_move_not_written')}), ` +
+      `superseded by a commit that landed late ${c('dead_answers_superseded')}`,
   };
-  for (const id of [1, 2, 3, 4, 5, 6, 7, 8, 9] as InvariantId[]) {
+  for (const id of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as InvariantId[]) {
     const n = result.violationsByInvariant.get(id) ?? 0;
     lines.push(`  ${n === 0 ? '✓' : '✗'} ${id}. ${INVARIANTS[id]}${n > 0 ? `: ${n} VIOLATION(S)` : ''}`);
     lines.push(`       ${detail[id]}`);
@@ -121,8 +137,8 @@ export function formatReport(result: SimulationResult): string {
       `versions written ${c('versions')}, EarlyRefresh ${c('metric.EarlyRefresh')}`,
   );
   lines.push(
-    `  RefreshFailed ${c('metric.RefreshFailed')} by class: ${breakdown(result, 'metric.RefreshFailed.')}; invalid_grant answers: ` +
-      breakdown(result, 'invalid_grant.'),
+    `  RefreshFailed ${c('metric.RefreshFailed')} by class: ${breakdown(result, 'metric.RefreshFailed.')}; dead-token answers: ` +
+      breakdown(result, 'dead.'),
   );
   lines.push('');
   lines.push('Faults injected');

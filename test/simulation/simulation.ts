@@ -8,11 +8,14 @@ import type { RefresherConfig } from '../../lambda/contract/refresher-environmen
 import { type EngineSettings, settingsWith } from '../../lambda/contract/settings.js';
 import { decideDue, dueFactsOf } from '../../lambda/core/due.js';
 import type { Metrics, MetricUnit, SecretVersion } from '../../lambda/core/ports.js';
+import type { ProviderBehaviour } from '../../lambda/core/provider-behaviour.js';
 import {
+  behaviourSchema,
   type ConnectionRecord,
   RECORD_SCHEMA_VERSION,
   refreshTokenContext,
 } from '../../lambda/core/record.js';
+import { refreshTokenExpiresAt } from '../../lambda/core/refresh-token-expiry.js';
 import { clientRequestTokenFor } from '../../lambda/core/write-protocol.js';
 import { handleInvocation, type RefresherPorts } from '../../lambda/refresher/refresher.js';
 import {
@@ -36,7 +39,14 @@ import {
 import { BURST_SIZE, DEFAULT_FLOODS, type FloodRequest, type FloodWorld, floodRequest } from './floods.js';
 import { Oracle, type Violation } from './oracle.js';
 import { Prng } from './prng.js';
-import { AuthorizationServer, type ProviderConfig, SimTokenEndpoint } from './provider.js';
+import { SIM_PROFILES, simProfile } from './profiles.js';
+import {
+  AuthorizationServer,
+  type GrantSettings,
+  type IssuedSet,
+  type ProviderConfig,
+  SimTokenEndpoint,
+} from './provider.js';
 import {
   type CrashPolicy,
   Invocation,
@@ -132,12 +142,18 @@ export interface SimulationResult {
   unreportedMoves: number;
   /** Invariant 8: the longest time from an edit to its first EndpointRefused. */
   maxRefusalDelayMs: number;
+  /** Invariant 12: the longest time from a dead-token answer to the move it led to. */
+  maxDeadToMoveMs: number;
 }
 
-interface ConnectionSpec {
+interface ConnectionSpec extends GrantSettings {
   name: string;
   provider: ProviderConfig;
-  lifetimeMs: number;
+  /**
+   * The behaviour its record carries: the profile's, with the connection's lifetime as the
+   * default where the provider sends no `expires_in` (`connect --access-token-lifetime`).
+   */
+  behaviour: ProviderBehaviour;
 }
 
 /** The random streams and network one invocation draws from. */
@@ -271,34 +287,48 @@ class Simulation {
       mutationRng: floods.fork('mutations'),
     };
 
-    this.providers = [
-      provider(world, 'askara', 'json', 'client_secret_post', true),
-      provider(world, 'acme', 'form', 'client_secret_basic', true),
-      provider(world, 'globex', 'form', 'client_secret_post', true),
-      provider(world, 'initech', 'json', 'client_secret_basic', false),
-    ];
-    for (const p of this.providers) this.providersByEndpoint.set(p.tokenEndpoint, p);
+    this.providers = SIM_PROFILES.map(([name]) => ({
+      ...simProfile(name),
+      clientId: `client-${name}`,
+      clientSecret: `SIMSECRET-${name}-${world.hex(24)}`,
+    }));
+    // Keyed as the HTTP adapter sends to them (a URL's href).
+    for (const p of this.providers) this.providersByEndpoint.set(new URL(p.tokenEndpoint).href, p);
     // Pinned token endpoints (lambda/core/token-origin.ts): the simulated providers' origins.
     this.settings.allowedTokenOrigins = this.providers.map((p) => new URL(p.tokenEndpoint).origin);
-    const providerWeights: [ProviderConfig, number][] = [
-      [this.providers[0]!, 40],
-      [this.providers[1]!, 25],
-      [this.providers[2]!, 20],
-      [this.providers[3]!, 15],
-    ];
+    const providerWeights = this.providers.map((p, i) => [p, SIM_PROFILES[i]![1]] as const);
     for (let i = 1; i <= options.connections; i += 1) {
       const p = world.weighted(providerWeights);
       const minutes = world.weighted(this.resolved.lifetimes);
       const name = `${p.id}-${String(i).padStart(3, '0')}`;
-      this.connections.set(name, { name, provider: p, lifetimeMs: minutes * MINUTE });
+      const model = p.behaviour.rotation.model;
+      // An `optional` rotation is the provider's setting for this client (Salesforce's connected app).
+      const rotating = model === 'rotating' || (model === 'optional' && world.chance(0.5));
+      const tokenType = p.wire.tokenTypes.length > 1 ? world.pick(p.wire.tokenTypes) : p.wire.tokenTypes[0]!;
+      const behaviour: ProviderBehaviour = p.wire.omitsExpiresIn
+        ? { ...p.behaviour, response: { ...p.behaviour.response, defaultExpiresInSeconds: minutes * 60 } }
+        : p.behaviour;
+      this.connections.set(name, {
+        name,
+        provider: p,
+        lifetimeMs: minutes * MINUTE,
+        rotating,
+        tokenType,
+        behaviour,
+      });
     }
 
-    this.server = new AuthorizationServer(this.net, (c) => this.connections.get(c)!.lifetimeMs);
+    this.server = new AuthorizationServer(this.net, (c) => this.connections.get(c)!);
     this.kms = new SimKms(this.net);
     const connectionInfo = new Map(
       [...this.connections.values()].map((c) => [
         c.name,
-        { provider: c.provider.id, lifetimeMs: c.lifetimeMs, rotating: c.provider.rotating },
+        {
+          provider: c.provider.id,
+          lifetimeMs: c.lifetimeMs,
+          rotating: c.rotating,
+          reuseWindowMs: c.behaviour.rotation.reuseWindowSeconds * 1000,
+        },
       ]),
     );
     this.oracle = new Oracle(
@@ -313,10 +343,15 @@ class Simulation {
         minIntervalMs: this.settings.minIntervalMs,
         versionFloorMs: (this.settings as { versionFloorMs?: number }).versionFloorMs ?? 0,
         periodMs: this.periodMs,
+        reauthDueWithinMs: this.settings.reauthDueWithinMs,
+        start: SIM_START,
       },
     );
     this.server.setObserver(this.oracle);
     this.oracle.currentVersionOf = (connection) => this.sm.current(PREFIX + connection)?.versionId;
+    this.oracle.backoffOf = (connection) => this.leases.items.get(connection)?.backoff;
+    this.oracle.versionValueOf = (connection, versionId) =>
+      this.sm.secrets.get(PREFIX + connection)?.versions.get(versionId)?.value;
     this.oracle.scheduleCheck = (time, check) => {
       if (time <= this.end) this.sched.at(time, check);
     };
@@ -374,10 +409,24 @@ class Simulation {
       );
     }
     for (const c of this.connections.values()) {
-      // Connected some time ago: expiries are spread over one lifetime.
+      // Refreshed last some time ago: access-token expiries are spread over one lifetime.
       const issuedAt = SIM_START - Math.floor(world.next() * c.lifetimeMs);
-      const set = this.server.connect(c.name, c.provider, issuedAt);
-      this.sm.create(PREFIX + c.name, JSON.stringify(this.connectedRecord(c, set)), uuid(world));
+      // Authorized earlier still. A grant with an absolute lifetime ends at a time spread over
+      // that lifetime from now on, or for half of them within the run and the alarm's 14 days
+      // after it, so that every run sees grants run out; any other grant within the last 30 days.
+      const absolute = c.behaviour.rotation.absoluteLifetimeSeconds;
+      const endsWithin = world.chance(0.5)
+        ? (absolute ?? 0) * 1000
+        : this.resolved.days * DAY + this.settings.reauthDueWithinMs;
+      const grantedAt = Math.min(
+        issuedAt,
+        absolute !== undefined
+          ? SIM_START + Math.floor(world.next() * endsWithin) - absolute * 1000
+          : issuedAt - Math.floor(world.next() * 30 * DAY),
+      );
+      const set = this.server.connect(c.name, c.provider, issuedAt, grantedAt);
+      this.watchGrantEnd(c.name, SIM_START);
+      this.sm.create(PREFIX + c.name, JSON.stringify(this.connectedRecord(c, set, grantedAt)), uuid(world));
     }
     // The schedule.
     this.sched.at(SIM_START, () => this.tick(0));
@@ -472,6 +521,16 @@ class Simulation {
     }
   }
 
+  /** Invariant 12: the current grant of `connection`, if it has an absolute lifetime, must be signalled before it ends. */
+  private watchGrantEnd(connection: string, since: number): void {
+    const ends = this.server.absoluteExpiryOf(connection);
+    if (!ends || ends.at > this.end + this.settings.reauthDueWithinMs) return;
+    this.oracle.grantEnds(connection, since, ends.at, () => {
+      const family = this.server.familyOf.get(connection);
+      return family?.id === ends.family && !family.revoked;
+    });
+  }
+
   private poisson(perDay: number, at: (time: number) => void): void {
     if (perDay <= 0) return;
     for (let t = SIM_START + this.chaos.exponential(DAY / perDay); t < this.end; ) {
@@ -480,24 +539,40 @@ class Simulation {
     }
   }
 
-  connectedRecord(
-    c: ConnectionSpec,
-    set: { accessToken: string; refreshToken?: string; issuedAt: number; expiresAt: number },
-  ): ConnectionRecord {
+  /**
+   * A connection's record as `connect` writes it (no grant time, no refresh-token expiry:
+   * the first refresh sets both), or, with `grantedAt`, as the engine's last refresh of a
+   * grant authorized then left it.
+   */
+  connectedRecord(c: ConnectionSpec, set: IssuedSet, grantedAt?: number): ConnectionRecord {
     const secretName = PREFIX + c.name;
-    return {
+    const record: ConnectionRecord = {
       schemaVersion: RECORD_SCHEMA_VERSION,
       connection: c.name,
       provider: this.providerSettings(c),
       status: 'active',
       accessToken: set.accessToken,
-      tokenType: 'Bearer',
+      tokenType: c.tokenType,
       expiresAt: new Date(set.expiresAt).toISOString(),
       refreshToken: this.kms.encryptNow(set.refreshToken!, refreshTokenContext(secretName)),
       refreshedAt: new Date(set.issuedAt).toISOString(),
       tokenLifetimeSeconds: Math.round(c.lifetimeMs / 1000),
       lastError: null,
     };
+    if (grantedAt === undefined) return record;
+    record.grantedAt = new Date(grantedAt).toISOString();
+    const field = c.behaviour.response.refreshTokenExpiresInField;
+    const rtExpiry = refreshTokenExpiresAt({
+      behaviour: c.behaviour,
+      sentAt: set.issuedAt,
+      ...(field !== undefined && set.refreshTokenExpiresAt !== undefined
+        ? { refreshTokenExpiresIn: Math.floor((set.refreshTokenExpiresAt - set.issuedAt) / 1000) }
+        : {}),
+      grantedAt,
+      rotated: c.rotating,
+    });
+    if (rtExpiry !== undefined) record.refreshTokenExpiresAt = rtExpiry;
+    return record;
   }
 
   // ----- the schedule -----
@@ -585,7 +660,15 @@ class Simulation {
         this.scopeOfSecret(context['token-refresher:secret'] ?? ''),
       ),
       leases: new SimLeaseStore(net, this.leases, inv),
-      tokenEndpoint: new SimTokenEndpoint(net, this.server, this.providersByEndpoint, this.oracle, inv),
+      tokenEndpoint: new SimTokenEndpoint(
+        net,
+        this.server,
+        this.providersByEndpoint,
+        this.oracle,
+        inv,
+        () => this.sched.now + inv.skewMs,
+        (c) => this.connections.get(c)!,
+      ),
       metrics: new SimMetrics(this.oracle, inv),
       logger: new SimLogger(this.oracle, inv),
       clock: invocationClock(this.sched, inv),
@@ -671,6 +754,7 @@ class Simulation {
         const now = this.sched.now;
         const set = this.server.connect(connection, c.provider, now);
         this.oracle.reconnected(connection, now);
+        this.watchGrantEnd(connection, now);
         this.reconnectPending.delete(connection);
         return JSON.stringify(this.connectedRecord(c, set));
       },
@@ -863,12 +947,17 @@ class Simulation {
     if (wrote && !landed) this.sched.after(MINUTE, () => this.fixEndpoint(connection));
   }
 
+  /** The provider settings `connect --provider NAME` records: the profile's, resolved. */
   private providerSettings(c: ConnectionSpec): NonNullable<ConnectionRecord['provider']> {
     return {
       tokenEndpoint: c.provider.tokenEndpoint,
       dialect: c.provider.dialect,
       clientAuth: c.provider.clientAuth,
+      ...(c.provider.scope !== undefined ? { scope: c.provider.scope } : {}),
       clientCredentialsSecretId: CLIENTS_PREFIX + c.provider.id,
+      profile: c.provider.id,
+      // As connect stores it: parsed by the record's schema.
+      behaviour: behaviourSchema.parse(c.behaviour),
     };
   }
 
@@ -907,6 +996,7 @@ class Simulation {
       maxReportDelayMs: this.oracle.transitions.maxDelay,
       unreportedMoves: this.oracle.transitions.unreportedAtEnd(),
       maxRefusalDelayMs: this.oracle.endpoints.maxDelay,
+      maxDeadToMoveMs: this.oracle.maxDeadToMoveMs,
     };
   }
 
@@ -927,24 +1017,6 @@ class Simulation {
   get prefix(): string {
     return PREFIX;
   }
-}
-
-function provider(
-  world: Prng,
-  id: string,
-  dialect: ProviderConfig['dialect'],
-  clientAuth: ProviderConfig['clientAuth'],
-  rotating: boolean,
-): ProviderConfig {
-  return {
-    id,
-    tokenEndpoint: `https://auth.${id}.example/oauth2/token`,
-    dialect,
-    clientAuth,
-    clientId: `client-${id}`,
-    clientSecret: `SIMSECRET-${id}-${world.hex(24)}`,
-    rotating,
-  };
 }
 
 function uuid(rng: Prng): string {
@@ -1057,6 +1129,9 @@ class SimMetrics implements Metrics {
       // Counted apart from the metric's total (RefreshFailed is emitted both ways).
       const failureClass = dimensions.FailureClass;
       if (failureClass) this.oracle.count(`metric.${name}.${failureClass}`, value);
+      if (name === 'DaysToReauthentication' && dimensions.Connection !== undefined) {
+        this.oracle.daysToReauthentication(this.inv, dimensions.Connection, value);
+      }
       return;
     }
     this.buffered.push({ name, value, attribution: this.oracle.metricEmitted(this.inv, name) });

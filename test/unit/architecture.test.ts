@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 const FORBIDDEN: { rule: string; from: string[]; forbidden: string[] }[] = [
   {
     rule: 'nothing outside test/ imports from test/',
-    from: ['lambda', 'lib', 'cli', 'demo', 'bench', 'bin', 'sandbox'],
+    from: ['lambda', 'lib', 'cli', 'demo', 'bench', 'bin', 'sandbox', 'scripts'],
     forbidden: ['test'],
   },
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { settingsWith } from '../../../lambda/contract/settings.js';
-import { activeBackoff, nextBackoff } from '../../../lambda/core/backoff.js';
+import { activeBackoff, lostAnswerBackoff, nextBackoff } from '../../../lambda/core/backoff.js';
 import type { LeaseState } from '../../../lambda/core/ports.js';
 
 const now = Date.parse('2027-01-01T00:00:00.000Z');
@@ -61,5 +61,40 @@ describe('backoff across runs', () => {
     expect(activeBackoff(state, 'v2', now)).toBeUndefined();
     expect(activeBackoff(state, 'v1', now + MIN)).toBeUndefined();
     expect(activeBackoff(undefined, 'v1', now)).toBeUndefined();
+  });
+});
+
+describe('answers lost in transit', () => {
+  it('back off at a static provider, which would take the token again forever', () => {
+    expect(lostAnswerBackoff({ sentAt: now }, { model: 'static', reuseWindowSeconds: 0 }, settings)).toEqual({
+      backsOff: true,
+    });
+  });
+
+  it('back off inside a reuse window, never past one base interval before it closes (Xero: 30 min)', () => {
+    const xero = { model: 'rotating', reuseWindowSeconds: 1800 } as const;
+    const lost = lostAnswerBackoff({ sentAt: now }, xero, settings);
+    expect(lost).toEqual({ backsOff: true, notAfter: now + 25 * MIN });
+    // The third failure would wait 20 minutes from minute 15: capped at minute 25, inside the window.
+    const previous = lease({ failureStreak: 2, nextAttemptAt: now, versionId: 'v1' });
+    const at = now + 15 * MIN;
+    const next = nextBackoff(previous, { versionId: 'v1', notAfter: now + 25 * MIN }, at, settings);
+    expect(next.nextAttemptAt).toBe(now + 25 * MIN);
+    // Once the bound has passed, the next run may go at once (and meets the window's end).
+    const late = nextBackoff(
+      previous,
+      { versionId: 'v1', notAfter: now + 25 * MIN },
+      now + 26 * MIN,
+      settings,
+    );
+    expect(late.nextAttemptAt).toBe(now + 26 * MIN);
+  });
+
+  it('do not wait at a strict provider: the next run moves the connection to reauth_required', () => {
+    expect(
+      lostAnswerBackoff({ sentAt: now }, { model: 'rotating', reuseWindowSeconds: 0 }, settings),
+    ).toEqual({
+      backsOff: false,
+    });
   });
 });

@@ -11,24 +11,9 @@ import {
   RECORD_SCHEMA_VERSION,
   serializeRecord,
 } from '../../../lambda/core/record.js';
+import { SAMPLE_RECORD } from '../../support/record-sample.js';
 
-const valid = {
-  schemaVersion: RECORD_SCHEMA_VERSION,
-  connection: 'askara-prod',
-  provider: {
-    tokenEndpoint: 'https://api.askara.example/oauth2/token',
-    dialect: 'json',
-    clientAuth: 'client_secret_post',
-    clientCredentialsSecretId: 'token-refresher-clients/askara',
-  },
-  status: 'active',
-  accessToken: 'at-value',
-  tokenType: 'Bearer',
-  expiresAt: '2026-11-26T16:00:00.000Z',
-  refreshToken: { ciphertext: 'AQID', keyId: 'arn:aws:kms:us-east-1:1:key/x' },
-  refreshedAt: '2026-11-26T15:00:00.000Z',
-  lastError: null,
-};
+const valid = SAMPLE_RECORD;
 
 describe('parseRecord', () => {
   it('accepts a valid record and round-trips it', () => {
