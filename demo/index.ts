@@ -76,11 +76,14 @@ export interface DemoSummary {
 }
 
 /** The shell lines that point the operator CLI at a running demo (its moto and stack). */
-export function cliLines(endpoint: string): string[] {
+export function cliLines(endpoint: string, issuer: string): string[] {
   return [
     `export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo`,
     `npx token-refresher --stack ${STACK} status`,
     `npx token-refresher --stack ${STACK} refresh ${CONNECTION} --force`,
+    // A second connection, at the demo's authorization server (it approves any browser that asks).
+    `npx token-refresher --stack ${STACK} connect another --issuer ${issuer} --client-id ${CLIENT_ID} ` +
+      `--client-credentials-secret token-refresher-clients/${CONNECTION} --allow-insecure-localhost --no-browser`,
   ];
 }
 
@@ -254,7 +257,7 @@ export async function runDemo(
       [
         '',
         'Point the operator CLI at this demo from a second shell (while it runs):',
-        ...cliLines(moto.endpoint).map((line) => `  ${line}`),
+        ...cliLines(moto.endpoint, auth.issuer).map((line) => `  ${line}`),
         '',
         ...(live ? [] : [LEGEND, '']),
         '',

@@ -54,16 +54,30 @@ export async function setStatusCommand(
   let pending: CliError | undefined;
   if (row && (expired || options.force)) {
     const invoker = await invokerFor(deployment, io.stderr, invokerOptions);
-    refresh = (await invoker.invoke({
-      action: 'refresh',
-      connection: name,
-      ...(options.force ? { force: true } : {}),
-    })) as OnDemandResponse;
+    // A scheduled run may hold the lease right now (it refreshes the token itself): ask again shortly.
+    for (let attempt = 1; ; attempt += 1) {
+      refresh = (await invoker.invoke({
+        action: 'refresh',
+        connection: name,
+        ...(options.force ? { force: true } : {}),
+      })) as OnDemandResponse;
+      if (refresh.outcome !== 'in_progress' || attempt >= 5) break;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
     const was = row.expiresAt
       ? `its access token expired ${formatDuration(now - Date.parse(row.expiresAt))} ago`
       : 'it had no access token';
     const why = options.force ? 'forced' : was;
-    if (refresh.outcome === 'refreshed') {
+    const current =
+      refresh.outcome === 'declined' ? (await describeConnection(deployment, name))?.hint : undefined;
+    if (current?.expiresAt !== undefined && current.expiresAt > Date.now() && !options.force) {
+      // Not due any more: a scheduled run refreshed it between our read and our request.
+      const expiresAt = current.expiresAt;
+      lines.push(
+        `${why}: refreshed meanwhile by a scheduled run` +
+          `${expiresAt !== undefined ? ` (access token expires in ${formatExpiresIn(expiresAt, Date.now())})` : ''}`,
+      );
+    } else if (refresh.outcome === 'refreshed') {
       const expiresAt = (await describeConnection(deployment, name))?.hint?.expiresAt;
       lines.push(
         `${why}: refreshed it at once (version ${shortVersion(refresh.versionId)}` +

@@ -76,6 +76,9 @@ describe('npm run demo', () => {
       /export AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:\d+ AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo\n/,
     );
     expect(output).toContain('npx token-refresher --stack TokenRefresherDemo status');
+    expect(output).toMatch(
+      /npx token-refresher --stack TokenRefresherDemo connect another --issuer http:\/\/127\.0\.0\.1:\d+ /,
+    );
     expect(output).toContain('Reuses: refresh tokens presented again');
   }, 120_000);
 

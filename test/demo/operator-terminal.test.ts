@@ -53,6 +53,7 @@ async function shell(line: string, timeoutMs = 60_000): Promise<{ code: number; 
  * --watch redrawn in place, a JSON error.
  */
 describe('the CLI in a terminal against the running demo (tmux, moto)', () => {
+  // The four lines the demo prints for a second shell, pasted as they are.
   let demo: ChildProcess;
   let demoOutput = '';
   let exited: Promise<number | null>;
@@ -86,7 +87,7 @@ describe('the CLI in a terminal against the running demo (tmux, moto)', () => {
     demo.stderr!.on('data', (chunk) => (demoOutput += chunk));
     exited = new Promise((resolve) => demo.once('exit', resolve));
     const deadline = Date.now() + 90_000;
-    while (!/^ {2}npx token-refresher --stack \S+ refresh demo --force$/m.test(demoOutput)) {
+    while (!/^ {2}npx token-refresher --stack \S+ connect another /m.test(demoOutput)) {
       if (Date.now() > deadline || demo.exitCode !== null)
         throw new Error(`the demo printed no CLI lines:\n${demoOutput}`);
       await sleep(200);
@@ -130,8 +131,8 @@ describe('the CLI in a terminal against the running demo (tmux, moto)', () => {
       .split('\n')
       .filter((line) => /^ {2}(export AWS_ENDPOINT_URL=|npx token-refresher )/.test(line))
       .map((line) => line.trim());
-    expect(pasted).toHaveLength(3);
-    const [exportLine, statusLine, refreshLine] = pasted as [string, string, string];
+    expect(pasted).toHaveLength(4);
+    const [exportLine, statusLine, refreshLine, connectLine] = pasted as [string, string, string, string];
     expect((await shell(exportLine)).code).toBe(0);
 
     const status = await shell(statusLine);
@@ -150,6 +151,20 @@ describe('the CLI in a terminal against the running demo (tmux, moto)', () => {
     const forced = await shell(refreshLine);
     expect(forced.code, forced.output).toBe(0);
     expect(forced.output).toMatch(/refreshed "demo": version \w{8}, access token expires in \d+s/);
+
+    // A connect abandoned with Ctrl-C while the browser is out takes back its placeholder.
+    type(connectLine);
+    await waitFor(/Open this URL in a browser to authorize:/);
+    tmux('send-keys', '-t', 'op', 'C-c');
+    await waitFor(/removed the placeholder secret token-refresher\/another this connect had created/, 20_000);
+    await waitFor(/interrupted before the authorization arrived; nothing was connected/, 20_000);
+    await waitFor(/^\$ $/m, 20_000);
+    const after = await shell(`${statusLine} --json > ${files}/after-ctrl-c.json`);
+    expect(after.code).toBe(0);
+    const names = JSON.parse(readFileSync(`${files}/after-ctrl-c.json`, 'utf8')).connections.map(
+      (c: { connection: string }) => c.connection,
+    );
+    expect(names).toEqual(['demo']);
 
     // Tab completion in the terminal.
     expect(
@@ -173,7 +188,7 @@ describe('the CLI in a terminal against the running demo (tmux, moto)', () => {
     const enabled = await shell('token-refresher --stack TokenRefresherDemo enable demo');
     expect(enabled.code, enabled.output).toBe(0);
     expect(enabled.output).toMatch(
-      /enabled "demo" \(version \w{8}\); its access token expired \d+s ago: refreshed it at once/,
+      /enabled "demo" \(version \w{8}\); its access token expired \d+s ago: refreshed (it at once|meanwhile by a scheduled run)/,
     );
 
     // status --watch redraws in place: one table on the screen however many times it drew.
