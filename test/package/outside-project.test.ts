@@ -47,6 +47,24 @@ function run(command: string, args: string[], options: SpawnOptions & { cwd: str
   });
 }
 
+/** Type-checks `file` in `cwd` with this repository's TypeScript, once per [module, moduleResolution]. */
+async function typeCheck(
+  cwd: string,
+  file: string,
+  flags: string[],
+  modes: [string, string][],
+): Promise<void> {
+  for (const [module, resolution] of modes) {
+    await run(
+      'node',
+      [TSC, '--noEmit', '--strict', ...flags, '--module', module, '--moduleResolution', resolution, file],
+      {
+        cwd,
+      },
+    );
+  }
+}
+
 /** Kilobytes under `directory` (du -sk). */
 async function sizeKb(directory: string): Promise<number> {
   const { stdout } = await run('du', ['-sk', directory], { cwd: directory });
@@ -138,6 +156,18 @@ const consumer = new lambda.Function(stack, 'Consumer', {
 refresher.grantReadAccessToken(consumer, 'askara-prod');
 refresher.grantRequestRefresh(consumer);
 app.synth();
+`;
+
+/** The construct used from an ESM TypeScript module (type-checked only). */
+const CONSTRUCT_TYPES = `import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { TokenRefresher, type TokenRefresherProps } from 'token-refresher';
+
+const props: TokenRefresherProps = { stackOutputs: false };
+const stack = new Stack(new App(), 'Typed');
+const refresher: TokenRefresher = new TokenRefresher(stack, 'TokenRefresher', props);
+const fn: lambda.Function = refresher.onDemandFunction;
+refresher.bindConsumer(fn, 'askara-prod');
 `;
 
 /** A consumer Lambda handler importing the client (README "Consumer usage"). */
@@ -256,6 +286,17 @@ describe('the packed package, outside this repository', () => {
     await run('npm', [...NPM_INSTALL, 'aws-cdk-lib', 'constructs', tarball], { cwd: app });
     await run('npm', [...NPM_INSTALL, '--save-dev', 'aws-cdk'], { cwd: app });
     await run('npx', ['cdk', 'synth', '--quiet'], { cwd: app });
+    // The construct's types from an ESM TypeScript module, under nodenext and bundler resolution.
+    writeFileSync(join(app, 'check.mts'), CONSTRUCT_TYPES);
+    await typeCheck(
+      app,
+      'check.mts',
+      ['--skipLibCheck'],
+      [
+        ['nodenext', 'nodenext'],
+        ['esnext', 'bundler'],
+      ],
+    );
 
     const resources = template(app, 'EsmApp').Resources!;
     expectBoundConsumer(resources);
@@ -347,30 +388,16 @@ describe('the packed package, outside this repository', () => {
       // CommonJS require and type resolution under node, node16 and bundler.
       await run('node', ['-e', "require('@token-refresher/client').TokenClient"], { cwd: consumer });
       writeFileSync(join(consumer, 'types.ts'), CONSUMER_TYPES);
-      for (const [module, resolution] of [
-        ['commonjs', 'node10'],
-        ['node16', 'node16'],
-        ['esnext', 'bundler'],
-      ]) {
-        await run(
-          'node',
-          [
-            TSC,
-            '--noEmit',
-            '--strict',
-            '--skipLibCheck',
-            'false',
-            '--types',
-            'node',
-            '--module',
-            module!,
-            '--moduleResolution',
-            resolution!,
-            'types.ts',
-          ],
-          { cwd: consumer },
-        );
-      }
+      await typeCheck(
+        consumer,
+        'types.ts',
+        ['--skipLibCheck', 'false', '--types', 'node'],
+        [
+          ['commonjs', 'node10'],
+          ['node16', 'node16'],
+          ['esnext', 'bundler'],
+        ],
+      );
 
       writeFileSync(join(consumer, 'handler.mjs'), CONSUMER_HANDLER);
       await run(
