@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as oauth from 'oauth4webapi';
 import { CliError } from './errors.js';
 
 /**
@@ -8,7 +8,9 @@ import { CliError } from './errors.js';
  * app on a loopback redirect (RFC 8252): it makes the verifier, challenge and state,
  * listens on the redirect URI, opens the authorization URL and waits for the code. The
  * refresher does the other half (the exchange), so the client secret stays in AWS. The
- * code and verifier are kept in memory only and are never printed.
+ * code and verifier are kept in memory only and are never printed. PKCE, state and the
+ * authorization response's validation (state, error responses, RFC 9207 `iss` when the
+ * server's metadata announces it) are oauth4webapi's.
  */
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -26,6 +28,10 @@ export interface CodeFlowOptions {
   show(url: string, opened: boolean): void;
   /** Extra authorization request parameters (e.g. `prompt=consent`). */
   extraParams?: Record<string, string>;
+  /** Aborting it (Ctrl-C) stops the wait. */
+  signal?: AbortSignal;
+  /** The discovered metadata, when the endpoints came from an issuer (validates `iss`). */
+  server?: oauth.AuthorizationServer;
 }
 
 export interface CodeFlowResult {
@@ -52,9 +58,15 @@ export function parseLoopbackRedirect(value: string): URL {
 
 export async function runCodeFlow(options: CodeFlowOptions): Promise<CodeFlowResult> {
   const redirect = parseLoopbackRedirect(options.redirectUri);
-  const codeVerifier = randomBytes(32).toString('base64url');
-  const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
-  const state = randomBytes(16).toString('base64url');
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
+  const state = oauth.generateRandomState();
+  // Without discovered metadata there is no issuer to hold an `iss` parameter against.
+  const authServer: oauth.AuthorizationServer = options.server ?? {
+    issuer: new URL(options.authorizationEndpoint).origin,
+    authorization_endpoint: options.authorizationEndpoint,
+  };
+  const client: oauth.Client = { client_id: options.clientId };
 
   let settle!: { resolve: (code: string) => void; reject: (error: Error) => void };
   const received = new Promise<string>((resolve, reject) => {
@@ -70,26 +82,39 @@ export async function runCodeFlow(options: CodeFlowOptions): Promise<CodeFlowRes
       res
         .writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
         .end(`<!doctype html><title>token-refresher</title><p>${text}</p>`);
-    const params = url.searchParams;
-    if (params.get('state') !== state) {
-      page(400, 'This response does not belong to the running token-refresher connect.');
-      settle.reject(
-        new CliError('the authorization response did not carry the expected state; run connect again'),
+    const params = new URLSearchParams(url.searchParams);
+    if (!options.server) params.delete('iss');
+    let validated: URLSearchParams;
+    try {
+      validated = oauth.validateAuthResponse(authServer, client, params, state);
+    } catch (error) {
+      if (error instanceof oauth.AuthorizationResponseError) {
+        page(400, 'Authorization was not granted. You can close this tab.');
+        const description = error.error_description;
+        settle.reject(
+          new CliError(
+            `the authorization server answered ${printable(error.error, 60)}${description ? `: ${printable(description, 200)}` : ''}`,
+          ),
+        );
+        return;
+      }
+      const stateWrong = params.get('state') !== state;
+      page(
+        400,
+        stateWrong
+          ? 'This response does not belong to the running token-refresher connect.'
+          : 'The authorization response is not valid.',
       );
-      return;
-    }
-    const error = params.get('error');
-    if (error) {
-      page(400, 'Authorization was not granted. You can close this tab.');
-      const description = params.get('error_description');
       settle.reject(
         new CliError(
-          `the authorization server answered ${printable(error, 60)}${description ? `: ${printable(description, 200)}` : ''}`,
+          stateWrong
+            ? 'the authorization response did not carry the expected state; run connect again'
+            : `the authorization response is not valid (${(error as Error).message}); run connect again`,
         ),
       );
       return;
     }
-    const code = params.get('code');
+    const code = validated.get('code');
     if (!code) {
       page(400, 'The response carried no authorization code.');
       settle.reject(new CliError('the authorization response carried no code; run connect again'));
@@ -124,6 +149,9 @@ export async function runCodeFlow(options: CodeFlowOptions): Promise<CodeFlowRes
       ),
     options.timeoutMs,
   );
+  const onAbort = () =>
+    settle.reject(new CliError('interrupted before the authorization arrived; nothing was connected'));
+  options.signal?.addEventListener('abort', onAbort);
   try {
     let opened = true;
     try {
@@ -136,6 +164,7 @@ export async function runCodeFlow(options: CodeFlowOptions): Promise<CodeFlowRes
     return { code, codeVerifier, redirectUri };
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

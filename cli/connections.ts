@@ -8,7 +8,7 @@ import { CliError } from './errors.js';
 /** Refuses a connection name the stack could not grant (one line, before any call). */
 export function checkConnectionName(name: string): void {
   if (!isConnectionName(name)) {
-    throw new CliError(`invalid connection name "${name}": use ${CONNECTION_NAME_RULE}`);
+    throw new CliError(`invalid connection name "${name}": use ${CONNECTION_NAME_RULE}`, 'usage');
   }
 }
 
@@ -66,13 +66,28 @@ export async function requireConnection(deployment: Deployment, name: string): P
     throw new CliError(
       `unknown connection "${name}": no secret "${(await deployment.value('ConnectionPrefix')) + name}" ` +
         `in stack ${deployment.stackName} (token-refresher status lists the connections)`,
+      'not_found',
     );
   }
   if (info.deletedDate) {
-    throw new CliError(
-      `connection "${name}" was removed (its secret is scheduled for deletion); ` +
-        `restore it with: aws secretsmanager restore-secret --secret-id ${info.secretName}`,
-    );
+    throw removedError(name, info);
   }
   return info;
+}
+
+/**
+ * A removed connection (its secret scheduled for deletion) blocks its name until the
+ * recovery window ends: the two ways out, restore or delete for good.
+ */
+export function removedError(name: string, info: SecretInfo): CliError {
+  const until = info.deletedDate
+    ? ` (deleted for good on ${info.deletedDate.toISOString().slice(0, 10)})`
+    : '';
+  return new CliError(
+    `connection "${name}" was removed: its secret ${info.secretName} is scheduled for deletion${until}. ` +
+      `Restore it with: aws secretsmanager restore-secret --secret-id ${info.secretName}; ` +
+      `or free the name now (no recovery): token-refresher remove ${name} --force-delete`,
+    'refused',
+    { removed: true, secretName: info.secretName, deletionDate: info.deletedDate?.toISOString() ?? null },
+  );
 }

@@ -8,14 +8,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { StackOutputKey } from '../lambda/contract/stack-outputs.js';
+import type { SandboxStackOutputKey, StackOutputKey } from '../lambda/contract/stack-outputs.js';
 import { CliError, toCliError } from './errors.js';
 
 /** The stack name looked up when `--stack` is not given (the CDK app's default). */
 export const DEFAULT_STACK_NAME = 'TokenRefresher';
 
-/** A stack output the CLI reads (lambda/contract/stack-outputs.ts). */
-export type OutputKey = StackOutputKey;
+/** A stack output the CLI reads (lambda/contract/stack-outputs.ts), a sandbox stack's included. */
+export type OutputKey = StackOutputKey | SandboxStackOutputKey;
 
 /** Global options shared by every command. */
 export interface GlobalOptions {
@@ -101,9 +101,9 @@ export class Deployment {
     try {
       this.region = await client.config.region();
     } catch {
-      throw new CliError('no AWS region: set AWS_REGION or pass --region');
+      throw new CliError('no AWS region: set AWS_REGION or pass --region', 'environment');
     }
-    if (!this.region) throw new CliError('no AWS region: set AWS_REGION or pass --region');
+    if (!this.region) throw new CliError('no AWS region: set AWS_REGION or pass --region', 'environment');
     try {
       await client.config.credentials();
     } catch (error) {
@@ -156,12 +156,13 @@ export class Deployment {
       if ((error as Error).name === 'ValidationError' && /does not exist/i.test(message)) {
         throw new CliError(
           `stack "${this.stackName}" not found in ${region}: deploy it (npx cdk deploy), or pass --stack <name> or --region`,
+          'not_found',
         );
       }
       throw toCliError(error);
     }
     const stack = stacks.Stacks?.[0];
-    if (!stack) throw new CliError(`stack "${this.stackName}" not found in ${region}`);
+    if (!stack) throw new CliError(`stack "${this.stackName}" not found in ${region}`, 'not_found');
     return new Map(
       (stack.Outputs ?? []).flatMap((o) =>
         o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],

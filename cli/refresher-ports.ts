@@ -1,7 +1,11 @@
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
-import type { RefresherConfig } from '../lambda/contract/refresher-environment.js';
+import {
+  decodeRefresherEnvironment,
+  type RefresherConfig,
+  SETTING_VARIABLES,
+} from '../lambda/contract/refresher-environment.js';
 import { type EngineSettings, settingsWith } from '../lambda/contract/settings.js';
 import type { Clock, Metrics, SecretRemover } from '../lambda/core/ports.js';
 import type { ProtocolDeps } from '../lambda/core/write-protocol.js';
@@ -29,11 +33,12 @@ export async function deploymentRefresher(
   deployment: Deployment,
   options: DeploymentRefresherOptions = {},
 ): Promise<{ ports: RefresherPorts; config: RefresherConfig }> {
-  const [prefix, leaseTableName, refreshTokenKeyId, origins] = await Promise.all([
+  const [prefix, leaseTableName, refreshTokenKeyId, origins, sandbox] = await Promise.all([
     deployment.value('ConnectionPrefix'),
     deployment.value('LeaseTableName'),
     deployment.value('RefreshTokenKeyArn'),
     deployment.optionalValue('AllowedTokenOrigins'),
+    deployment.local ? deployment.optionalValue('SandboxRefresherEnvironment') : undefined,
   ]);
   // The deployment's pinned token-endpoint origins, as its stack outputs them (the default otherwise).
   const allowedTokenOrigins = origins
@@ -43,6 +48,7 @@ export async function deploymentRefresher(
   const config: RefresherConfig = {
     settings: settingsWith(prefix, {
       ...(allowedTokenOrigins?.length ? { allowedTokenOrigins } : {}),
+      ...sandboxSettings(sandbox),
       ...options.settings,
     }),
     leaseTableName,
@@ -58,6 +64,27 @@ export async function deploymentRefresher(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   return { ports, config };
+}
+
+/**
+ * A sandbox stack's tuned settings (the demo's short windows, version floor included), so
+ * a refresher run by the CLI against the demo guards as the demo's own does. Only the
+ * tunable durations and counts are taken: names and origins come from the other outputs.
+ */
+export function sandboxSettings(json: string | undefined): Partial<EngineSettings> {
+  if (!json) return {};
+  let env: Record<string, string>;
+  try {
+    env = JSON.parse(json) as Record<string, string>;
+  } catch {
+    throw new Error('the stack output SandboxRefresherEnvironment is not JSON');
+  }
+  const { settings } = decodeRefresherEnvironment(env);
+  const tuned: Partial<EngineSettings> = {};
+  for (const key of Object.keys(SETTING_VARIABLES) as (keyof typeof SETTING_VARIABLES)[]) {
+    if (env[SETTING_VARIABLES[key].variable] !== undefined) tuned[key] = settings[key];
+  }
+  return tuned;
 }
 
 /**

@@ -40,6 +40,8 @@ export interface DemoOptions {
   refreshWindow: number;
   /** The refresher's minimum interval, seconds. */
   minInterval: number;
+  /** The refresher's version floor, seconds (the deployed 15 minutes would outlast the demo's tokens). */
+  versionFloor?: number;
   /** Milliseconds between consumer requests. */
   consumerInterval: number;
   /** Plain progress lines instead of a live table (the default when not on a terminal). */
@@ -48,9 +50,14 @@ export interface DemoOptions {
 
 export interface DemoSummary {
   seconds: number;
+  /** Refreshes the provider granted (refresh tokens it accepted), whoever asked: the demo's refresher, its consumer, an operator's CLI. */
   refreshes: number;
   scheduledRefreshes: number;
   onDemandRefreshes: number;
+  /** Refreshes the demo did not make itself: an operator's CLI in another shell (`refresh`, `enable`, `connect`). */
+  otherRefreshes: number;
+  /** Refresh requests the provider refused (or that met an injected fault). */
+  refusedByProvider: number;
   refresherRuns: number;
   failuresByClass: Record<string, number>;
   refreshTokensPresented: number;
@@ -63,7 +70,32 @@ export interface DemoSummary {
   connectionStatus: string;
   processesLeft: string[];
   healthy: boolean;
+  /** `healthy`, `unhealthy`, or `too_short`: no problem, but too short to see one refresh per token lifetime. */
+  verdict: 'healthy' | 'unhealthy' | 'too_short';
   problems: string[];
+}
+
+/** The shell lines that point the operator CLI at a running demo (its moto and stack). */
+export function cliLines(endpoint: string, issuer: string): string[] {
+  return [
+    `export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo`,
+    `npx token-refresher --stack ${STACK} status`,
+    `npx token-refresher --stack ${STACK} refresh ${CONNECTION} --force`,
+    // A second connection, at the demo's authorization server (it approves any browser that asks).
+    `npx token-refresher --stack ${STACK} connect another --issuer ${issuer} --client-id ${CLIENT_ID} ` +
+      `--client-credentials-secret token-refresher-clients/${CONNECTION} --allow-insecure-localhost --no-browser`,
+  ];
+}
+
+/** What the provider saw: the refresh tokens it accepted and the requests it refused. */
+function providerCounts(auth: AuthServer | undefined): { accepted: number; refused: number; reuses: number } {
+  const presented = auth?.presentedRefreshTokens() ?? [];
+  const accepted = presented.filter((p) => p.forwarded && p.status === 200).length;
+  return {
+    accepted,
+    refused: presented.length - accepted,
+    reuses: auth?.reusedRefreshTokens().filter((r) => r.replayedAfterConsumption).length ?? 0,
+  };
 }
 
 const CONNECTION = 'demo';
@@ -144,6 +176,7 @@ export async function runDemo(
   };
   const logs: string[] = [];
   let failure: unknown;
+  let connectedAt: number | undefined;
   try {
     moto = await step('Starting moto_server (local AWS)', () => startMotoServer({ detached: true }));
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
@@ -156,6 +189,18 @@ export async function runDemo(
       const { startProtectedResource } = await import('../sandbox/protected-resource.js');
       return startProtectedResource(auth!);
     });
+    // Every guard scaled to the demo's seconds-long tokens: the window, the minimum interval,
+    // the version floor (the deployed 15 minutes would keep an expired demo token expired),
+    // and the failure backoff. The stack outputs them, so the CLI in another shell guards alike.
+    const tuned = {
+      refreshWindowMs: options.refreshWindow * 1000,
+      minIntervalMs: options.minInterval * 1000,
+      versionFloorMs: (options.versionFloor ?? options.minInterval) * 1000,
+      failureBackoffBaseMs: options.minInterval * 1000,
+      failureBackoffCapMs: 4 * options.minInterval * 1000,
+      requestTimeoutMs: 5_000,
+    };
+    const settings = { ...tuned, commitReserveMs: 3_000 };
     const stack = await step(
       'Creating what the stack would create (keys, lease table, client credentials)',
       () =>
@@ -164,17 +209,9 @@ export async function runDemo(
           clientId: client.clientId,
           clientSecret: client.clientSecret,
           tokenEndpointOrigin: new URL(auth!.issuer).origin,
+          settings: tuned,
         }),
     );
-    const settings = {
-      refreshWindowMs: options.refreshWindow * 1000,
-      minIntervalMs: options.minInterval * 1000,
-      // Seconds-long tokens: a failing refresh backs off for seconds, not the deployed minutes.
-      failureBackoffBaseMs: options.minInterval * 1000,
-      failureBackoffCapMs: 4 * options.minInterval * 1000,
-      requestTimeoutMs: 5_000,
-      commitReserveMs: 3_000,
-    };
     const log = (line: string) => {
       logs.push(line);
       if (logs.length > 500) logs.shift();
@@ -214,6 +251,17 @@ export async function runDemo(
         );
         if (code !== 0) throw new Error(`token-refresher connect failed: ${text.trim().split('\n').at(-1)}`);
       },
+    );
+    connectedAt = Date.now();
+    out.write(
+      [
+        '',
+        'Point the operator CLI at this demo from a second shell (while it runs):',
+        ...cliLines(moto.endpoint, auth.issuer).map((line) => `  ${line}`),
+        '',
+        ...(live ? [] : [LEGEND, '']),
+        '',
+      ].join('\n'),
     );
 
     const invoker = await LocalInvoker.fromDeployment(new Deployment({ stack: STACK, local: true }), {
@@ -307,8 +355,9 @@ export async function runDemo(
       const now = Date.now();
       const seconds = elapsed(started);
       const failures = metrics.failures();
-      const reuses = auth!.reusedRefreshTokens().filter((r) => r.replayedAfterConsumption).length;
-      const refreshes = metrics.count(MetricName.RefreshSucceeded);
+      const provider = providerCounts(auth);
+      const reuses = provider.reuses;
+      const refreshes = provider.accepted;
       if (!live) {
         out.write(
           `[${pad(seconds)}s] ${CONNECTION}: ${hint?.status ?? '?'}, expires in ${hint?.expiresAt ? Math.round((hint.expiresAt - now) / 1000) : '?'} s, ` +
@@ -341,13 +390,16 @@ export async function runDemo(
           `Refresher: ${tally.runs} scheduled runs (every ${options.schedule} s)${tally.lastEvent ? `, last ${tally.lastEvent}` : ''}`,
           `Consumer:  ${tally.consumerRequests} requests through TokenClient.fetch, ${tally.consumerOk} ok, ${tally.consumerFailed} failed, ` +
             `${api!.counts().unauthorized} answered 401`,
-          `Provider:  ${auth!.presentedRefreshTokens().length} refresh tokens presented, ${reuses} reused`,
+          `Provider:  ${provider.accepted + provider.refused} refresh tokens presented, ${provider.accepted} accepted, ${provider.refused} refused, ${reuses} reused`,
+          LEGEND,
         ].join('\n'),
       );
       if (final) logUpdate.done();
     };
 
-    if (options.duration !== undefined) setTimeout(stop, options.duration * 1000).unref();
+    // --duration counts from the start, setup included: the run lasts what was asked.
+    if (options.duration !== undefined)
+      setTimeout(stop, Math.max(0, started + options.duration * 1000 - Date.now())).unref();
     const display = (async () => {
       let ticks = 0;
       while (!stopping.signal.aborted) {
@@ -372,15 +424,19 @@ export async function runDemo(
 
   // Summary, before anything is stopped (the provider's log lives in the auth server).
   const failuresByClass = metrics.failures();
+  const provider = providerCounts(auth);
+  const endedAt = Date.now();
   const summary: DemoSummary = {
     seconds: elapsed(started),
-    refreshes: metrics.count(MetricName.RefreshSucceeded),
+    refreshes: provider.accepted,
     scheduledRefreshes: tally.scheduledRefreshes,
     onDemandRefreshes: tally.onDemandRefreshes,
+    otherRefreshes: Math.max(0, provider.accepted - tally.scheduledRefreshes - tally.onDemandRefreshes),
+    refusedByProvider: provider.refused,
     refresherRuns: tally.runs,
     failuresByClass,
-    refreshTokensPresented: auth?.presentedRefreshTokens().length ?? 0,
-    reusesDetected: auth?.reusedRefreshTokens().filter((r) => r.replayedAfterConsumption).length ?? 0,
+    refreshTokensPresented: provider.accepted + provider.refused,
+    reusesDetected: provider.reuses,
     consumerRequests: tally.consumerRequests,
     consumerOk: tally.consumerOk,
     consumerFailed: tally.consumerFailed,
@@ -389,6 +445,7 @@ export async function runDemo(
     connectionStatus: '?',
     processesLeft: [],
     healthy: false,
+    verdict: 'unhealthy',
     problems: [],
   };
   try {
@@ -405,8 +462,12 @@ export async function runDemo(
     throw failure;
   }
 
-  const expected = Math.floor(summary.seconds / options.tokenTtl);
+  // Token lifetimes that passed since the connection was made: one refresh is due per lifetime.
+  const lifetimes = connectedAt !== undefined ? (endedAt - connectedAt) / 1000 / options.tokenTtl : 0;
+  const expected = Math.floor(lifetimes);
   if (sum(failuresByClass) > 0) summary.problems.push('refresh failures');
+  if (summary.refusedByProvider > 0)
+    summary.problems.push(`${summary.refusedByProvider} refresh requests refused by the provider`);
   if (summary.reusesDetected > 0) summary.problems.push('refresh-token reuse detected by the provider');
   if (summary.consumerFailed > 0) summary.problems.push('consumer requests failed');
   if (summary.refreshes < expected) {
@@ -418,8 +479,9 @@ export async function runDemo(
     summary.problems.push(`the connection is ${summary.connectionStatus}`);
   if (summary.processesLeft.length > 0)
     summary.problems.push(`left running: ${summary.processesLeft.join(', ')}`);
-  summary.healthy = summary.problems.length === 0;
-  out.write(renderSummary(summary, out));
+  summary.healthy = summary.problems.length === 0 && expected >= 1;
+  summary.verdict = summary.problems.length > 0 ? 'unhealthy' : expected >= 1 ? 'healthy' : 'too_short';
+  out.write(renderSummary(summary, out, options));
   if (!summary.healthy && logs.length > 0 && process.env.DEMO_SHOW_LOGS === '1')
     out.write(`${logs.join('\n')}\n`);
   return summary;
@@ -491,7 +553,14 @@ function countingMetrics(): Metrics & { count(name: string): number; failures():
   };
 }
 
-function renderSummary(summary: DemoSummary, out: Output): string {
+/** What the live view's columns count. */
+const LEGEND = [
+  'Refreshes: refresh tokens the provider accepted, whoever sent them (the refresher, the consumer, your CLI).',
+  "Failures: refreshes that failed in the demo's refresher.  Reuses: refresh tokens presented again after",
+  'being used; the provider then revokes the whole grant (must stay 0).',
+].join('\n');
+
+function renderSummary(summary: DemoSummary, out: Output, options: Pick<DemoOptions, 'tokenTtl'>): string {
   const table = newTable(['Summary', `${summary.seconds} s`], out);
   const classes = Object.entries(summary.failuresByClass)
     .map(([name, n]) => `${name} ${n}`)
@@ -502,14 +571,17 @@ function renderSummary(summary: DemoSummary, out: Output): string {
   table.push(
     [
       `Refreshes of "${CONNECTION}"`,
-      `${summary.refreshes} (scheduled ${summary.scheduledRefreshes}, on demand ${summary.onDemandRefreshes})`,
+      `${summary.refreshes} (scheduled ${summary.scheduledRefreshes}, on demand ${summary.onDemandRefreshes}, by the CLI or others ${summary.otherRefreshes})`,
     ],
     ['Refresher runs', String(summary.refresherRuns)],
     [
       'Refresh failures',
       sum(summary.failuresByClass) === 0 ? '0' : `${sum(summary.failuresByClass)} (${classes})`,
     ],
-    ['Refresh tokens presented to the provider', String(summary.refreshTokensPresented)],
+    [
+      'Refresh tokens presented to the provider',
+      `${summary.refreshTokensPresented} (${summary.refreshes} accepted, ${summary.refusedByProvider} refused)`,
+    ],
     ['Refresh-token reuses detected by the provider', String(summary.reusesDetected)],
     [
       'Consumer requests',
@@ -522,7 +594,14 @@ function renderSummary(summary: DemoSummary, out: Output): string {
       summary.processesLeft.length === 0 ? 'none' : summary.processesLeft.join(', '),
     ],
   );
-  const verdict = summary.healthy ? 'HEALTHY' : `NOT HEALTHY: ${summary.problems.join('; ')}`;
+  const verdict =
+    summary.verdict === 'healthy'
+      ? 'HEALTHY'
+      : summary.verdict === 'too_short'
+        ? `TOO SHORT FOR A VERDICT: no problem seen, but ${summary.seconds} s is less than one access-token ` +
+          `lifetime (${options.tokenTtl} s) after connecting, so no refresh was due; run with --duration ` +
+          `${Math.ceil(options.tokenTtl + 15)} or more`
+        : `NOT HEALTHY: ${summary.problems.join('; ')}`;
   return `${table.toString()}\n${verdict}\n`;
 }
 
@@ -554,6 +633,11 @@ export function demoProgram(): Command {
     .option('--token-ttl <seconds>', 'access-token lifetime at the authorization server', seconds, 60)
     .option('--refresh-window <seconds>', 'refresh when the token expires within this', seconds, 25)
     .option('--min-interval <seconds>', 'never refresh a valid token more often than this', seconds, 15)
+    .option(
+      '--version-floor <seconds>',
+      'the hard floor between two refreshes, even of an expired token (default: --min-interval)',
+      seconds,
+    )
     .option('--consumer-interval <ms>', 'pause between consumer requests', seconds, 1000)
     .option('--plain', 'plain progress lines instead of the live table');
 }
@@ -562,9 +646,9 @@ if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFile
   const options = demoProgram().parse(process.argv).opts<DemoOptions>();
   try {
     const summary = await runDemo(options);
-    process.exitCode = summary.healthy ? 0 : 1;
+    process.exitCode = summary.verdict === 'healthy' ? 0 : summary.verdict === 'too_short' ? 2 : 1;
   } catch (error) {
-    process.stderr.write(`demo failed: ${(error as Error).message}\n`);
+    process.stderr.write(`demo failed: ${(error as Error).message.split('\n')[0]}\n`);
     process.exitCode = 1;
   }
 }

@@ -3,6 +3,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { leaseTableDefinition } from '../lambda/adapters/dynamodb-lease-store.js';
+import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
+import type { EngineSettings } from '../lambda/contract/settings.js';
 
 /** What the demo's "stack" holds: the values the CDK stack would output. */
 export interface DemoStack {
@@ -29,6 +31,21 @@ export async function provisionDemoStack(options: {
   clientSecret: string;
   /** The authorization server's origin (`http://127.0.0.1:<port>`): the one the refresher may send to. */
   tokenEndpointOrigin: string;
+  /**
+   * The demo's short windows: output as `VersionFloorSeconds` and
+   * `SandboxRefresherEnvironment`, so an operator's CLI pointed at the demo guards alike.
+   */
+  settings: Partial<
+    Pick<
+      EngineSettings,
+      | 'refreshWindowMs'
+      | 'minIntervalMs'
+      | 'versionFloorMs'
+      | 'failureBackoffBaseMs'
+      | 'failureBackoffCapMs'
+      | 'requestTimeoutMs'
+    >
+  >;
 }): Promise<DemoStack> {
   const kms = new KMSClient({});
   const key = async (description: string) => {
@@ -67,6 +84,17 @@ export async function provisionDemoStack(options: {
     ClientCredentialsPrefix: stack.clientCredentialsPrefix,
     DashboardName: `${stack.stackName}-us-east-1`,
     AllowedTokenOrigins: stack.allowedTokenOrigins.join(','),
+    ...(options.settings.versionFloorMs !== undefined
+      ? { VersionFloorSeconds: String(options.settings.versionFloorMs / 1000) }
+      : {}),
+    SandboxRefresherEnvironment: JSON.stringify(
+      encodeRefresherEnvironment({
+        prefix: stack.connectionPrefix,
+        leaseTableName: stack.leaseTableName,
+        refreshTokenKeyId: stack.refreshTokenKeyArn,
+        settings: options.settings,
+      }),
+    ),
   };
   await new CloudFormationClient({}).send(
     new CreateStackCommand({

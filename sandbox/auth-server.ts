@@ -75,6 +75,13 @@ export interface AuthServerOptions {
    * (headless-browser.ts). Default off: the authorization endpoint has no interaction.
    */
   autoApprove?: boolean | { accountId?: string };
+  /**
+   * Serve the authorization code flow to a person (or a real browser driven like one):
+   * oidc-provider's own login page (any login and password) and consent page, then the
+   * redirect to the client's loopback redirect URI. PKCE (S256) is required. Exclusive
+   * with `autoApprove`. Default off.
+   */
+  interactive?: boolean;
 }
 
 /** A refresh token presented more than once, with every presentation in order. */
@@ -163,11 +170,12 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   const autoApprove = options.autoApprove
     ? { accountId: (typeof options.autoApprove === 'object' && options.autoApprove.accountId) || 'user-1' }
     : undefined;
+  const codeFlow = autoApprove !== undefined || Boolean(options.interactive);
   const provider = new Provider(issuer, {
     adapter: createMemoryAdapter(),
     jwks: { keys: [await signingKey()] },
-    clients: clients.map((client) => clientMetadata(client, autoApprove !== undefined)),
-    ...(autoApprove
+    clients: clients.map((client) => clientMetadata(client, codeFlow)),
+    ...(codeFlow
       ? {
           cookies: { keys: [randomBytes(32).toString('base64url')] },
           pkce: { required: () => true },
@@ -188,7 +196,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       Interaction: 600,
     },
     features: {
-      devInteractions: { enabled: false },
+      // oidc-provider's own login and consent pages, for `interactive`.
+      devInteractions: { enabled: Boolean(options.interactive) && !autoApprove },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: {
         enabled: true,

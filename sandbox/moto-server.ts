@@ -25,6 +25,10 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+/** The one line a missing moto gets: how to install it. */
+export const MOTO_MISSING =
+  "moto is not installed for python3: install it with  python3 -m pip install 'moto[server]==5.*'  (or set PYTHON to a python that has it)";
+
 const SERIAL_LAUNCHER = fileURLToPath(new URL('./moto_serial_server.py', import.meta.url));
 
 /**
@@ -58,14 +62,14 @@ export async function startMotoServer(
   }
   const spawnError = new Promise<never>((_, reject) => {
     child.once('error', (error) =>
-      reject(
-        new Error(
-          `moto_server could not be started (needs python3 with moto[server] installed): ${error.message}`,
-        ),
-      ),
+      reject(new Error(`moto_server could not be started (${error.message}): ${MOTO_MISSING}`)),
     );
     child.once('exit', (code) =>
-      reject(new Error(`moto_server exited early with code ${code}: ${output.slice(-2000)}`)),
+      reject(
+        /No module named '(moto|werkzeug)/.test(output)
+          ? new Error(MOTO_MISSING)
+          : new Error(`moto_server exited early with code ${code}: ${output.slice(-2000)}`),
+      ),
     );
   });
   spawnError.catch(() => {});
@@ -82,7 +86,7 @@ export async function startMotoServer(
       const ready = await Promise.race([fetch(`${endpoint}/moto-api/`).then((r) => r.ok), spawnError]);
       if (ready) break;
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith('moto_server')) throw error;
+      if (error instanceof Error && error.message.startsWith('moto')) throw error;
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

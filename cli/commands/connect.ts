@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerCreator } from '../../lambda/adapters/secrets-manager-store.js';
+import type { AuthorizationServer } from 'oauth4webapi';
+import { SecretsManagerCreator, SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
 import { connectionSecretName } from '../../lambda/contract/names.js';
 import type { ConnectResponse } from '../../lambda/contract/on-demand.js';
 import { DEFAULT_SETTINGS } from '../../lambda/contract/settings.js';
@@ -19,13 +20,15 @@ import {
   withScope,
 } from '../../lambda/providers/profiles.js';
 import { runCodeFlow } from '../code-flow.js';
-import { checkConnectionName, describeConnection } from '../connections.js';
+import { checkConnectionName, describeConnection, removedError } from '../connections.js';
 import type { Deployment } from '../deployment.js';
 import { CliError } from '../errors.js';
 import { formatDuration, formatExpiresIn, shortVersion } from '../format.js';
 import { invokerFor, type LocalInvokerOptions, type RefresherInvoker } from '../invoker.js';
 import type { CliIo } from '../io.js';
+import { discoverServer } from '../oauth-metadata.js';
 import { progress } from '../progress.js';
+import { connectionStatus } from './status.js';
 
 export interface ConnectOptions {
   /** A provider profile (lambda/providers/): fills the endpoints and the behaviour. */
@@ -56,6 +59,8 @@ export interface ConnectOptions {
   timeout: number;
   refreshTokenStdin?: boolean;
   allowInsecureLocalhost?: boolean;
+  /** One JSON document on stdout; warnings go into it. */
+  json?: boolean;
 }
 
 /**
@@ -72,27 +77,6 @@ export function checkEndpointUrl(option: string, value: string, allowInsecureLoc
     throw new CliError(`${option} must use https (plain http to localhost needs --allow-insecure-localhost)`);
   }
   return endpoint.url.href;
-}
-
-/** OAuth 2.0 / OIDC discovery (RFC 8414): the endpoints of `issuer`. */
-async function discover(issuer: string): Promise<{ authorizationEndpoint?: string; tokenEndpoint?: string }> {
-  const base = issuer.replace(/\/$/, '');
-  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
-    try {
-      const response = await fetch(`${base}${path}`, {
-        signal: AbortSignal.timeout(10_000),
-        redirect: 'error',
-      });
-      if (!response.ok) continue;
-      const metadata = (await response.json()) as Record<string, unknown>;
-      const text = (key: string) =>
-        typeof metadata[key] === 'string' ? (metadata[key] as string) : undefined;
-      return { authorizationEndpoint: text('authorization_endpoint'), tokenEndpoint: text('token_endpoint') };
-    } catch {
-      // Try the next well-known path.
-    }
-  }
-  throw new CliError(`no OAuth metadata found at --issuer (tried ${base}/.well-known/openid-configuration)`);
 }
 
 export async function connectCommand(
@@ -119,8 +103,13 @@ export async function connectCommand(
     (options.authorizationEndpoint &&
       checkEndpointUrl('--authorization-endpoint', options.authorizationEndpoint, allowHttp));
   const issuer = profile?.issuer ?? options.issuer;
+  let server: AuthorizationServer | undefined;
   if (issuer && (!tokenEndpoint || (!authorizationEndpoint && !options.refreshTokenStdin))) {
-    const discovered = await discover(checkEndpointUrl('--issuer', issuer, allowHttp && !profile));
+    const discovered = await discoverServer(
+      checkEndpointUrl('--issuer', issuer, allowHttp && !profile),
+      allowHttp && !profile,
+    );
+    server = discovered.server;
     tokenEndpoint ??=
       discovered.tokenEndpoint &&
       checkEndpointUrl("the issuer's token_endpoint", discovered.tokenEndpoint, allowHttp);
@@ -150,7 +139,7 @@ export async function connectCommand(
   const clientCredentialsSecretId =
     options.clientCredentialsSecret ?? `${await deployment.value('ClientCredentialsPrefix')}${name}`;
   await requireClientCredentials(deployment, clientCredentialsSecretId);
-  await ensureConnectionSecret(deployment, name, io);
+  const created = await ensureConnectionSecret(deployment, name, io, Boolean(options.json));
   const invoker = await invokerFor(deployment, io.stderr, invokerOptions);
 
   const provider: ProviderSettings = {
@@ -170,7 +159,13 @@ export async function connectCommand(
     event = { action: 'import', connection: name, provider, refreshToken };
   } else {
     io.stderr.write(`Authorize token-refresher for "${name}" in your browser.\n`);
+    // Ctrl-C while the browser is out: stop waiting, and take back what this connect created.
+    const interrupted = new AbortController();
+    const onSignal = () => interrupted.abort();
+    process.once('SIGINT', onSignal);
     const flow = await runCodeFlow({
+      signal: interrupted.signal,
+      ...(server ? { server } : {}),
       authorizationEndpoint: authorizationEndpoint!,
       clientId: options.clientId!,
       scope,
@@ -194,7 +189,12 @@ export async function connectCommand(
             ? `If the browser did not open, visit:\n  ${url}\n`
             : `Open this URL in a browser to authorize:\n  ${url}\n`,
         ),
-    });
+    })
+      .catch(async (error: unknown) => {
+        if (created) await abandon(deployment, created, io);
+        throw error;
+      })
+      .finally(() => process.off('SIGINT', onSignal));
     event = {
       action: 'connect',
       connection: name,
@@ -218,33 +218,92 @@ export async function connectCommand(
     spinner.fail('connect failed');
     throw error;
   }
+  const importPending =
+    refreshToken !== undefined &&
+    response.outcome === 'failed' &&
+    response.failureClass === 'transient' &&
+    response.versionId !== undefined;
+  if (importPending) {
+    // Stored: only its validating refresh met a transient failure; the next run retries it.
+    spinner.fail('imported; validation pending');
+    const next = (await connectionStatus(deployment, name).catch(() => undefined))?.lease?.backoff
+      ?.nextAttemptAt;
+    const at = next
+      ? `at ${next} (in ${formatDuration(Math.max(0, Date.parse(next) - Date.now()))})`
+      : 'at its next run';
+    const text =
+      `imported the refresh token of "${name}": stored (version ${shortVersion(response.versionId)}), validation pending: ` +
+      `the validating refresh met a transient failure (${response.message?.replace(/^the imported refresh token was stored, but refreshing with it failed: /, '') ?? 'no detail'}); ` +
+      `the refresher refreshes it ${at}, with no action from you (token-refresher status shows it; ` +
+      `token-refresher refresh ${name} --force tries now)`;
+    if (options.json) {
+      io.stdout.write(
+        `${JSON.stringify({ connection: name, action: 'import', outcome: 'pending', versionId: response.versionId, validated: false, failureClass: response.failureClass, nextAttemptAt: next ?? null, warnings: [] }, null, 2)}\n`,
+      );
+    }
+    throw new CliError(text, 'pending', { versionId: response.versionId, nextAttemptAt: next ?? null });
+  }
   if (response.outcome !== 'refreshed') {
     spinner.fail('connect failed');
     throw new CliError(
       response.outcome === 'in_progress'
         ? `connection "${name}" is being refreshed right now; run connect again in a minute`
         : `connect "${name}" failed (${response.failureClass ?? 'unknown'}): ${response.message ?? 'no detail'}`,
+      response.outcome === 'in_progress' ? 'refused' : 'failed',
     );
   }
   spinner.succeed(`connected "${name}"`);
   const expiry = response.expiresAt ? Date.parse(response.expiresAt) : undefined;
   const valid = expiry !== undefined ? `access token valid for ${formatExpiresIn(expiry, Date.now())}` : '';
-  if (refreshToken !== undefined) {
-    io.stdout.write(
-      response.validated
-        ? `imported the refresh token of "${name}" and refreshed it: ${valid} (version ${shortVersion(response.versionId)})\n`
-        : `imported the refresh token of "${name}" (version ${shortVersion(response.versionId)}); a refresh already in progress will validate it\n`,
-    );
-  } else {
-    io.stdout.write(`connected "${name}": ${valid} (version ${shortVersion(response.versionId)})\n`);
-  }
+  const text =
+    refreshToken === undefined
+      ? `connected "${name}": ${valid} (version ${shortVersion(response.versionId)})`
+      : response.validated
+        ? `imported the refresh token of "${name}" and refreshed it: ${valid} (version ${shortVersion(response.versionId)})`
+        : `imported the refresh token of "${name}" (version ${shortVersion(response.versionId)}); a refresh already in progress will validate it`;
   const lifetimeSeconds =
     expiry !== undefined
       ? Math.round((expiry - Date.now()) / 1000)
       : (options.accessTokenLifetime ?? profile?.accessTokenLifetimeSeconds);
   const floorSeconds = Number(await deployment.optionalValue('VersionFloorSeconds')) || DEFAULT_FLOOR_SECONDS;
   const warning = shortTokenWarning(name, lifetimeSeconds, floorSeconds);
+  if (options.json) {
+    io.stdout.write(
+      `${JSON.stringify(
+        {
+          connection: name,
+          action: refreshToken === undefined ? 'connect' : 'import',
+          outcome: 'connected',
+          versionId: response.versionId,
+          expiresAt: response.expiresAt ?? null,
+          validated: response.validated ?? true,
+          warnings: warning ? [warning.replace(/^warning: /, '')] : [],
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  io.stdout.write(`${text}\n`);
   if (warning) io.stderr.write(`${warning}\n`);
+}
+
+/**
+ * A connect that created the connection's placeholder and did not get as far as the
+ * refresher (no browser answer, Ctrl-C, a refused authorization) deletes it again, with no
+ * recovery window: nothing was stored in it, and the name stays free.
+ */
+async function abandon(deployment: Deployment, secretName: string, io: CliIo): Promise<void> {
+  try {
+    await new SecretsManagerStore(deployment.clients.secretsManager).deleteSecret(secretName, 'none');
+    io.stderr.write(`removed the placeholder secret ${secretName} this connect had created\n`);
+  } catch (error) {
+    io.stderr.write(
+      `warning: could not remove the placeholder secret ${secretName} (${(error as Error).name}); ` +
+        'token-refresher status shows it as pending, with the command that removes it\n',
+    );
+  }
 }
 
 const DEFAULT_FLOOR_SECONDS = DEFAULT_SETTINGS.versionFloorMs / 1000;
@@ -412,15 +471,15 @@ async function requireClientCredentials(deployment: Deployment, secretId: string
  * with the stack's secrets key when it does not exist, as the stack does for the
  * connections it pre-creates; the refresher then writes the connected record over it.
  */
-async function ensureConnectionSecret(deployment: Deployment, name: string, io: CliIo): Promise<void> {
+async function ensureConnectionSecret(
+  deployment: Deployment,
+  name: string,
+  io: CliIo,
+  quiet: boolean,
+): Promise<string | undefined> {
   const existing = await describeConnection(deployment, name);
-  if (existing?.deletedDate) {
-    throw new CliError(
-      `connection "${name}" was removed (its secret is scheduled for deletion); restore it first with: ` +
-        `aws secretsmanager restore-secret --secret-id ${existing.secretName}`,
-    );
-  }
-  if (existing) return;
+  if (existing?.deletedDate) throw removedError(name, existing);
+  if (existing) return undefined;
   const secretName = connectionSecretName(await deployment.value('ConnectionPrefix'), name);
   const creator = new SecretsManagerCreator(
     deployment.clients.secretsManager,
@@ -429,9 +488,11 @@ async function ensureConnectionSecret(deployment: Deployment, name: string, io: 
   );
   try {
     await createConnectionSecret(creator, secretName, JSON.stringify(placeholderRecord(name)), randomUUID());
-    io.stderr.write(`created the secret ${secretName}\n`);
+    if (!quiet) io.stderr.write(`created the secret ${secretName}\n`);
+    return secretName;
   } catch (error) {
     // Another operator created it in the meantime: fine, the refresher writes over it.
     if (!(error instanceof VersionConflictError)) throw error;
+    return undefined;
   }
 }

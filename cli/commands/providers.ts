@@ -53,7 +53,7 @@ function named(name: string): ProviderProfile {
   try {
     return profileNamed(name);
   } catch (error) {
-    if (error instanceof ProfileError) throw new CliError(error.message);
+    if (error instanceof ProfileError) throw new CliError(error.message, 'not_found');
     throw error;
   }
 }

@@ -1,7 +1,7 @@
 import type { OnDemandResponse } from '../../lambda/contract/on-demand.js';
 import { describeConnection, requireConnection } from '../connections.js';
 import type { Deployment } from '../deployment.js';
-import { CliError } from '../errors.js';
+import { CliError, type ErrorCode } from '../errors.js';
 import { formatDuration, formatExpiresIn, shortVersion } from '../format.js';
 import { invokerFor, type LocalInvokerOptions } from '../invoker.js';
 import type { CliIo } from '../io.js';
@@ -46,8 +46,18 @@ export async function refreshCommand(
   const row = backoff ? await connectionStatus(deployment, name, now).catch(() => undefined) : undefined;
   const answer = explain(name, response, { now, expiresAt, row });
   if (options.json) {
+    const guarded = response.outcome === 'declined' && (backoff || response.reason! in GUARDS);
     const json = {
       ...response,
+      ...(guarded
+        ? {
+            guard: {
+              name: response.reason,
+              liftsAt: response.nextAttemptAt ?? null,
+              override: `token-refresher refresh ${name} --force`,
+            },
+          }
+        : {}),
       ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
       ...(backoff
         ? {
@@ -62,7 +72,7 @@ export async function refreshCommand(
   } else if (answer.ok) {
     io.stdout.write(`${answer.text}\n`);
   }
-  if (!answer.ok) throw new CliError(answer.text);
+  if (!answer.ok) throw new CliError(answer.text, answer.code ?? 'failed');
 }
 
 /** The refresher's answer in words: what happened, when it can happen, what to do. */
@@ -74,17 +84,13 @@ function explain(
     expiresAt?: number;
     row?: ConnectionStatusRow;
   },
-): { ok: boolean; text: string } {
+): { ok: boolean; text: string; code?: ErrorCode } {
   const { now } = facts;
   const expiry =
     facts.expiresAt !== undefined ? `access token expires in ${formatExpiresIn(facts.expiresAt, now)}` : '';
   /** `, access token expires in 12m` and ` (access token expires in 12m)`, or nothing. */
   const [comma, paren] = expiry ? [`, ${expiry}`, ` (${expiry})`] : ['', ''];
-  const at = response.nextAttemptAt ? Date.parse(response.nextAttemptAt) : undefined;
-  const when =
-    at !== undefined
-      ? `${at > now ? `in ${formatDuration(at - now)}` : 'now'} (${response.nextAttemptAt})`
-      : undefined;
+  const when = whenText(response.nextAttemptAt, now);
   switch (response.outcome) {
     case 'refreshed':
       return {
@@ -99,6 +105,7 @@ function explain(
     case 'in_progress':
       return {
         ok: false,
+        code: 'refused',
         text: `"${name}" is being refreshed by another invocation right now; check again shortly`,
       };
     case 'failed':
@@ -116,26 +123,14 @@ function explain(
         text: `not refreshed: it is not due${paren}; pass --force to refresh now`,
       };
     case 'min_interval':
-      return {
-        ok: true,
-        text:
-          `not refreshed: it was refreshed less than the minimum interval ago${paren}` +
-          `${when ? `; it may refresh again ${when}` : ''}; pass --force to refresh now`,
-      };
     case 'version_quota':
-      return {
-        ok: true,
-        text:
-          `not refreshed: "${name}" changed less than the version floor ago (each refresh or recorded error ` +
-          `is a new secret version; the floor keeps them within the version quota)` +
-          `${when ? `; it can refresh again ${when}` : ''}${paren}. --force refreshes now anyway, ` +
-          'spending one more version inside the floor',
-      };
+      return { ok: true, text: `not refreshed: ${guardText(name, response.reason, when)}${paren}` };
     case 'backoff':
-      return { ok: false, text: backoffText(name, when, facts.row) };
+      return { ok: false, code: 'refused', text: backoffText(name, when, facts.row) };
     case 'not_active':
       return {
         ok: false,
+        code: 'refused',
         text:
           response.recordStatus === 'disabled'
             ? `"${name}" is disabled: token-refresher enable ${name}`
@@ -170,8 +165,43 @@ function backoffText(name: string, when: string | undefined, row: ConnectionStat
     : 'the record holds no error yet (a transient failure is written to it once it lasts 3 runs; the refresher log has each one)';
   return (
     `not refreshed: "${name}" is backing off because ${runs} (${why}); ` +
-    `the refresher tries again ${when ?? 'after its backoff'}. ` +
-    '--force sends a request now anyway (a forced refresh is not held back by the backoff): ' +
+    `the guard (backoff) lifts ${when ?? 'after its backoff'}. ` +
+    `Override: token-refresher refresh ${name} --force (a forced refresh is not held back by the backoff): ` +
     `fix the cause first, or it fails again and waits longer (token-refresher status shows "${name}")`
   );
+}
+
+/** The guards that hold a refresh back, by the reason the refresher names them with. */
+export const GUARDS = {
+  version_quota: {
+    guard: 'the version floor',
+    why: 'changed less than the version floor ago (each refresh or recorded error is a new secret version; the floor keeps them within the version quota)',
+    cost: 'spends one more secret version inside the floor',
+  },
+  min_interval: {
+    guard: 'the minimum interval',
+    why: 'was refreshed less than the minimum interval ago',
+    cost: 'rotates the refresh token and spends a secret version',
+  },
+} as const;
+
+/**
+ * A guard's refusal in words: the guard by name, why it holds, when it lifts, and the
+ * command that overrides it. `when` is `in 12m (ISO)`, or undefined when unknown.
+ */
+export function guardText(name: string, reason: keyof typeof GUARDS, when: string | undefined): string {
+  const guard = GUARDS[reason];
+  return (
+    `${guard.guard} (${reason}) holds "${name}" back: it ${guard.why}; ` +
+    `the guard lifts ${when ?? 'at its next scheduled run'}. ` +
+    `Override: token-refresher refresh ${name} --force (${guard.cost})`
+  );
+}
+
+/** `in 12m (2026-…Z)`, `now (…)`, or undefined. */
+export function whenText(nextAttemptAt: string | undefined, now: number): string | undefined {
+  const at = nextAttemptAt ? Date.parse(nextAttemptAt) : undefined;
+  return at !== undefined
+    ? `${at > now ? `in ${formatDuration(at - now)}` : 'now'} (${nextAttemptAt})`
+    : undefined;
 }

@@ -1,5 +1,10 @@
 import { type CompositeAlarm, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
-import { ListSecretVersionIdsCommand, type SecretVersionsListEntry } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  type SecretVersionsListEntry,
+} from '@aws-sdk/client-secrets-manager';
+import { createLogUpdate } from 'log-update';
 import pLimit from 'p-limit';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { SecretsManagerStore } from '../../lambda/adapters/secrets-manager-store.js';
@@ -21,8 +26,17 @@ export interface ConnectionStatusRow {
   expiresAt: string | null;
   expiresInSeconds: number | null;
   lastRefreshAt: string | null;
-  /** Versions created in the last 24 hours: refreshes, plus connects and operator changes. */
+  /** Refreshes committed in the last 24 hours (a connect counts as one): distinct `refreshedAt` among the day's versions. */
   refreshes24h: number | null;
+  /**
+   * Secret versions created in the last 24 hours: refreshes, plus placeholders, recorded
+   * errors and operator changes (disable, enable). Secrets Manager keeps about
+   * {@link VERSION_QUOTA} and deletes none younger than a day: this is what the version floor guards.
+   */
+  versions24h: number | null;
+  versionQuota: number;
+  /** What the operator does next, when the connection waits for them (e.g. a connect never finished). */
+  action: string | null;
   /** The class of the last error: the record's `lastError`, or a lease outcome that needs attention. */
   lastErrorClass: string | null;
   lastErrorAt: string | null;
@@ -90,15 +104,53 @@ const ATTENTION: Partial<Record<RefreshTokenView, string>> = {
 export async function statusCommand(
   deployment: Deployment,
   io: CliIo,
-  options: { json?: boolean },
+  options: { json?: boolean; watch?: number | true },
 ): Promise<void> {
   await deployment.checkEnvironment();
-  const report = await collectStatus(deployment);
-  if (options.json) {
-    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.watch === undefined) {
+    const report = await collectStatus(deployment);
+    io.stdout.write(
+      options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, io, Date.now()),
+    );
     return;
   }
-  io.stdout.write(renderStatus(report, io, Date.now()));
+  await watchStatus(deployment, io, options.watch === true ? 5 : options.watch, Boolean(options.json));
+}
+
+/**
+ * `status --watch`: the table redrawn in place every `seconds` (on a terminal; elsewhere
+ * one table after another), or one JSON document per line with `--json`, until Ctrl-C.
+ */
+async function watchStatus(deployment: Deployment, io: CliIo, seconds: number, json: boolean): Promise<void> {
+  const stopped = new AbortController();
+  const onSignal = () => stopped.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const redraw = io.stdout.isTTY && !json ? createLogUpdate(io.stdout as NodeJS.WriteStream) : undefined;
+  try {
+    while (!stopped.signal.aborted) {
+      const report = await collectStatus(deployment);
+      const now = Date.now();
+      if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
+      else {
+        const footer = `Every ${seconds} s, at ${new Date(now).toISOString().slice(11, 19)} UTC (Ctrl-C to stop)`;
+        const text = `${renderStatus(report, io, now)}${footer}`;
+        if (redraw) redraw(text);
+        else io.stdout.write(`${text}\n\n`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, seconds * 1000);
+        stopped.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  } finally {
+    redraw?.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export async function collectStatus(deployment: Deployment, now = Date.now()): Promise<StatusReport> {
@@ -183,9 +235,12 @@ async function connectionRow(
     listVersions(deployment, secretName).catch(() => undefined),
   ]);
   const dayAgo = now - 24 * 60 * 60 * 1000;
-  const refreshes24h = versions
-    ? versions.filter((v) => v.CreatedDate !== undefined && v.CreatedDate.getTime() >= dayAgo).length
+  const today = versions?.filter((v) => v.CreatedDate !== undefined && v.CreatedDate.getTime() >= dayAgo);
+  const versions24h = today ? today.length : null;
+  const refreshes24h = today
+    ? await refreshesAmong(deployment, secretName, today, dayAgo).catch(() => null)
     : null;
+  const counts = { refreshes24h, versions24h, versionQuota: VERSION_QUOTA };
   const leaseView = lease
     ? {
         held: lease.outcome === undefined && lease.leaseUntil > now,
@@ -204,7 +259,8 @@ async function connectionRow(
       expiresAt: null,
       expiresInSeconds: null,
       lastRefreshAt: null,
-      refreshes24h,
+      ...counts,
+      action: `fix or remove it: token-refresher remove ${connection}`,
       lastErrorClass: 'invalid_record',
       lastErrorAt: null,
       lastErrorMessage: record.error,
@@ -224,13 +280,22 @@ async function connectionRow(
   ) {
     lastErrorClass = ATTENTION[leaseView.refreshToken] ?? null;
   }
+  // A placeholder never connected (a connect that did not finish, or one the stack created).
+  const pending = r.status === 'reauth_required' && r.lastError?.class === 'not_connected' && !r.refreshedAt;
   return {
     connection,
-    status: r.status,
+    status: pending ? 'pending' : r.status,
     expiresAt: expiresAt !== undefined ? new Date(expiresAt).toISOString() : null,
     expiresInSeconds: expiresAt !== undefined ? Math.round((expiresAt - now) / 1000) : null,
     lastRefreshAt: r.refreshedAt ?? null,
-    refreshes24h,
+    ...counts,
+    action: pending
+      ? `finish it: token-refresher connect ${connection} ...; or remove it: token-refresher remove ${connection} --force-delete`
+      : r.status === 'reauth_required'
+        ? `reconnect it: token-refresher connect ${connection} ...`
+        : r.status === 'disabled'
+          ? `token-refresher enable ${connection}`
+          : null,
     lastErrorClass,
     lastErrorAt: r.lastError?.at ?? null,
     lastErrorMessage: r.lastError?.message ?? null,
@@ -249,6 +314,40 @@ function backoffView(
   return backoff
     ? { failureStreak: backoff.failureStreak, nextAttemptAt: new Date(backoff.nextAttemptAt).toISOString() }
     : null;
+}
+
+/** About how many versions of a secret Secrets Manager keeps (it deletes none younger than a day). */
+export const VERSION_QUOTA = 100;
+
+/**
+ * Refreshes among a day's versions: each refresh (and a connect) sets a new `refreshedAt`;
+ * placeholders, recorded errors and operator changes carry the last one over. Reads only
+ * that field of each version's value (never a token).
+ */
+async function refreshesAmong(
+  deployment: Deployment,
+  secretId: string,
+  versions: SecretVersionsListEntry[],
+  since: number,
+): Promise<number> {
+  const limit = pLimit(4);
+  const times = await Promise.all(
+    versions.map((version) =>
+      limit(async () => {
+        if (!version.VersionId) return undefined;
+        const { SecretString } = await deployment.clients.secretsManager.send(
+          new GetSecretValueCommand({ SecretId: secretId, VersionId: version.VersionId }),
+        );
+        try {
+          const refreshedAt = (JSON.parse(SecretString ?? '{}') as { refreshedAt?: unknown }).refreshedAt;
+          return typeof refreshedAt === 'string' ? refreshedAt : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    ),
+  );
+  return new Set(times.filter((t): t is string => t !== undefined && Date.parse(t) >= since)).size;
 }
 
 async function listVersions(deployment: Deployment, secretId: string): Promise<SecretVersionsListEntry[]> {
@@ -314,7 +413,16 @@ export function renderStatus(report: StatusReport, io: Pick<CliIo, 'stdout'>, no
     out.push('No connections yet: token-refresher connect <name> adds one.');
   } else {
     const table = newTable(
-      ['Connection', 'Status', 'Expires in', 'Last refresh', 'Refreshes 24h', 'Re-auth by', 'Last error'],
+      [
+        'Connection',
+        'Status',
+        'Expires in',
+        'Last refresh',
+        'Refreshes 24h',
+        'Versions 24h',
+        'Re-auth by',
+        'Last error',
+      ],
       io.stdout,
     );
     for (const row of report.connections) {
@@ -328,6 +436,7 @@ export function renderStatus(report: StatusReport, io: Pick<CliIo, 'stdout'>, no
         row.expiresAt ? formatExpiresIn(Date.parse(row.expiresAt), now) : '-',
         row.lastRefreshAt ? formatAgo(Date.parse(row.lastRefreshAt), now) : 'never',
         row.refreshes24h === null ? '?' : String(row.refreshes24h),
+        row.versions24h === null ? '?' : `${row.versions24h}/${row.versionQuota}`,
         row.refreshTokenExpiresAt && row.reauthDueInDays !== null
           ? `${row.refreshTokenExpiresAt.slice(0, 10)} (${Math.floor(row.reauthDueInDays)} d)`
           : '-',
@@ -335,6 +444,8 @@ export function renderStatus(report: StatusReport, io: Pick<CliIo, 'stdout'>, no
       ]);
     }
     out.push(table.toString());
+    const next = report.connections.filter((row) => row.action && row.status !== 'active');
+    for (const row of next) out.push(`${row.connection} (${row.status}): ${row.action}`);
   }
   if (report.alarmsError) {
     out.push(`Alarms: could not be read (${report.alarmsError})`);

@@ -16,6 +16,7 @@ import {
   VersionQuotaError,
 } from '../core/errors.js';
 import type {
+  RecoveryWindow,
   SecretCreator,
   SecretRemover,
   SecretStore,
@@ -135,10 +136,14 @@ export class SecretsManagerStore implements SecretStore, SecretRemover {
     }
   }
 
-  async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ deletionDate?: Date }> {
+  async deleteSecret(secretId: string, recoveryWindowDays: RecoveryWindow): Promise<{ deletionDate?: Date }> {
     try {
       const response = await this.client.send(
-        new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: recoveryWindowDays }),
+        new DeleteSecretCommand(
+          recoveryWindowDays === 'none'
+            ? { SecretId: secretId, ForceDeleteWithoutRecovery: true }
+            : { SecretId: secretId, RecoveryWindowInDays: recoveryWindowDays },
+        ),
       );
       return response.DeletionDate ? { deletionDate: response.DeletionDate } : {};
     } catch (error) {

@@ -22,3 +22,14 @@ export const StackOutput = {
 } as const;
 
 export type StackOutputKey = keyof typeof StackOutput;
+
+/**
+ * Outputs only a sandbox stack has (the demo's, in moto: demo/provision.ts); the deployable
+ * stack never writes them.
+ */
+export const SandboxStackOutput = {
+  SandboxRefresherEnvironment:
+    "The in-process refresher's environment as JSON, so the CLI's refresher keeps the sandbox's short windows",
+} as const;
+
+export type SandboxStackOutputKey = keyof typeof SandboxStackOutput;

@@ -53,12 +53,16 @@ export interface SecretStore {
 }
 
 /** Deletes connection secrets (the operator's `remove`; the refresher never deletes). */
+/** Days a deleted secret stays restorable (7 to 30), or `'none'`: deleted at once, for good. */
+export type RecoveryWindow = number | 'none';
+
 export interface SecretRemover {
   /**
-   * Schedules the secret's deletion after a recovery window (7 to 30 days), and returns
-   * when it will be deleted. Throws `SecretNotFoundError` for a missing secret.
+   * Schedules the secret's deletion after a recovery window (7 to 30 days), or deletes it
+   * at once with `'none'` (no recovery), and returns when it will be deleted. Throws
+   * `SecretNotFoundError` for a missing secret.
    */
-  deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ deletionDate?: Date }>;
+  deleteSecret(secretId: string, recoveryWindowDays: RecoveryWindow): Promise<{ deletionDate?: Date }>;
 }
 
 /**

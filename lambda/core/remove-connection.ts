@@ -1,5 +1,5 @@
 import { takeOperatorLease } from './operator-lease.js';
-import type { SecretRemover } from './ports.js';
+import type { RecoveryWindow, SecretRemover } from './ports.js';
 import type { ProtocolDeps } from './write-protocol.js';
 
 export interface RemoveResult {
@@ -25,7 +25,7 @@ export async function removeConnection(
   deps: ProtocolDeps,
   remover: SecretRemover,
   connection: string,
-  recoveryWindowDays: number,
+  recoveryWindowDays: RecoveryWindow,
 ): Promise<RemoveResult> {
   const lease = await takeOperatorLease(deps, connection, 'remove');
   try {

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { CONNECTION_STATE_LOG, MetricName } from '../contract/metric-names.js';
 import { connectionOfSecretName } from '../contract/names.js';
 import type { Budget } from './budget.js';
+import { decideDue } from './due.js';
 import { type EngineDeps, emit, emitFailure } from './engine.js';
 import { describeError } from './errors.js';
 import { currentHint, type HintedSummary, mustRead } from './hint.js';
@@ -60,14 +61,18 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
         const now = clock.now();
         if (!options.force && !wanted && !mustRead(summary, now, settings)) {
           const backingOff = hint?.notBefore !== undefined && now < hint.notBefore;
+          // Skipped on the hint: named by the guard that holds it back, as a read would name it.
+          const decision = !backingOff && hint ? decideDue(hint, now, settings) : undefined;
+          const guard = decision && !decision.due ? decision : undefined;
+          const nextAttemptAt = backingOff ? hint.notBefore : guard?.until;
           return {
             connection,
             status: 'skipped',
-            reason: backingOff ? 'backoff' : 'not_due',
+            reason: backingOff ? 'backoff' : (guard?.reason ?? 'fresh'),
             versionId: summary.currentVersionId,
             expiresAt: hint?.expiresAt,
             recordStatus: hint?.status,
-            ...(backingOff ? { nextAttemptAt: hint.notBefore } : {}),
+            ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
             ...(hint?.refreshTokenExpiresAt !== undefined
               ? { refreshTokenExpiresAt: hint.refreshTokenExpiresAt }
               : {}),

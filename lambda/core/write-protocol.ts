@@ -15,6 +15,7 @@ import type {
   LeaseStore,
   Logger,
   Metrics,
+  RecoveryWindow,
   RescuedTokenSet,
   SecretCreator,
   SecretRemover,
@@ -416,7 +417,10 @@ export class ConnectionLease {
   }
 
   /** Schedules the secret's deletion (the lease item, with its marker and rescue, stays). */
-  async deleteSecret(remover: SecretRemover, recoveryWindowDays: number): Promise<{ deletionDate?: Date }> {
+  async deleteSecret(
+    remover: SecretRemover,
+    recoveryWindowDays: RecoveryWindow,
+  ): Promise<{ deletionDate?: Date }> {
     return remover.deleteSecret(this.secretName, recoveryWindowDays);
   }
 

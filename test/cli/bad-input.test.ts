@@ -137,8 +137,24 @@ describe('token-refresher CLI bad input', () => {
   });
 
   it('an unknown command or option', async () => {
+    const command = await sandbox.run(['stauts']);
+    expect(command).toMatchObject({ code: 2, stdout: '' });
+    expect(command.stderr).toBe("error: unknown command 'stauts'\n(Did you mean status?)\n");
+    const option = await sandbox.run(['status', '--jsno']);
+    expect(option).toMatchObject({ code: 2, stdout: '' });
+    expect(option.stderr).toBe("error: unknown option '--jsno'\n(Did you mean --json?)\n");
     expectOneLine(await sandbox.run(['frobnicate']), /^error: unknown command 'frobnicate'/);
-    expectOneLine(await sandbox.run(['status', '--jsno']), /^error: unknown option '--jsno'/);
+    // With --json, the usage error is one JSON document on stderr, with its stable code.
+    const json = await sandbox.run(['refresh', 'x', '--forse', '--json']);
+    expect(json).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(json.stderr)).toEqual({
+      error: {
+        code: 'usage',
+        exitCode: 2,
+        message: "unknown option '--forse' (Did you mean --force?)",
+        commanderCode: 'commander.unknownOption',
+      },
+    });
   });
 
   it('a missing client credentials secret, before the browser opens', async () => {

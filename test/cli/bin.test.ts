@@ -50,7 +50,8 @@ describe('the token-refresher bin (a child process)', () => {
     expect(status.stderr).toBe('');
     const report = JSON.parse(status.stdout);
     expect(report.connections).toEqual([
-      expect.objectContaining({ connection: 'spawned', status: 'active', refreshes24h: 2 }),
+      // The connect is the one refresh; the placeholder it replaced is the other version.
+      expect.objectContaining({ connection: 'spawned', status: 'active', refreshes24h: 1, versions24h: 2 }),
     ]);
     expect(report.alarms).toEqual([
       expect.objectContaining({ name: `${sandbox.stackName}-HeartbeatMissing` }),
@@ -61,10 +62,10 @@ describe('the token-refresher bin (a child process)', () => {
     expect(sandbox.leaked()).toEqual([]);
   });
 
-  it('fails with one line and exit code 1 when the stack does not exist', async () => {
+  it('fails with one line and exit code 3 (not_found) when the stack does not exist', async () => {
     const run = await runBin(['--stack', 'NoSuchStack', 'status']);
     expect(run).toMatchObject({
-      code: 1,
+      code: 3,
       stdout: '',
       stderr:
         'token-refresher: stack "NoSuchStack" not found in us-east-1: deploy it (npx cdk deploy), or pass --stack <name> or --region\n',

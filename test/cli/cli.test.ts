@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLeaseStore } from '../../lambda/adapters/dynamodb-lease-store.js';
 import { type AuthServer, startAuthServer } from '../../sandbox/auth-server.js';
 import { dynamoDbClient } from '../support/aws-fixtures.js';
-import { CliSandbox } from './support.js';
+import { CliSandbox, expectOneLine } from './support.js';
 
 /**
  * The operator CLI end to end, in-process (its `main` with argv and captured output):
@@ -74,7 +74,7 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`Stack ${sandbox.stackName} (us-east-1)`);
     expect(status.stdout).toMatch(
-      /\| lifecycle\s+\| active\s+\| \d+m\s+\| \d+s ago\s+\| 3\s+\| -\s+\| -\s+\|/,
+      /\| lifecycle\s+\| active\s+\| \d+m\s+\| \d+s ago\s+\| 2\s+\| 3\/100\s+\| -\s+\| -\s+\|/,
     );
     expect(status.stdout).toMatch(/Alarms \(2 OK\):/);
     expect(status.stdout).toMatch(/\| HeartbeatMissing\s+\| OK/);
@@ -90,7 +90,7 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     });
     const refusedRefresh = await sandbox.run(['refresh', 'lifecycle']);
     expect(refusedRefresh).toMatchObject({
-      code: 1,
+      code: 4,
       stderr: 'token-refresher: "lifecycle" is disabled: token-refresher enable lifecycle\n',
     });
 
@@ -104,11 +104,11 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
 
     // Remove asks first; without a terminal it refuses unless --yes.
     expect(await sandbox.run(['remove', 'lifecycle'])).toMatchObject({
-      code: 1,
+      code: 6,
       stderr: 'token-refresher: refusing to remove "lifecycle" without confirmation: pass --yes\n',
     });
     expect(await sandbox.run(['remove', 'lifecycle'], { stdinIsTTY: true, confirm: false })).toMatchObject({
-      code: 1,
+      code: 6,
       stderr: 'token-refresher: not removed\n',
     });
     const removed = await sandbox.run(['remove', 'lifecycle'], { stdinIsTTY: true, confirm: true });
@@ -129,9 +129,50 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
       JSON.parse(after.stdout).connections.map((c: { connection: string }) => c.connection),
     ).not.toContain('lifecycle');
     expect(await sandbox.run(['refresh', 'lifecycle'])).toMatchObject({
-      code: 1,
+      code: 4,
       stderr: expect.stringMatching(/^token-refresher: connection "lifecycle" was removed/),
     });
+    // Reconnecting the removed name says both ways out: restore, or delete for good.
+    const reconnect = await sandbox.run(['connect', 'lifecycle', ...sandbox.connectArgs(client)]);
+    expectOneLine(
+      reconnect,
+      new RegExp(
+        `^token-refresher: connection "lifecycle" was removed: its secret ${sandbox.prefix}lifecycle is scheduled ` +
+          String.raw`for deletion \(deleted for good on \d{4}-\d\d-\d\d\)\. Restore it with: aws secretsmanager ` +
+          `restore-secret --secret-id ${sandbox.prefix}lifecycle; or free the name now \\(no recovery\\): ` +
+          'token-refresher remove lifecycle --force-delete$',
+      ),
+    );
+    expect(reconnect.code).toBe(4);
+    // --force-delete is behind a confirmation...
+    expect(await sandbox.run(['remove', 'lifecycle', '--force-delete'])).toMatchObject({
+      code: 6,
+      stderr: 'token-refresher: refusing to delete "lifecycle" without confirmation: pass --yes\n',
+    });
+    const asked: string[] = [];
+    const declined = await sandbox.run(['remove', 'lifecycle', '--force-delete'], {
+      stdinIsTTY: true,
+      confirm: false,
+      onConfirm: (question) => asked.push(question),
+    });
+    expect(declined.code).toBe(6);
+    expect(asked[0]).toMatch(/for good\? .* NO recovery window: it cannot be restored/);
+    // ...then frees the name at once: a new connect works.
+    const deleted = await sandbox.run(['remove', 'lifecycle', '--force-delete', '--json'], {
+      stdinIsTTY: true,
+      confirm: true,
+    });
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toEqual({
+      connection: 'lifecycle',
+      secretName: `${sandbox.prefix}lifecycle`,
+      forceDeleted: true,
+      deletionDate: null,
+      restoreCommand: null,
+      rescuePending: false,
+    });
+    const again = await sandbox.run(['connect', 'lifecycle', ...sandbox.connectArgs(client)]);
+    expect(again.code, again.stderr).toBe(0);
     expectInvariants();
   });
 
@@ -211,7 +252,7 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     );
     expect(row).toMatchObject({ status: 'reauth_required', lastErrorClass: 'reauth_required' });
     expect(await sandbox.run(['enable', 'bad-import'])).toMatchObject({
-      code: 1,
+      code: 4,
       stderr: expect.stringContaining('needs re-authentication, which enabling cannot fix'),
     });
     expectInvariants();
@@ -238,7 +279,9 @@ describe('token-refresher CLI (moto + oidc-provider)', () => {
     const row = report.connections.find((c: { connection: string }) => c.connection === 'json-status');
     expect(row).toMatchObject({
       status: 'active',
-      refreshes24h: 2,
+      refreshes24h: 1,
+      versions24h: 2,
+      versionQuota: 100,
       lastErrorClass: null,
       lease: { held: false, outcome: 'committed', rescuePending: false },
     });

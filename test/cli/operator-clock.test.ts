@@ -53,7 +53,7 @@ describe("the CLI takes leases on AWS's clock (moto)", () => {
     const run = await sandbox.run(['disable', 'skewed']);
     vi.useRealTimers();
 
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(4); // refused: the lease is held
     expect(run.stderr).toMatch(/is being refreshed right now/);
     expect(run.stderr).toMatch(/notice: this machine's clock is 1[12]\d s ahead of AWS's/);
     expect((await leases.get('skewed'))?.owner).toBe('refresher/scheduled');

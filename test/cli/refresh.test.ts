@@ -61,13 +61,13 @@ describe('token-refresher refresh', () => {
       new RegExp(
         '^token-refresher: not refreshed: "xero-down" is backing off because its last run failed ' +
           String.raw`\(the record holds no error yet \(a transient failure is written to it once it lasts 3 runs; the refresher log has each one\)\); ` +
-          `the refresher tries again in [45]m \\(${ISO}\\)\\. ` +
-          String.raw`--force sends a request now anyway \(a forced refresh is not held back by the backoff\): ` +
+          `the guard \\(backoff\\) lifts in [45]m \\(${ISO}\\)\\. ` +
+          String.raw`Override: token-refresher refresh xero-down --force \(a forced refresh is not held back by the backoff\): ` +
           'fix the cause first, or it fails again and waits longer',
       ),
     );
     const json = await sandbox.run(['refresh', 'xero-down', '--json']);
-    expect(json.code).toBe(1);
+    expect(json.code).toBe(4); // refused
     const answer = JSON.parse(json.stdout);
     expect(answer).toMatchObject({
       connection: 'xero-down',
@@ -77,7 +77,14 @@ describe('token-refresher refresh', () => {
       lastError: null,
     });
     expect(Date.parse(answer.nextAttemptAt) - Date.now()).toBeGreaterThan(4 * 60_000);
-    expect(json.stderr).toMatch(/^token-refresher: not refreshed: "xero-down" is backing off/);
+    expect(answer.guard).toEqual({
+      name: 'backoff',
+      liftsAt: answer.nextAttemptAt,
+      override: 'token-refresher refresh xero-down --force',
+    });
+    const error = JSON.parse(json.stderr).error;
+    expect(error).toMatchObject({ code: 'refused', exitCode: 4 });
+    expect(error.message).toMatch(/^not refreshed: "xero-down" is backing off/);
     // Neither asked the provider.
     expect(replay.calls('xero')).toBe(calls);
 
@@ -99,10 +106,10 @@ describe('token-refresher refresh', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
       new RegExp(
-        '^not refreshed: "xero-cfg" changed less than the version floor ago \\(each refresh or recorded error ' +
-          'is a new secret version; the floor keeps them within the version quota\\); ' +
-          `it can refresh again in 1[45]m \\(${ISO}\\)\\. --force refreshes now anyway, ` +
-          'spending one more version inside the floor\\n$',
+        '^not refreshed: the version floor \\(version_quota\\) holds "xero-cfg" back: it changed less than the ' +
+          'version floor ago \\(each refresh or recorded error is a new secret version; the floor keeps them within ' +
+          `the version quota\\); the guard lifts in 1[45]m \\(${ISO}\\)\\. Override: token-refresher refresh ` +
+          'xero-cfg --force \\(spends one more secret version inside the floor\\)\\n$',
       ),
     );
     const floorEnds = Date.parse(record.lastError!.at) + 900_000;
@@ -121,8 +128,9 @@ describe('token-refresher refresh', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
       new RegExp(
-        '^not refreshed: it was refreshed less than the minimum interval ago \\(access token expires in [45]m\\); ' +
-          `it may refresh again in 1[45]m \\(${ISO}\\); pass --force to refresh now\\n$`,
+        '^not refreshed: the minimum interval \\(min_interval\\) holds "kc-fresh" back: it was refreshed less than ' +
+          `the minimum interval ago; the guard lifts in 1[45]m \\(${ISO}\\)\\. Override: token-refresher refresh ` +
+          'kc-fresh --force \\(rotates the refresh token and spends a secret version\\) \\(access token expires in [45]m\\)\\n$',
       ),
     );
 

@@ -23,6 +23,7 @@ import {
   kmsClient,
   uniqueName,
 } from '../support/aws-fixtures.js';
+import { JSON_SCHEMAS, type JsonOutput, validateJsonOutput } from './json-schemas.js';
 
 /**
  * Requests for each profile's real token endpoint go to the replay's endpoint for it: the
@@ -95,6 +96,17 @@ export async function startReplayCli(
       await auth.stop();
     },
   };
+}
+
+/**
+ * With `--json`, every run's outputs are checked against the command's schema: stdout one
+ * document (when there is one), stderr one JSON error when the exit is not 0.
+ */
+export function expectValidJson(argv: readonly string[], run: CliRun): void {
+  if (!argv.includes('--json') || argv.includes('--help')) return;
+  const command = argv.find((arg): arg is JsonOutput => arg in JSON_SCHEMAS && arg !== 'error');
+  if (command && run.stdout !== '') validateJsonOutput(command, JSON.parse(run.stdout));
+  if (run.code !== 0) validateJsonOutput('error', JSON.parse(run.stderr.trim().split('\n').at(-1) ?? ''));
 }
 
 export interface CliRun {
@@ -232,9 +244,13 @@ export class CliSandbox {
       stdin?: string;
       stdinIsTTY?: boolean;
       confirm?: boolean;
+      /** Sees each confirmation question asked. */
+      onConfirm?: (question: string) => void;
       local?: LocalInvokerOptions;
       /** With `--no-browser`: a person copies the printed URL into a (headless) browser. */
       followPrintedUrl?: boolean;
+      /** The browser the CLI opens (default: the headless redirect follower). */
+      openBrowser?: (url: string) => Promise<void>;
     } = {},
   ): Promise<CliRun> {
     let stdout = '';
@@ -260,12 +276,16 @@ export class CliSandbox {
         isTTY: false,
       },
       stdin,
-      openBrowser: (url) => this.browse(url),
-      confirm: async () => options.confirm ?? false,
+      openBrowser: options.openBrowser ?? ((url) => this.browse(url)),
+      confirm: async (question) => {
+        options.onConfirm?.(question);
+        return options.confirm ?? false;
+      },
       readHidden: async () => options.stdin ?? '',
     };
     const code = await main(['--stack', this.stackName, ...argv], { io, local: options.local });
     this.allOutput += stdout + stderr;
+    expectValidJson(argv, { code, stdout, stderr });
     return { code, stdout, stderr };
   }
 

@@ -126,4 +126,21 @@ describe('the version floor counts status and last-error commits (moto)', () => 
     await h.invoke({ action: 'run', connections: ['recent'] }, { clock: later });
     expect((await h.current('recent')).versionId).toBe(written.versionId);
   });
+
+  it('a run that skips on the hint names the guard that holds the connection back, and when it lifts', async () => {
+    const h = await new RefresherHarness(auth, { versionFloorMs: 2 * 60 * MINUTE }).setUp();
+    await h.createConnection('floored', { client: auth.client('client_secret_basic') });
+    expect((await h.invoke()).refreshed).toBe(1);
+    const refreshedAt = Date.parse((await h.current('floored')).record.refreshedAt!);
+    // 61 minutes on, the 1-hour token has expired, but the 2-hour floor holds it back.
+    const later: Clock = { now: () => Date.now() + 61 * MINUTE, sleep: systemClock.sleep };
+    const run = await h.invoke(undefined, { clock: later });
+    expect(run.results[0]).toMatchObject({ status: 'skipped', reason: 'version_quota' });
+    const next = (run.results[0] as { nextAttemptAt?: number }).nextAttemptAt!;
+    // The hint keeps whole seconds.
+    expect(Math.abs(next - (refreshedAt + 2 * 60 * MINUTE))).toBeLessThan(1_000);
+    // Not yet expiring: the decision's own name, never a catch-all.
+    const fresh = await h.invoke();
+    expect(fresh.results[0]).toMatchObject({ status: 'skipped', reason: 'fresh' });
+  });
 });
