@@ -22,7 +22,7 @@ export const BACKING_OFF_CLASSES: readonly FailureClass[] = [
  * - a static provider accepts the token again at any time, so retries would go on every
  *   run while the answers keep getting lost: it backs off like any other failure;
  * - a provider with a reuse window accepts it only inside the window (`mayResendUncertain`):
- *   it backs off, but never past one base interval before the window closes, so the retry
+ *   it backs off, but never past two base intervals before the window closes, so the retry
  *   the window allows still happens;
  * - a strict provider gets no blind retry beyond the documented one: the next run moves
  *   the connection to `reauth_required` at once, so nothing waits.
@@ -34,7 +34,10 @@ export function lostAnswerBackoff(
 ): { backsOff: false } | { backsOff: true; notAfter?: number } {
   if (rotation.model === 'static') return { backsOff: true };
   if (rotation.reuseWindowSeconds <= 0 || marker.sentAt === undefined) return { backsOff: false };
-  const notAfter = marker.sentAt + rotation.reuseWindowSeconds * 1000 - settings.failureBackoffBaseMs;
+  // Two base intervals short of the window's end: the schedule runs every base interval by
+  // default, so at least one run falls inside whatever the schedule's phase and the hint's
+  // rounding to the second (one interval short, the retry could land at the window's edge).
+  const notAfter = marker.sentAt + rotation.reuseWindowSeconds * 1000 - 2 * settings.failureBackoffBaseMs;
   return { backsOff: true, notAfter };
 }
 

@@ -71,19 +71,19 @@ describe('answers lost in transit', () => {
     });
   });
 
-  it('back off inside a reuse window, never past one base interval before it closes (Xero: 30 min)', () => {
+  it('back off inside a reuse window, never past two base intervals before it closes (Xero: 30 min)', () => {
     const xero = { model: 'rotating', reuseWindowSeconds: 1800 } as const;
     const lost = lostAnswerBackoff({ sentAt: now }, xero, settings);
-    expect(lost).toEqual({ backsOff: true, notAfter: now + 25 * MIN });
-    // The third failure would wait 20 minutes from minute 15: capped at minute 25, inside the window.
+    expect(lost).toEqual({ backsOff: true, notAfter: now + 20 * MIN });
+    // The third failure would wait 20 minutes from minute 15: capped at minute 20, a run before the window's last.
     const previous = lease({ failureStreak: 2, nextAttemptAt: now, versionId: 'v1' });
     const at = now + 15 * MIN;
-    const next = nextBackoff(previous, { versionId: 'v1', notAfter: now + 25 * MIN }, at, settings);
-    expect(next.nextAttemptAt).toBe(now + 25 * MIN);
+    const next = nextBackoff(previous, { versionId: 'v1', notAfter: now + 20 * MIN }, at, settings);
+    expect(next.nextAttemptAt).toBe(now + 20 * MIN);
     // Once the bound has passed, the next run may go at once (and meets the window's end).
     const late = nextBackoff(
       previous,
-      { versionId: 'v1', notAfter: now + 25 * MIN },
+      { versionId: 'v1', notAfter: now + 20 * MIN },
       now + 26 * MIN,
       settings,
     );
