@@ -112,7 +112,7 @@ describe('refresher end to end (moto + oidc-provider)', () => {
       .filter((entry) => entry.message === CONNECTION_STATE_LOG && entry.connection === 'idle');
     expect(states.at(-1)).toMatchObject({
       outcome: 'skipped',
-      reason: 'not_due',
+      reason: 'fresh',
       connectionStatus: 'active',
     });
     expect(states.at(-1)?.secondsToExpiry).toBeGreaterThan(3000);
