@@ -1,29 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { REFRESHER_ESBUILD_OPTIONS } from '../lib/handler-code.js';
 import { median } from './stats.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The NodejsFunction bundling options of lib/token-refresher.ts, as esbuild options: ESM,
- * minified, target node24, platform node, module-first main fields, the createRequire
- * banner, a source map without sources, and nothing external (the SDK is bundled).
+ * The refresher's deployed bundling (lib/handler-code.ts, REFRESHER_ESBUILD_OPTIONS), as
+ * esbuild options: ESM, minified, target node24, platform node, module-first main fields,
+ * the createRequire banner, source maps without sources, nothing external (the SDK is
+ * bundled), and code splitting: the entry file `index.mjs` and chunks loaded on first use.
  */
+const { banner, mainFields, outExtension, ...deployed } = REFRESHER_ESBUILD_OPTIONS;
 export const LAMBDA_BUNDLING = {
+  ...deployed,
+  mainFields: [...mainFields],
+  outExtension: { ...outExtension },
+  banner: { js: banner },
   bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
   external: [],
   logLevel: 'error',
   metafile: true,
@@ -32,18 +29,29 @@ export const LAMBDA_BUNDLING = {
 /** The esbuild command line equivalent, for BENCHMARKS.md. */
 export const LAMBDA_BUNDLING_CLI =
   'esbuild <entry> --bundle --format=esm --platform=node --target=node24 --main-fields=module,main ' +
-  `--banner:js="${LAMBDA_BUNDLING.banner.js}" --minify --sourcemap --sources-content=false`;
+  `--banner:js="${banner}" --minify --sourcemap --sources-content=false ` +
+  `--splitting --outdir=<dir> --entry-names=${deployed.entryNames} --chunk-names=${deployed.chunkNames} --out-extension:.js=.mjs`;
+
+/** How a bundle is laid out: code-split as deployed, or one file (the issue's baseline layout). */
+export type Layout = 'split' | 'single';
 
 export interface Bundle {
   id: string;
   entry: string;
+  layout: Layout;
+  /** The entry file a fresh node imports. */
   file: string;
-  /** The minified bundle, without its source map. */
+  /** What a cold import loads: the entry file and the chunks it imports statically, without maps. */
   bytes: number;
+  /** Every file of the bundle (all chunks), without maps. */
+  totalBytes: number;
   mapBytes: number;
+  /** The output files of `bytes`, by metafile path. */
+  loadedAtImport: string[];
+  /** The chunk (metafile path) of each module loaded by dynamic import(), by its source path. */
+  lazyChunks: Record<string, string>;
   metafile: esbuild.Metafile;
 }
-
 /**
  * Modules replaced by empty stand-ins in what-if bundles, to size what dropping or
  * lazy-loading a dependency would save at cold start. Each stub exports the names the
@@ -57,14 +65,6 @@ export const STUBS: Record<string, string> = {
     'export class KMSClient {} export class EncryptCommand {} export class DecryptCommand {}',
   '@aws-sdk/client-dynamodb':
     'export class DynamoDBClient {} export class GetItemCommand {} export class UpdateItemCommand {} export class ScanCommand {}',
-  '@aws-lambda-powertools/logger': 'export class Logger {}',
-  '@aws-lambda-powertools/metrics': 'export class Metrics {}',
-  // Schemas are built at import: a chainable stand-in accepts any builder call.
-  // The refresher imports zod as a namespace (`import * as z`), so the stub exports every name it uses.
-  zod:
-    'const z = new Proxy(function () {}, { get: () => z, apply: () => z }); export default z; ' +
-    'export { z, z as array, z as boolean, z as coerce, z as enum, z as iso, z as literal, z as number, ' +
-    'z as object, z as record, z as string, z as union, z as unknown, z as url };',
 };
 
 function stubPlugin(stubbed: readonly string[]): esbuild.Plugin {
@@ -83,40 +83,78 @@ function stubPlugin(stubbed: readonly string[]): esbuild.Plugin {
   };
 }
 
-/** Bundles `entry` (relative to the repository) the way the Lambda is bundled. */
+/** The outputs a cold import loads: `entry` and, transitively, its static imports. */
+function staticClosure(metafile: esbuild.Metafile, entry: string): string[] {
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const imported of metafile.outputs[file]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && metafile.outputs[imported.path]) pending.push(imported.path);
+    }
+  }
+  return [...seen];
+}
+
+/** Bundles `entry` (relative to the repository) the way the Lambda is bundled, or as one file. */
 export async function buildBundle(
   id: string,
   entry: string,
   outdir: string,
-  options: { stubs?: readonly string[]; external?: string[] } = {},
+  options: { stubs?: readonly string[]; external?: string[]; layout?: Layout } = {},
 ): Promise<Bundle> {
-  const file = join(outdir, `${id}.mjs`);
+  const layout = options.layout ?? 'split';
+  const directory = join(outdir, id);
+  rmSync(directory, { recursive: true, force: true });
+  mkdirSync(directory, { recursive: true });
   const result = await esbuild.build({
     ...LAMBDA_BUNDLING,
+    ...(layout === 'single' ? { splitting: false, outfile: join(directory, 'index.mjs') } : { outdir: directory }),
     absWorkingDir: REPO_ROOT,
     entryPoints: [entry],
-    outfile: file,
     external: options.external ?? [],
     plugins: options.stubs?.length ? [stubPlugin(options.stubs)] : [],
   });
+  const { metafile } = result;
+  const outputs = Object.keys(metafile.outputs).filter((path) => !path.endsWith('.map'));
+  const entryOutput = outputs.find((path) => metafile.outputs[path]?.entryPoint === entry);
+  if (entryOutput === undefined) throw new Error(`no output for ${entry}`);
+  const loadedAtImport = staticClosure(metafile, entryOutput);
+  const size = (paths: string[]) => paths.reduce((sum, path) => sum + statSync(join(REPO_ROOT, path)).size, 0);
+  const lazyChunks: Record<string, string> = {};
+  for (const path of outputs) {
+    const source = metafile.outputs[path]?.entryPoint;
+    if (source !== undefined && path !== entryOutput) lazyChunks[source] = path;
+  }
   return {
     id,
     entry,
-    file,
-    bytes: statSync(file).size,
-    mapBytes: statSync(`${file}.map`).size,
-    metafile: result.metafile,
+    layout,
+    file: join(REPO_ROOT, entryOutput),
+    bytes: size(loadedAtImport),
+    totalBytes: size(outputs),
+    mapBytes: size(Object.keys(metafile.outputs).filter((path) => path.endsWith('.map'))),
+    loadedAtImport,
+    lazyChunks,
+    metafile,
   };
 }
 
-/** Bytes in the bundle by contributor (package, or the repository's own code), largest first. */
-export function contributors(bundle: Bundle): { name: string; bytes: number }[] {
-  const output = Object.values(bundle.metafile.outputs).find((o) => o.entryPoint !== undefined);
-  if (!output) return [];
+/**
+ * Bytes by contributor (package, or the repository's own code), largest first: in what a
+ * cold import loads, or (`everything`) in every file of the bundle.
+ */
+export function contributors(bundle: Bundle, everything = false): { name: string; bytes: number }[] {
+  const paths = everything
+    ? Object.keys(bundle.metafile.outputs).filter((path) => !path.endsWith('.map'))
+    : bundle.loadedAtImport;
   const groups = new Map<string, number>();
-  for (const [path, input] of Object.entries(output.inputs)) {
-    const name = contributorOf(path);
-    groups.set(name, (groups.get(name) ?? 0) + input.bytesInOutput);
+  for (const path of paths) {
+    for (const [input, { bytesInOutput }] of Object.entries(bundle.metafile.outputs[path]?.inputs ?? {})) {
+      const name = contributorOf(input);
+      groups.set(name, (groups.get(name) ?? 0) + bytesInOutput);
+    }
   }
   return [...groups]
     .map(([name, bytes]) => ({ name, bytes }))
@@ -199,7 +237,11 @@ export interface BundleResult {
   id: string;
   label: string;
   entry: string;
+  layout: Layout;
+  /** What a cold import loads (the entry file and its static chunks). */
   bytes: number;
+  /** Every file of the bundle. */
+  totalBytes: number;
   mapBytes: number;
   /** Median import time above bare node. */
   importMs: number;
@@ -207,16 +249,33 @@ export interface BundleResult {
   importMsWithSourceMaps?: number;
 }
 
+/** A cold start followed by the chunks one kind of run loads on first use. */
+export interface RunLoad {
+  label: string;
+  /** The modules whose chunks it loads, by source path. */
+  modules: string[];
+  /** Everything loaded: the cold import's files and those chunks with theirs. */
+  bytes: number;
+  /** Median time above bare node to import the handler, then those chunks. */
+  importMs: number;
+}
+
 export interface ColdStartResult {
   runs: number;
   bareMs: number;
+  /** The deployed layout (code-split), refresher and naive alike. */
   refresher: BundleResult;
   naive: BundleResult;
+  /** One file each: the issue's baseline layout, and what splitting changed. */
+  refresherSingle: BundleResult;
+  naiveSingle: BundleResult;
+  /** The refresher's cold start, then what an idle run and a due run load on first use. */
+  idleRun: RunLoad;
+  dueRun: RunLoad;
   refresherContributors: { name: string; bytes: number }[];
+  refresherAllContributors: { name: string; bytes: number }[];
   naiveContributors: { name: string; bytes: number }[];
   whatIfs: (BundleResult & { stubs: readonly string[]; external: string[] })[];
-  zodMini: BundleResult;
-  sigv4: BundleResult;
   clientContributors: { name: string; bytes: number }[];
   consumer: { client: BundleResult; powertools: BundleResult; raw: BundleResult };
 }
@@ -226,71 +285,62 @@ interface Spec {
   label: string;
   entry: string;
   env?: Record<string, string>;
+  layout?: Layout;
   stubs?: readonly string[];
   /** Left out of the bundle, resolved from node_modules at run time (as from the Lambda runtime's). */
   external?: string[];
   sourceMaps?: boolean;
 }
 
-const HEAVY = [
-  '@aws-sdk/client-kms',
-  '@aws-sdk/client-dynamodb',
-  '@aws-lambda-powertools/logger',
-  '@aws-lambda-powertools/metrics',
-  'zod',
-];
-
 const REFRESHER_ENTRY = 'lambda/refresher/handler.ts';
+
+/** What an idle run loads on first use: the lease table's client, to read the scheduling hints. */
+const IDLE_RUN_MODULES = ['lambda/adapters/dynamodb-lease-store.ts'];
+
+/** What a run with a due connection loads on first use: the hints, then the whole refresh path. */
+const DUE_RUN_MODULES = [
+  ...IDLE_RUN_MODULES,
+  'lambda/core/refresh-connection.ts',
+  'lambda/adapters/kms-key-service.ts',
+  'lambda/adapters/http-token-endpoint.ts',
+  'lambda/core/client-credentials.ts',
+];
 
 const SPECS: Spec[] = [
   {
     id: 'refresher',
-    label: 'refresher handler',
+    label: 'refresher handler (code-split, as deployed)',
     entry: REFRESHER_ENTRY,
     env: REFRESHER_ENV,
     sourceMaps: true,
   },
   {
     id: 'naive',
-    label: 'naive: SM + KMS + CloudWatch clients',
+    label: 'naive: SM + KMS + CloudWatch clients (code-split the same way)',
     entry: 'bench/entries/naive-sdk.ts',
     env: { AWS_REGION: 'us-east-1' },
     sourceMaps: true,
   },
   {
-    id: 'lazy-clients',
-    label: 'KMS + DynamoDB clients loaded lazily (not at import)',
+    id: 'refresher-single',
+    label: 'refresher handler, one file',
     entry: REFRESHER_ENTRY,
     env: REFRESHER_ENV,
-    stubs: ['@aws-sdk/client-kms', '@aws-sdk/client-dynamodb'],
+    layout: 'single',
   },
   {
-    id: 'no-powertools',
-    label: 'without Powertools Logger + Metrics',
-    entry: REFRESHER_ENTRY,
-    env: REFRESHER_ENV,
-    stubs: ['@aws-lambda-powertools/logger', '@aws-lambda-powertools/metrics'],
-  },
-  {
-    id: 'no-zod',
-    label: 'without zod',
-    entry: REFRESHER_ENTRY,
-    env: REFRESHER_ENV,
-    stubs: ['zod'],
-  },
-  {
-    id: 'floor',
-    label: 'all three above (engine + Secrets Manager client)',
-    entry: REFRESHER_ENTRY,
-    env: REFRESHER_ENV,
-    stubs: HEAVY,
+    id: 'naive-single',
+    label: "naive, one file (the issue's baseline)",
+    entry: 'bench/entries/naive-sdk.ts',
+    env: { AWS_REGION: 'us-east-1' },
+    layout: 'single',
   },
   {
     id: 'engine-only',
-    label: 'no AWS SDK client either (the engine alone)',
+    label: 'no AWS SDK client (the engine alone)',
     entry: REFRESHER_ENTRY,
     env: REFRESHER_ENV,
-    stubs: [...HEAVY, '@aws-sdk/client-secrets-manager'],
+    stubs: ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-kms', '@aws-sdk/client-dynamodb'],
   },
   {
     id: 'sdk-external',
@@ -300,34 +350,46 @@ const SPECS: Spec[] = [
     external: ['@aws-sdk/*', '@smithy/*'],
   },
   {
-    id: 'sigv4',
-    label: 'a SigV4 signer (@smithy/signature-v4 on node:crypto)',
-    entry: 'bench/entries/sigv4-signer.ts',
-  },
-  {
-    id: 'zod-mini',
-    label: "the refresher's schemas in zod/mini",
-    entry: 'bench/entries/zod-mini-schemas.ts',
-  },
-  {
     id: 'client',
     label: 'token-refresher/client',
     entry: 'lambda/client/index.ts',
     env: { AWS_REGION: 'us-east-1' },
+    layout: 'single',
   },
   {
     id: 'powertools',
     label: 'Powertools Parameters getSecret',
     entry: 'bench/entries/powertools-get-secret.ts',
     env: { AWS_REGION: 'us-east-1' },
+    layout: 'single',
   },
   {
     id: 'raw',
     label: 'raw SecretsManagerClient + GetSecretValueCommand',
     entry: 'bench/entries/raw-get-secret-value.ts',
     env: { AWS_REGION: 'us-east-1' },
+    layout: 'single',
   },
 ];
+
+/** The files a run loads: the cold import's, and each module's chunk with its static imports. */
+function runFiles(bundle: Bundle, modules: readonly string[]): string[] {
+  const files = new Set(bundle.loadedAtImport);
+  for (const module of modules) {
+    const chunk = bundle.lazyChunks[module];
+    if (chunk === undefined) throw new Error(`${module} is not a chunk of its own in the ${bundle.id} bundle`);
+    for (const file of staticClosure(bundle.metafile, chunk)) files.add(file);
+  }
+  return [...files];
+}
+
+/** `node` arguments that import the handler, then the chunks of `modules`, in order. */
+function runLoadArgs(bundle: Bundle, modules: readonly string[]): string[] {
+  const urls = [bundle.file, ...modules.map((module) => join(REPO_ROOT, bundle.lazyChunks[module]!))].map(
+    (file) => `await import(${JSON.stringify(`file://${file}`)});`,
+  );
+  return ['--input-type=module', '-e', urls.join(' ')];
+}
 
 /**
  * Builds every bundle, then times their cold imports against bare node, interleaved.
@@ -337,6 +399,7 @@ const SPECS: Spec[] = [
 export async function runColdStart(outdir: string, runs: number): Promise<ColdStartResult> {
   const bundles = new Map<string, Bundle>();
   for (const spec of SPECS) bundles.set(spec.id, await buildBundle(spec.id, spec.entry, outdir, spec));
+  const refresherBundle = bundles.get('refresher')!;
   const targets: ImportTarget[] = [{ id: 'bare', args: ['-e', ''] }];
   for (const spec of SPECS) {
     const file = bundles.get(spec.id)!.file;
@@ -349,6 +412,10 @@ export async function runColdStart(outdir: string, runs: number): Promise<ColdSt
       });
     }
   }
+  targets.push(
+    { id: 'idle-run', args: runLoadArgs(refresherBundle, IDLE_RUN_MODULES), env: REFRESHER_ENV },
+    { id: 'due-run', args: runLoadArgs(refresherBundle, DUE_RUN_MODULES), env: REFRESHER_ENV },
+  );
   const times = spawnTimes(targets, runs);
   const result = (id: string): BundleResult => {
     const spec = SPECS.find((s) => s.id === id)!;
@@ -357,28 +424,42 @@ export async function runColdStart(outdir: string, runs: number): Promise<ColdSt
       id,
       label: spec.label,
       entry: spec.entry,
+      layout: bundle.layout,
       bytes: bundle.bytes,
+      totalBytes: bundle.totalBytes,
       mapBytes: bundle.mapBytes,
       importMs: importMs(times, id),
       ...(spec.sourceMaps ? { importMsWithSourceMaps: importMs(times, `${id}+maps`) } : {}),
     };
   };
+  const size = (files: string[]) => files.reduce((sum, file) => sum + statSync(join(REPO_ROOT, file)).size, 0);
+  const runLoad = (id: string, label: string, modules: string[]): RunLoad => ({
+    label,
+    modules,
+    bytes: size(runFiles(refresherBundle, modules)),
+    importMs: importMs(times, id),
+  });
   return {
     runs,
     bareMs: median(times.get('bare')!),
     refresher: result('refresher'),
     naive: result('naive'),
-    refresherContributors: contributors(bundles.get('refresher')!),
-    naiveContributors: contributors(bundles.get('naive')!),
-    whatIfs: ['lazy-clients', 'no-powertools', 'no-zod', 'floor', 'engine-only', 'sdk-external'].map(
-      (id) => ({
-        ...result(id),
-        stubs: SPECS.find((s) => s.id === id)!.stubs ?? [],
-        external: SPECS.find((s) => s.id === id)!.external ?? [],
-      }),
+    refresherSingle: result('refresher-single'),
+    naiveSingle: result('naive-single'),
+    idleRun: runLoad('idle-run', 'an idle run: cold start, then the hints (DynamoDB)', IDLE_RUN_MODULES),
+    dueRun: runLoad(
+      'due-run',
+      'a due run: cold start, the hints, then the refresh path (KMS, HTTP, records)',
+      DUE_RUN_MODULES,
     ),
-    zodMini: result('zod-mini'),
-    sigv4: result('sigv4'),
+    refresherContributors: contributors(refresherBundle),
+    refresherAllContributors: contributors(refresherBundle, true),
+    naiveContributors: contributors(bundles.get('naive')!),
+    whatIfs: ['engine-only', 'sdk-external'].map((id) => ({
+      ...result(id),
+      stubs: SPECS.find((s) => s.id === id)!.stubs ?? [],
+      external: SPECS.find((s) => s.id === id)!.external ?? [],
+    })),
     clientContributors: contributors(bundles.get('client')!),
     consumer: { client: result('client'), powertools: result('powertools'), raw: result('raw') },
   };

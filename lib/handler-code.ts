@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,8 +16,10 @@ import { fileURLToPath } from 'node:url';
  * `aws-s3/auto-delete-objects-provider.generated.js`).
  *
  * Inside this repository, where lib/ runs from source, there is no pre-bundled asset and
- * the construct bundles lambda/refresher/handler.ts with NodejsFunction and the local
- * esbuild, with the same options: what you deploy from a checkout is the code you edit.
+ * the construct bundles lambda/refresher/handler.ts at synth time with the local esbuild
+ * ({@link bundleRefresher}, the same function the package build calls): what you deploy
+ * from a checkout is the code you edit. NodejsFunction is not used because it writes one
+ * file, and the refresher is code-split.
  */
 
 /**
@@ -29,14 +32,14 @@ declare const __TOKEN_REFRESHER_PREBUNDLED_HANDLER__: string | undefined;
 /** The directory of this module: lib/ from source, dist/construct/cjs/ in the package. */
 const MODULE_DIR = dirname(fileURLToPath(import.meta.url));
 
-/** The file every bundle is written to, and the handler it exports. */
+/** The bundle's entry file (beside it: `chunks/`), and the handler it exports. */
 export const HANDLER_FILE = 'index.mjs';
 export const HANDLER_EXPORT = 'handler';
 
 /**
  * The esbuild options of the refresher bundle: ESM for Node.js 24, minified, source maps
  * without sources, the AWS SDK bundled (pinned by the lockfile) instead of the runtime's copy.
- * NodejsFunction (source mode) and the package build both use these.
+ * The package build and source mode both use these, through {@link bundleRefresher}.
  */
 export const REFRESHER_ESBUILD_OPTIONS = {
   format: 'esm',
@@ -53,7 +56,38 @@ export const REFRESHER_ESBUILD_OPTIONS = {
   // nobody watches live. No source code is shipped twice.
   sourcemap: true,
   sourcesContent: false,
+  // Code splitting: what only some invocations need (the refresh path, the KMS and DynamoDB
+  // clients, the SDK's credential providers other than the environment's) sits in chunks
+  // that a dynamic import() loads on first use. A single file would still carry their
+  // bytes, which every cold start parses; an idle run now loads only what it runs.
+  splitting: true,
+  entryNames: 'index',
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
 } as const;
+
+/**
+ * Bundles the refresher from `entry` into `outdir` ({@link HANDLER_FILE}, its chunks and
+ * their source maps) with {@link REFRESHER_ESBUILD_OPTIONS}; returns esbuild's metafile.
+ * esbuild is loaded here, on use, because only this repository has it: the package's
+ * construct never bundles.
+ */
+export function bundleRefresher(outdir: string, entry: string = sourceCode().entry): object {
+  const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const { banner, mainFields, outExtension, ...options } = REFRESHER_ESBUILD_OPTIONS;
+  const result = esbuild.buildSync({
+    ...options,
+    mainFields: [...mainFields],
+    outExtension: { ...outExtension },
+    banner: { js: banner },
+    bundle: true,
+    metafile: true,
+    entryPoints: [entry],
+    outdir,
+    logLevel: 'warning',
+  });
+  return result.metafile;
+}
 
 /** The refresher's code: a directory holding the pre-bundled handler, or the source to bundle. */
 export type RefresherCode = PrebundledCode | SourceCode;
@@ -64,11 +98,11 @@ export interface PrebundledCode {
   readonly directory: string;
 }
 
-/** The handler's source and what NodejsFunction needs to bundle it. */
+/** The handler's source, bundled at synth time by {@link bundleRefresher}. */
 export interface SourceCode {
   readonly kind: 'source';
   readonly entry: string;
-  readonly projectRoot: string;
+  /** The lockfile that pins what is bundled; without it there is nothing to bundle from. */
   readonly depsLockFilePath: string;
 }
 
@@ -77,7 +111,6 @@ export function sourceCode(repositoryRoot = join(MODULE_DIR, '..')): SourceCode 
   return {
     kind: 'source',
     entry: join(repositoryRoot, 'lambda', 'refresher', 'handler.ts'),
-    projectRoot: repositoryRoot,
     depsLockFilePath: join(repositoryRoot, 'package-lock.json'),
   };
 }

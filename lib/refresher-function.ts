@@ -1,19 +1,19 @@
-import { Aws, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { dirname } from 'node:path';
+import { AssetHashType, Aws, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { connectionSecretName, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/names.js';
 import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import {
+  bundleRefresher,
   HANDLER_EXPORT,
   HANDLER_FILE,
   locateRefresherCode,
-  REFRESHER_ESBUILD_OPTIONS,
   type RefresherCode,
 } from './handler-code.js';
 import { nagFinding, secretArn, viaService } from './policy.js';
@@ -290,7 +290,7 @@ export interface RefresherFunctionProps {
  * The refresher (lambda/refresher/handler.ts) as an ESM bundle for Node.js 24 on arm64,
  * configured through the environment that `encodeRefresherEnvironment` writes from the
  * settings. Its code is the package's pre-bundled asset (`lambda.Code.fromAsset`), or, in
- * this repository, the source bundled by NodejsFunction with the local esbuild and the same
+ * this repository, the source bundled at synth time with the local esbuild and the same
  * options (handler-code.ts). Either way the template's function is the same but for the
  * asset hash.
  */
@@ -333,35 +333,31 @@ export function createRefresherFunction(
     },
   } satisfies Partial<lambda.FunctionProps>;
 
-  const code = props.code ?? locateRefresherCode();
-  if (code.kind === 'prebundled') {
-    return new lambda.Function(scope, id, {
-      ...options,
-      code: lambda.Code.fromAsset(code.directory),
-      handler: `${HANDLER_FILE.replace(/\.mjs$/, '')}.${HANDLER_EXPORT}`,
-    });
-  }
-  const esbuild = REFRESHER_ESBUILD_OPTIONS;
-  return new nodejs.NodejsFunction(scope, id, {
+  return new lambda.Function(scope, id, {
     ...options,
-    entry: code.entry,
-    handler: HANDLER_EXPORT,
-    projectRoot: code.projectRoot,
-    depsLockFilePath: code.depsLockFilePath,
+    code: refresherAsset(props.code ?? locateRefresherCode()),
+    handler: `${HANDLER_FILE.replace(/\.mjs$/, '')}.${HANDLER_EXPORT}`,
+  });
+}
+
+/**
+ * The function's asset: the pre-bundled directory as it is, or the source bundled at synth
+ * time by the local esbuild (no Docker: the image is only named because CDK requires one).
+ * Hashed by its output, as NodejsFunction hashes its bundles: an edit anywhere in what the
+ * handler imports, or in the lockfile, changes the asset.
+ */
+function refresherAsset(code: RefresherCode): lambda.Code {
+  if (code.kind === 'prebundled') return lambda.Code.fromAsset(code.directory);
+  return lambda.Code.fromAsset(dirname(code.entry), {
+    assetHashType: AssetHashType.OUTPUT,
     bundling: {
-      // Bundled by the local esbuild (a devDependency): no Docker.
-      forceDockerBundling: false,
-      format: nodejs.OutputFormat.ESM,
-      target: esbuild.target,
-      platform: esbuild.platform,
-      mainFields: [...esbuild.mainFields],
-      banner: esbuild.banner,
-      minify: esbuild.minify,
-      sourceMap: esbuild.sourcemap,
-      sourcesContent: esbuild.sourcesContent,
-      // The AWS SDK is bundled (pinned by package-lock.json) instead of using the runtime's copy.
-      externalModules: [],
-      logLevel: nodejs.LogLevel.ERROR,
+      image: lambda.Runtime.NODEJS_24_X.bundlingImage,
+      local: {
+        tryBundle(outputDir) {
+          bundleRefresher(outputDir, code.entry);
+          return true;
+        },
+      },
     },
   });
 }

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
-import { HANDLER_FILE, REFRESHER_ESBUILD_OPTIONS } from '../lib/handler-code.js';
+import { bundleRefresher } from '../lib/handler-code.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...parts: string[]) => join(ROOT, ...parts);
@@ -124,17 +124,9 @@ async function modulePackage(
 
 async function handlers(): Promise<void> {
   const out = fresh(at('dist', 'handlers', 'refresher'));
-  const { banner, ...options } = REFRESHER_ESBUILD_OPTIONS;
-  await bundle('handler', {
-    ...options,
-    mainFields: [...options.mainFields],
-    banner: { js: banner },
-    bundle: true,
-    metafile: true,
-    entryPoints: [at('lambda', 'refresher', 'handler.ts')],
-    outfile: join(out, HANDLER_FILE),
-    logLevel: 'warning',
-  });
+  const metafile = bundleRefresher(out, at('lambda', 'refresher', 'handler.ts'));
+  mkdirSync(at('dist', 'meta'), { recursive: true });
+  writeFileSync(at('dist', 'meta', 'handler.json'), JSON.stringify(metafile));
 }
 
 /**

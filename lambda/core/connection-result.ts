@@ -1,6 +1,6 @@
+import type { ConnectionStatus } from './connection-status.js';
 import { type EngineDeps, emitFailure } from './engine.js';
 import type { FailureClass } from './errors.js';
-import type { ConnectionStatus } from './record.js';
 
 /** How one connection's refresh transaction ended. Carries no token. */
 export type ConnectionResult = (

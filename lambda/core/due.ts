@@ -1,5 +1,6 @@
 import type { EngineSettings } from '../contract/settings.js';
-import type { ConnectionRecord, ConnectionStatus } from './record.js';
+import type { ConnectionStatus } from './connection-status.js';
+import type { ConnectionRecord } from './record.js';
 
 export type DueDecision =
   | { due: true; reason: 'forced' | 'on_demand' | 'expired' | 'expiring' | 'max_age' | 'no_access_token' }

@@ -1,8 +1,8 @@
 import type { EngineSettings } from '../contract/settings.js';
+import { type ConnectionStatus, isConnectionStatus } from './connection-status.js';
 import { decideDue } from './due.js';
 import type { SecretSummary } from './ports.js';
-import type { ConnectionRecord, ConnectionStatus } from './record.js';
-import { connectionStatusSchema } from './record.js';
+import type { ConnectionRecord } from './record.js';
 
 /**
  * The scheduling hint: what a run needs to skip a connection without reading its record,
@@ -59,13 +59,12 @@ export function decodeHint(value: string | undefined): Hint | undefined {
     string | undefined,
     string | undefined,
   ];
-  const parsedStatus = connectionStatusSchema.safeParse(status);
-  if (!versionId || !parsedStatus.success) return undefined;
+  if (!versionId || !isConnectionStatus(status)) return undefined;
   const millis = (s: string | undefined) =>
     s !== undefined && /^\d+$/.test(s) ? Number(s) * 1000 : undefined;
   const hint: Hint = {
     versionId,
-    status: parsedStatus.data,
+    status,
     expiresAt: millis(expiresAt),
     refreshedAt: millis(refreshedAt),
   };

@@ -1,5 +1,6 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
 import * as z from 'zod';
+import { CONNECTION_STATUSES } from './connection-status.js';
 import { parseEndpointUrl } from './endpoint-url.js';
 import { InvalidRecordError } from './errors.js';
 import { DEFAULT_BEHAVIOUR, type ProviderBehaviour } from './provider-behaviour.js';
@@ -73,7 +74,7 @@ export const lastErrorSchema = z.object({
   at: isoDateTime,
 });
 
-export const connectionStatusSchema = z.enum(['active', 'reauth_required', 'disabled']);
+export const connectionStatusSchema = z.enum(CONNECTION_STATUSES);
 
 export const connectionRecordSchema = z
   .object({
@@ -117,7 +118,6 @@ export const connectionRecordSchema = z
   });
 
 export type ConnectionRecord = z.infer<typeof connectionRecordSchema>;
-export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
 export type ProviderSettings = z.infer<typeof providerSchema>;
 export type LastError = z.infer<typeof lastErrorSchema>;
 export type EncryptedValue = z.infer<typeof ciphertextSchema>;

@@ -6,7 +6,7 @@ import { decideDue } from './due.js';
 import { type EngineDeps, emit, emitFailure } from './engine.js';
 import { describeError } from './errors.js';
 import { currentHint, type HintedSummary, mustRead } from './hint.js';
-import { type ConnectionResult, refreshConnection } from './refresh-connection.js';
+import type { ConnectionResult } from './refresh-connection.js';
 
 export interface RunOptions {
   budget: Budget;
@@ -80,6 +80,9 @@ export async function runRefresh(engine: EngineDeps, options: RunOptions): Promi
           };
         }
         try {
+          // Loaded when a connection must be read: an idle run never loads the refresh path
+          // (the bundle puts it in a chunk of its own, lib/handler-code.ts).
+          const { refreshConnection } = await import('./refresh-connection.js');
           const result = await refreshConnection(engine, {
             connection,
             budget: options.budget,

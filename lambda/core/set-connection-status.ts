@@ -1,12 +1,7 @@
+import type { ConnectionStatus } from './connection-status.js';
 import { ConnectionBusyError, TokenRefresherError } from './errors.js';
 import { takeOperatorLease } from './operator-lease.js';
-import {
-  type ConnectionRecord,
-  type ConnectionStatus,
-  isConnected,
-  parseRecord,
-  serializeRecord,
-} from './record.js';
+import { type ConnectionRecord, isConnected, parseRecord, serializeRecord } from './record.js';
 import type { VersionAccess } from './version-access.js';
 import type { ProtocolDeps } from './write-protocol.js';
 

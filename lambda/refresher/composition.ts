@@ -2,12 +2,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EmfMetrics } from '../adapters/emf-metrics.js';
-import { HttpTokenEndpoint } from '../adapters/http-token-endpoint.js';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../adapters/structured-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { RefresherConfig } from '../contract/refresher-environment.js';
-import { parseClientCredentials } from '../core/client-credentials.js';
 import type { AuthorizationCodeEndpoint } from '../core/connect-connection.js';
 import type { EngineDeps } from '../core/engine.js';
 import type {
@@ -59,7 +57,9 @@ export function createPorts(config: RefresherConfig, overrides: PortOverrides = 
   const { secretsManager, kms, dynamodb, ...rest } = overrides;
   const clock = rest.clock ?? systemClock;
   return {
-    tokenEndpoint: new HttpTokenEndpoint(),
+    tokenEndpoint: lazyTokenEndpoint(
+      async () => new (await import('../adapters/http-token-endpoint.js')).HttpTokenEndpoint(),
+    ),
     metrics: new EmfMetrics(),
     logger: new StructuredLogger(),
     ...rest,
@@ -82,11 +82,11 @@ export function createPorts(config: RefresherConfig, overrides: PortOverrides = 
 
 /**
  * Loads an adapter (and its AWS SDK client) on first use, once; a failed load is tried
- * again on the next use. The KMS and DynamoDB clients are imported this way, so a cold
- * start evaluates only the Secrets Manager client: KMS code is loaded when a connection is
- * due, DynamoDB's when a run reads the hints or takes a lease. In a single-file bundle
- * esbuild keeps a dynamically imported module in a lazy initializer, evaluated at the
- * first `import()` (test/cdk/bundle.test.ts checks the deployed bundle).
+ * again on the next use. The KMS and DynamoDB clients and the HTTP token endpoint are
+ * imported this way, so a cold start loads only the Secrets Manager client: KMS and HTTP
+ * code when a connection is due, DynamoDB's when a run reads the hints or takes a lease.
+ * The bundle is code-split (lib/handler-code.ts), so each lives in chunks a cold start
+ * neither reads nor parses (test/cdk/bundle.test.ts checks the deployed bundle).
  */
 function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
@@ -106,6 +106,16 @@ function lazyKeyService(load: () => Promise<KeyService>): KeyService {
   return {
     encrypt: async (plaintext, context) => (await keys()).encrypt(plaintext, context),
     decrypt: async (ciphertext, context) => (await keys()).decrypt(ciphertext, context),
+  };
+}
+
+function lazyTokenEndpoint(
+  load: () => Promise<TokenEndpoint & AuthorizationCodeEndpoint>,
+): TokenEndpoint & AuthorizationCodeEndpoint {
+  const endpoint = onFirstUse(load);
+  return {
+    refresh: async (request) => (await endpoint()).refresh(request),
+    exchangeCode: async (request) => (await endpoint()).exchangeCode(request),
   };
 }
 
@@ -153,7 +163,11 @@ export function clientCredentialsReader(store: SecretStore): EngineDeps['credent
   return (secretId) => {
     let pending = cache.get(secretId);
     if (!pending) {
-      pending = store.getCurrent(secretId).then((secret) => parseClientCredentials(secretId, secret.value));
+      pending = store.getCurrent(secretId).then(async (secret) => {
+        // Loaded with the refresh path, which alone reads client credentials.
+        const { parseClientCredentials } = await import('../core/client-credentials.js');
+        return parseClientCredentials(secretId, secret.value);
+      });
       // A failed read is not cached: another connection may retry it.
       pending.catch(() => cache.delete(secretId));
       cache.set(secretId, pending);

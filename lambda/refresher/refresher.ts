@@ -1,10 +1,8 @@
 import type { ConnectResponse, OnDemandResponse } from '../contract/on-demand.js';
 import type { RefresherConfig } from '../contract/refresher-environment.js';
 import { Budget } from '../core/budget.js';
-import { refreshConnection } from '../core/refresh-connection.js';
 import { type RunSummary, runRefresh } from '../core/run-refresh.js';
 import { composeEngine, type RefresherPorts, withMetricsFlush } from './composition.js';
-import { handleConnect } from './connect.js';
 import { parseEvent } from './events.js';
 import { toOnDemandResponse } from './on-demand.js';
 
@@ -47,10 +45,14 @@ export async function handleInvocation(
   return withMetricsFlush(ports, async () => {
     switch (request.action) {
       case 'connect':
-      case 'import':
-        // An operator's connect or import (lambda/core/connect-connection.ts).
+      case 'import': {
+        // An operator's connect or import (lambda/core/connect-connection.ts). This path and
+        // the refresh path load on first use (chunks of their own, lib/handler-code.ts).
+        const { handleConnect } = await import('./connect.js');
         return handleConnect(engine, ports.codeEndpoint, request, budget);
-      case 'refresh':
+      }
+      case 'refresh': {
+        const { refreshConnection } = await import('../core/refresh-connection.js');
         return toOnDemandResponse(
           await refreshConnection(engine, {
             connection: request.connection,
@@ -59,6 +61,7 @@ export async function handleInvocation(
             ifVersionId: request.ifVersion,
           }),
         );
+      }
       case 'run':
         return runRefresh(engine, { budget, force: request.force, connections: request.connections });
     }

@@ -1,10 +1,33 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logicalIdOf, propertiesOf, synth } from './support/synth.js';
 
-/** A generous bound: the bundle (AWS SDK clients, Powertools, zod) is about 1 MB minified. */
+/**
+ * The files a cold start loads: the entry and, transitively, the chunks it imports
+ * statically (a dynamic `import()` loads its chunk on first use, not at import).
+ */
+function staticClosure(directory: string, entry: string): string[] {
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const code = readFileSync(join(directory, file), 'utf8');
+    for (const [, specifier] of code.matchAll(/(?:\bfrom|\bimport)\s*["'](\.\.?\/[^"']+)["']/g)) {
+      pending.push(join(dirname(file), specifier ?? ''));
+    }
+  }
+  return [...seen];
+}
+
+/** The source files a bundled file was built from, as its source map names them. */
+function sourcesOf(directory: string, file: string): string[] {
+  return (JSON.parse(readFileSync(join(directory, `${file}.map`), 'utf8')) as { sources: string[] }).sources;
+}
+
+/** A generous bound on the entry file and its chunks together (about 0.6 MB minified). */
 const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
 
 describe('refresher bundle (real esbuild bundling, no Docker)', () => {
@@ -22,22 +45,62 @@ describe('refresher bundle (real esbuild bundling, no Docker)', () => {
     const assetPath = asset?.source.path ?? '';
     expect(assetPath, 'the function has no bundled asset').toMatch(/^asset\.[0-9a-f]{64}$/);
 
-    const bundle = join(s.assembly.directory, assetPath, 'index.mjs');
-    const bytes = statSync(bundle).size;
-    const mapBytes = statSync(`${bundle}.map`).size;
+    const directory = join(s.assembly.directory, assetPath);
+    const bundle = join(directory, 'index.mjs');
+    // Code-split: the entry file and its chunks (chunks/), each with its source map.
+    const files = readdirSync(directory, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.mjs'),
+    );
+    expect(files).toContain('index.mjs');
+    expect(files.filter((file) => file.startsWith('chunks/')).length).toBeGreaterThan(1);
+    for (const file of files) expect(statSync(join(directory, `${file}.map`)).isFile()).toBe(true);
+    const bytes = files.reduce((sum, file) => sum + statSync(join(directory, file)).size, 0);
     console.log(
-      `refresher bundle: ${bundle}\n  index.mjs ${(bytes / 1024).toFixed(0)} KiB, index.mjs.map ${(mapBytes / 1024).toFixed(0)} KiB, bundled in ${Date.now() - started} ms`,
+      `refresher bundle: ${directory}\n  index.mjs ${(statSync(bundle).size / 1024).toFixed(0)} KiB, ${files.length} files ${(bytes / 1024).toFixed(0)} KiB, bundled in ${Date.now() - started} ms`,
     );
     expect(bytes).toBeGreaterThan(10_000);
     expect(bytes).toBeLessThan(MAX_BUNDLE_BYTES);
 
     // The AWS SDK is bundled, not taken from the runtime: no import of @aws-sdk is left.
     // (The SDK's own error messages mention require("@aws-sdk/signature-v4-crt") in prose.)
-    const code = readFileSync(bundle, 'utf8');
-    const externalSdkImports = [
-      ...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|__require\s*\(\s*)["'](@aws-sdk\/[^"']+)["']/g),
-    ].map((match) => match[1]);
+    const externalSdkImports = files
+      .flatMap((file) => [
+        ...readFileSync(join(directory, file), 'utf8').matchAll(
+          /(?:\bfrom\s*|\bimport\s*\(\s*|__require\s*\(\s*)["'](@aws-sdk\/[^"']+)["']/g,
+        ),
+      ])
+      .map((match) => match[1]);
     expect(externalSdkImports).toEqual([]);
+
+    // A cold start loads only what an idle run needs: the refresh path, the HTTP token
+    // endpoint and the KMS and DynamoDB clients are in chunks loaded on first use.
+    const loadedAtImport = staticClosure(directory, 'index.mjs').flatMap((file) =>
+      sourcesOf(directory, file),
+    );
+    const everything = files.flatMap((file) => sourcesOf(directory, file));
+    const lazy = [
+      'lambda/core/refresh-connection.ts',
+      'lambda/core/connect-connection.ts',
+      'lambda/core/record.ts',
+      'lambda/adapters/http-token-endpoint.ts',
+      'lambda/adapters/kms-key-service.ts',
+      'lambda/adapters/dynamodb-lease-store.ts',
+      'node_modules/@aws-sdk/client-kms/',
+      'node_modules/@aws-sdk/client-dynamodb/',
+    ];
+    for (const module of lazy) {
+      expect(
+        everything.some((source) => source.includes(module)),
+        `${module} is bundled`,
+      ).toBe(true);
+      expect(
+        loadedAtImport.filter((source) => source.includes(module)),
+        `${module} loads at cold start`,
+      ).toEqual([]);
+    }
+    expect(
+      loadedAtImport.some((source) => source.includes('node_modules/@aws-sdk/client-secrets-manager/')),
+    ).toBe(true);
 
     // Importing the module runs the handler's cold start (configuration, clients) without
     // any AWS call; it must load as ESM on Node and export the handler.

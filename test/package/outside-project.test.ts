@@ -6,6 +6,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,7 +221,10 @@ describe('the packed package, outside this repository', () => {
       .split('\n')
       .filter((line) => line !== '' && !line.endsWith('.d.ts'))
       .map((line) => line.replace(/^package\//, ''))
-      .sort();
+      // The refresher's chunks are named by their content's hash: the README lists them as one glob.
+      .map((line) => line.replace(/^(dist\/handlers\/refresher\/chunks\/).*$/, '$1*'));
+    const packedNames = [...new Set(packed)].sort();
+    expect(packed.filter((line) => line.endsWith('chunks/*')).length).toBeGreaterThan(2);
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const listing = /What `npm pack --dry-run` lists[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
     const listed = listing
@@ -228,7 +232,7 @@ describe('the packed package, outside this repository', () => {
       .filter((line) => line.trim() !== '')
       .map((line) => line.split(/\s+/)[0])
       .sort();
-    expect(listed).toEqual(packed);
+    expect(listed).toEqual(packedNames);
   });
 
   afterAll(() => {
@@ -256,14 +260,23 @@ describe('the packed package, outside this repository', () => {
       (f) => f.Properties.Handler === 'index.handler' && f.Properties.Architectures,
     );
     expect(refreshers).toHaveLength(2);
-    // The refresher's code is the pre-bundled asset shipped in the tarball, unchanged.
-    const shipped = readFileSync(
-      join(app, 'node_modules', 'token-refresher', 'dist', 'handlers', 'refresher', 'index.mjs'),
-    );
+    // The refresher's code is the pre-bundled asset shipped in the tarball, unchanged: the
+    // entry file and every chunk beside it.
+    const shippedDirectory = join(app, 'node_modules', 'token-refresher', 'dist', 'handlers', 'refresher');
+    const shippedFiles = readdirSync(shippedDirectory, { recursive: true, encoding: 'utf8' }).sort();
+    expect(shippedFiles.filter((file) => file.startsWith('chunks/')).length).toBeGreaterThan(1);
     const assets = readdirSync(join(app, 'cdk.out')).filter((entry) => entry.startsWith('asset.'));
     const handlerAssets = assets.filter((asset) => {
-      const file = join(app, 'cdk.out', asset, 'index.mjs');
-      return existsSync(file) && readFileSync(file).equals(shipped);
+      const directory = join(app, 'cdk.out', asset);
+      const files = readdirSync(directory, { recursive: true, encoding: 'utf8' }).sort();
+      return (
+        JSON.stringify(files) === JSON.stringify(shippedFiles) &&
+        files.every(
+          (file) =>
+            statSync(join(directory, file)).isDirectory() ||
+            readFileSync(join(directory, file)).equals(readFileSync(join(shippedDirectory, file))),
+        )
+      );
     });
     expect(handlerAssets).toHaveLength(1);
 
