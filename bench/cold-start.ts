@@ -91,7 +91,8 @@ function staticClosure(metafile: esbuild.Metafile, entry: string): string[] {
     if (seen.has(file)) continue;
     seen.add(file);
     for (const imported of metafile.outputs[file]?.imports ?? []) {
-      if (imported.kind === 'import-statement' && metafile.outputs[imported.path]) pending.push(imported.path);
+      if (imported.kind === 'import-statement' && metafile.outputs[imported.path])
+        pending.push(imported.path);
     }
   }
   return [...seen];
@@ -110,7 +111,9 @@ export async function buildBundle(
   mkdirSync(directory, { recursive: true });
   const result = await esbuild.build({
     ...LAMBDA_BUNDLING,
-    ...(layout === 'single' ? { splitting: false, outfile: join(directory, 'index.mjs') } : { outdir: directory }),
+    ...(layout === 'single'
+      ? { splitting: false, outfile: join(directory, 'index.mjs') }
+      : { outdir: directory }),
     absWorkingDir: REPO_ROOT,
     entryPoints: [entry],
     external: options.external ?? [],
@@ -121,7 +124,8 @@ export async function buildBundle(
   const entryOutput = outputs.find((path) => metafile.outputs[path]?.entryPoint === entry);
   if (entryOutput === undefined) throw new Error(`no output for ${entry}`);
   const loadedAtImport = staticClosure(metafile, entryOutput);
-  const size = (paths: string[]) => paths.reduce((sum, path) => sum + statSync(join(REPO_ROOT, path)).size, 0);
+  const size = (paths: string[]) =>
+    paths.reduce((sum, path) => sum + statSync(join(REPO_ROOT, path)).size, 0);
   const lazyChunks: Record<string, string> = {};
   for (const path of outputs) {
     const source = metafile.outputs[path]?.entryPoint;
@@ -377,7 +381,8 @@ function runFiles(bundle: Bundle, modules: readonly string[]): string[] {
   const files = new Set(bundle.loadedAtImport);
   for (const module of modules) {
     const chunk = bundle.lazyChunks[module];
-    if (chunk === undefined) throw new Error(`${module} is not a chunk of its own in the ${bundle.id} bundle`);
+    if (chunk === undefined)
+      throw new Error(`${module} is not a chunk of its own in the ${bundle.id} bundle`);
     for (const file of staticClosure(bundle.metafile, chunk)) files.add(file);
   }
   return [...files];
@@ -432,7 +437,8 @@ export async function runColdStart(outdir: string, runs: number): Promise<ColdSt
       ...(spec.sourceMaps ? { importMsWithSourceMaps: importMs(times, `${id}+maps`) } : {}),
     };
   };
-  const size = (files: string[]) => files.reduce((sum, file) => sum + statSync(join(REPO_ROOT, file)).size, 0);
+  const size = (files: string[]) =>
+    files.reduce((sum, file) => sum + statSync(join(REPO_ROOT, file)).size, 0);
   const runLoad = (id: string, label: string, modules: string[]): RunLoad => ({
     label,
     modules,

@@ -30,6 +30,14 @@ function contended(results: BenchResults, loadAverage: number): boolean {
   return loadAverage > CONTENDED_LOAD_PER_CORE * results.machine.cores;
 }
 
+/**
+ * The cores a run's ceiling needs on this machine: the CPU that the refresher, the motos and
+ * the auth server spent per refresh, times the ceiling's refreshes per second.
+ */
+function coresNeeded(r: DueRunResult): number {
+  return ((r.cpu.selfMs + r.cpu.motoMs + r.cpu.authMs) / Math.max(1, r.refreshed)) * (r.ceiling / 1000);
+}
+
 /** The spread runs as target rows: the fraction of each ceiling, with the machine's load. */
 function spreadTargetRows(results: BenchResults): string[][] {
   const spread = results.dueSpread;
@@ -37,13 +45,19 @@ function spreadTargetRows(results: BenchResults): string[][] {
   return spread.runs.map(({ result: r }) => {
     const share = r.putsPerSecondSteady / r.ceiling;
     const busy = contended(results, r.loadAverage);
+    const needed = coresNeeded(r);
+    const why = busy
+      ? ': the machine was contended (load average above 0.7 per core), §2'
+      : needed > results.machine.cores
+        ? `: the local peers and the engine would need ${num(needed)} cores at this ceiling; the machine has ${results.machine.cores} (§2)`
+        : ': the local peers on this machine (§2)';
     return [
       '2',
       `Due run at N = ${num(r.n)}, one moto per service: ${num(r.ceiling)}/s ceiling held (≥ 90%)`,
       `${num(r.putsPerSecondSteady)} PutSecretValue/s (${num(r.refreshesPerSecond)} refreshes/s); load average ${num(r.loadAverage)} on ${results.machine.cores} cores${busy ? ' — **contended**' : ''}`,
       `ceiling ${num(r.ceiling)}/s`,
       percent(share),
-      `${verdict(share >= 0.9)}${share >= 0.9 ? '' : busy ? ': the machine was contended (load average above 0.7 per core), §2' : ': the local peers on this machine (§2)'}`,
+      `${verdict(share >= 0.9)}${share >= 0.9 ? '' : why}`,
     ];
   });
 }
@@ -667,7 +681,7 @@ function coldNotes(cold: ColdStartResult, d: NonNullable<Derived['cold']>, node:
     `Every bundle is built with the refresher's deployed options (\`REFRESHER_ESBUILD_OPTIONS\`, lib/handler-code.ts: \`${LAMBDA_BUNDLING_CLI}\`), code-split: an entry file \`index.mjs\` and chunks that a dynamic \`import()\` loads on first use. "Loaded at cold import" is the entry file and the chunks it imports statically, i.e. what a fresh \`node\` reads, parses and evaluates, without source maps. Cold import: a fresh \`node\` imports the entry (the refresher with the environment \`decodeRefresherEnvironment\` needs; its module scope reads the configuration and builds the clients, as in Lambda), minus bare \`node -e ''\` (${ms(cold.bareMs)}) in the same round, median of ${cold.runs} rounds. The naive baseline (\`bench/entries/naive-sdk.ts\`) imports the Secrets Manager, KMS and CloudWatch clients and constructs one of each, bundled the same way (${kb(naive.bytes)}, ${ms(naive.importMs)}) and, as the issue measured it, as one file (${kb(naiveSingle.bytes)}, ${ms(naiveSingle.importMs)} here; the issue's figures were ${kb(ISSUE_NAIVE.bytes)} and ~${ms(ISSUE_NAIVE.importMs)}). The targets' ratios use the naive bundle built the same way. Node here is ${node}, not Lambda's 24.`,
     '',
     `- **Verdict:** a cold start loads ${kb(refresher.bytes)} of the refresher, ${ratio(refresher.bytes, naive.bytes)} the naive bundle's ${kb(naive.bytes)} (${ratio(refresher.bytes, naiveSingle.bytes)} of the naive one-file bundle), and imports in ${ratio(refresher.importMs, naive.importMs)} its time (${ratio(refresher.importMs, naiveSingle.importMs)} of the one-file naive's); the targets are ${COLD_TARGETS.bytes}× and ${COLD_TARGETS.importMs}×: ${d.sizeRatio <= COLD_TARGETS.bytes ? 'size met' : 'size missed'}, ${d.importRatio <= COLD_TARGETS.importMs ? 'import met' : 'import missed'}. As one file the refresher would be ${kb(refresherSingle.bytes)} and ${ms(refresherSingle.importMs)}.`,
-    `- **What a cold start no longer loads:** the refresh path (\`lambda/core/refresh-connection.ts\` and what only it imports: records, the write protocol, classification, client credentials), the HTTP token endpoint, and the KMS and DynamoDB clients are each reached through a dynamic \`import()\` (\`lambda/refresher/composition.ts\`, \`lambda/core/run-refresh.ts\`, \`lambda/refresher/refresher.ts\`) and live in chunks of their own; so do the SDK's credential providers other than the environment's (Lambda's credentials are in its environment). \`test/cdk/bundle.test.ts\` fails if any of them is reachable from the entry file's static imports. The refresher's own code is ${kb(own)} of what a cold start loads (${kb(ownAll)} in all).${zod > 0 ? ` Validation (zod) is ${kb(zod)} of it.` : ''}${powertools > 0 ? ` Powertools is still bundled (${kb(powertools)}).` : ' Logs and metrics are written by the engine\'s own small JSON and EMF writers (no Powertools).'}`,
+    `- **What a cold start no longer loads:** the refresh path (\`lambda/core/refresh-connection.ts\` and what only it imports: records, the write protocol, classification, client credentials), the HTTP token endpoint, and the KMS and DynamoDB clients are each reached through a dynamic \`import()\` (\`lambda/refresher/composition.ts\`, \`lambda/core/run-refresh.ts\`, \`lambda/refresher/refresher.ts\`) and live in chunks of their own; so do the SDK's credential providers other than the environment's (Lambda's credentials are in its environment). \`test/cdk/bundle.test.ts\` fails if any of them is reachable from the entry file's static imports. The refresher's own code is ${kb(own)} of what a cold start loads (${kb(ownAll)} in all).${zod > 0 ? ` Validation (zod) is ${kb(zod)} of it.` : ''}${powertools > 0 ? ` Powertools is still bundled (${kb(powertools)}).` : " Logs and metrics are written by the engine's own small JSON and EMF writers (no Powertools)."}`,
     `- **Idle and due runs:** an idle run loads the cold start, then the hints' DynamoDB client: ${kb(idleRun.bytes)} in all, ${ms(idleRun.importMs)} above bare node (${signed(idleRun.bytes - refresher.bytes, kb)} and ${signed(idleRun.importMs - refresher.importMs, ms)} after the cold import). The scheduling hints live in the lease table (issue 14: no TagResource, and no tag anyone can forge), so an idle run does load the DynamoDB client, once per container; it never loads KMS, HTTP or record code. A run with a due connection then loads the refresh path: ${kb(dueRun.bytes)} and ${ms(dueRun.importMs)} in all.`,
     `- **Where the bytes are** (at cold import): the AWS SDK's shared runtime (\`@smithy/*\` and shared \`@aws-sdk/*\`) is ${kb(sdkShared)} (naive: ${kb(naiveShared)}), paid once by any SDK v3 client; the Secrets Manager client itself ${kb(clients)} (naive, three clients: ${kb(naiveClients)}).`,
   ];
@@ -743,7 +757,8 @@ export function renderMarkdown(results: BenchResults): string {
       '',
       ...spread.runs.map(({ result: r }) => {
         const busy = contended(results, r.loadAverage);
-        return `- **${num(r.ceiling)}/s:** ${num(r.putsPerSecondSteady)} PutSecretValue/s steady, ${percent(r.putsPerSecondSteady / r.ceiling)} of the ceiling; load average ${num(r.loadAverage)} on ${results.machine.cores} cores.${busy ? ` **Warning: contended** (above ${CONTENDED_LOAD_PER_CORE} per core): other work on this machine shares its cores, so this figure understates what the engine holds.` : ''}`;
+        const cpu = (r.cpu.selfMs + r.cpu.motoMs + r.cpu.authMs) / Math.max(1, r.refreshed);
+        return `- **${num(r.ceiling)}/s:** ${num(r.putsPerSecondSteady)} PutSecretValue/s steady, ${percent(r.putsPerSecondSteady / r.ceiling)} of the ceiling; load average ${num(r.loadAverage)} on ${results.machine.cores} cores. The three local peers and the engine spent ${ms(cpu)} of CPU per refresh (engine ${ms(r.cpu.selfMs / Math.max(1, r.refreshed))}), so ${num(r.ceiling)} refreshes/s need ${num(coresNeeded(r))} cores${coresNeeded(r) > results.machine.cores ? `, more than this machine's ${results.machine.cores}: the ceiling cannot be reached here whatever the engine does` : ''}.${busy ? ` **Warning: contended** (above ${CONTENDED_LOAD_PER_CORE} per core): other work on this machine shares its cores, so this figure understates what the engine holds.` : ''}`;
       }),
       '',
     );
