@@ -16,7 +16,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { OnDemandResponse } from '../lambda/contract/on-demand.js';
 import { connectionRecordSchema } from '../lambda/core/record.js';
 import { refreshRequestSchema } from '../lambda/refresher/events.js';
@@ -27,12 +27,12 @@ export const SCHEMA_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), '.
 export const onDemandResponseSchema = z.object({
   connection: z.string(),
   outcome: z.enum(['refreshed', 'current', 'in_progress', 'declined', 'failed']),
-  versionId: z.string().optional(),
-  reason: z.string().optional(),
-  recordStatus: z.string().optional(),
-  nextAttemptAt: z.string().optional(),
-  failureClass: z.string().optional(),
-  message: z.string().optional(),
+  versionId: z.optional(z.string()),
+  reason: z.optional(z.string()),
+  recordStatus: z.optional(z.string()),
+  nextAttemptAt: z.optional(z.string()),
+  failureClass: z.optional(z.string()),
+  message: z.optional(z.string()),
 });
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -54,7 +54,7 @@ const SCHEMAS = {
     title: 'token-refresher on-demand refresh request',
     description:
       'What a consumer sends the on-demand function (TOKEN_REFRESHER_FUNCTION) after a 401: the AWSCURRENT version id it read, as ifVersion',
-    schema: refreshRequestSchema.omit({ force: true }).required({ ifVersion: true }),
+    schema: z.required(z.omit(refreshRequestSchema, { force: true }), { ifVersion: true }),
     io: 'input',
   },
   'on-demand-response.schema.json': {

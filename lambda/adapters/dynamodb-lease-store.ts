@@ -9,7 +9,7 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { LEASE_TABLE_KEY } from '../contract/names.js';
 import { LeaseHeldError, TokenRefresherError } from '../core/errors.js';
 import type {
@@ -22,6 +22,7 @@ import type {
   ReleaseDetails,
   RescuedTokenSet,
 } from '../core/ports.js';
+import { nonEmptyString } from '../core/schema-helpers.js';
 import { awsErrorName, dependencyFailure } from './aws-errors.js';
 
 /**
@@ -72,18 +73,18 @@ const systemClock: Clock = {
 };
 
 const outcomeSchema = z.enum(['committed', 'not_sent', 'ambiguous', 'rescued', 'unsaved']);
-const ciphertextSchema = z.object({ ciphertext: z.string().min(1), keyId: z.string().min(1) });
+const ciphertextSchema = z.object({ ciphertext: nonEmptyString(), keyId: nonEmptyString() });
 const rescueSchema = z.object({
   fromVersionId: z.string(),
   issuedAt: z.string(),
   expiresAt: z.string(),
-  tokenType: z.string().optional(),
+  tokenType: z.optional(z.string()),
   expiresIn: z.number(),
-  scope: z.string().optional(),
-  refreshTokenExpiresAt: z.string().optional(),
-  providerFields: z.record(z.string(), z.string()).optional(),
+  scope: z.optional(z.string()),
+  refreshTokenExpiresAt: z.optional(z.string()),
+  providerFields: z.optional(z.record(z.string(), z.string())),
   refreshToken: ciphertextSchema,
-  accessToken: ciphertextSchema.optional(),
+  accessToken: z.optional(ciphertextSchema),
 });
 
 function isConditionFailure(error: unknown): boolean {

@@ -1,7 +1,8 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidClientCredentialsError } from './errors.js';
 import type { ClientCredentials } from './ports.js';
+import { nonEmptyString } from './schema-helpers.js';
 
 /**
  * The client credentials secret (docs/connection-record.md):
@@ -11,8 +12,8 @@ import type { ClientCredentials } from './ports.js';
  * then refuses to send it anywhere (core/token-origin.ts) with a message saying what to add.
  */
 const clientCredentialsSchema = z.object({
-  client_id: z.string().min(1),
-  client_secret: z.string().min(1),
+  client_id: nonEmptyString(),
+  client_secret: nonEmptyString(),
 });
 
 /** At most this many origins in a binding. */

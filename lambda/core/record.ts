@@ -1,9 +1,10 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { CONNECTION_STATUSES } from './connection-status.js';
 import { parseEndpointUrl } from './endpoint-url.js';
 import { InvalidRecordError } from './errors.js';
 import { DEFAULT_BEHAVIOUR, type ProviderBehaviour } from './provider-behaviour.js';
+import { nonEmptyArray, nonEmptyString, positiveInt } from './schema-helpers.js';
 
 /**
  * The connection record: the JSON value of one Secrets Manager secret per connection.
@@ -19,57 +20,59 @@ export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 const isoDateTime = z.iso.datetime({ offset: true });
 
 const ciphertextSchema = z.object({
-  ciphertext: z.string().min(1),
-  keyId: z.string().min(1),
+  ciphertext: nonEmptyString(),
+  keyId: nonEmptyString(),
 });
 
 /** A token endpoint (core/endpoint-url.ts); a refusal is `invalid_format` with the refusal's code as format. */
-const tokenEndpointSchema = z.string().superRefine((raw, ctx) => {
-  const endpoint = parseEndpointUrl(raw, 'the token endpoint');
-  if (!endpoint.ok)
-    ctx.addIssue({ code: 'invalid_format', format: endpoint.code, message: endpoint.description });
-});
+const tokenEndpointSchema = z.string().check(
+  z.superRefine((raw, ctx) => {
+    const endpoint = parseEndpointUrl(raw, 'the token endpoint');
+    if (!endpoint.ok)
+      ctx.addIssue({ code: 'invalid_format', format: endpoint.code, message: endpoint.description });
+  }),
+);
 
-const seconds = z.number().int().positive();
+const seconds = positiveInt();
 
 /** `ProviderBehaviour` (provider-behaviour.ts), as stored. */
 export const behaviourSchema = z.object({
   scope: z.object({ sendOnRefresh: z.boolean(), separator: z.enum([' ', ',', '+']) }),
   response: z.object({
-    defaultExpiresInSeconds: seconds.optional(),
-    acceptedTokenTypes: z.array(z.string().min(1)).min(1).optional(),
-    refreshTokenExpiresInField: z.string().min(1).optional(),
-    keepFields: z.array(z.string().min(1)).optional(),
+    defaultExpiresInSeconds: z.optional(seconds),
+    acceptedTokenTypes: z.optional(nonEmptyArray(nonEmptyString())),
+    refreshTokenExpiresInField: z.optional(nonEmptyString()),
+    keepFields: z.optional(z.array(nonEmptyString())),
   }),
   errors: z.object({
-    codeFields: z.array(z.string().min(1)).min(1),
-    deadTokenCodes: z.array(z.string().min(1)),
-    transientCodes: z.array(z.string().min(1)).optional(),
-    retryAfterHeader: z.string().min(1),
+    codeFields: nonEmptyArray(nonEmptyString()),
+    deadTokenCodes: z.array(nonEmptyString()),
+    transientCodes: z.optional(z.array(nonEmptyString())),
+    retryAfterHeader: nonEmptyString(),
   }),
   rotation: z.object({
     model: z.enum(['rotating', 'static', 'optional']),
-    reuseWindowSeconds: z.number().int().min(0),
-    idleLifetimeSeconds: seconds.optional(),
-    absoluteLifetimeSeconds: seconds.optional(),
+    reuseWindowSeconds: z.number().check(z.int(), z.gte(0)),
+    idleLifetimeSeconds: z.optional(seconds),
+    absoluteLifetimeSeconds: z.optional(seconds),
   }),
-}) satisfies z.ZodType<ProviderBehaviour>;
+}) satisfies z.ZodMiniType<ProviderBehaviour>;
 
 export const providerSchema = z.object({
   tokenEndpoint: tokenEndpointSchema,
   dialect: z.enum(['json', 'form']),
   clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
-  scope: z.string().min(1).optional(),
+  scope: z.optional(nonEmptyString()),
   /** Name or ARN of the secret holding `{ "client_id": ..., "client_secret": ... }`. */
-  clientCredentialsSecretId: z.string().min(1),
+  clientCredentialsSecretId: nonEmptyString(),
   /** The provider profile the connection was connected with (`lambda/providers/`), if any. */
-  profile: z.string().min(1).optional(),
+  profile: z.optional(nonEmptyString()),
   /** How the provider behaves, resolved at connect time; absent (version 1): `DEFAULT_BEHAVIOUR`. */
-  behaviour: behaviourSchema.optional(),
+  behaviour: z.optional(behaviourSchema),
 });
 
 export const lastErrorSchema = z.object({
-  class: z.string().min(1),
+  class: nonEmptyString(),
   message: z.string(),
   at: isoDateTime,
 });
@@ -79,43 +82,45 @@ export const connectionStatusSchema = z.enum(CONNECTION_STATUSES);
 export const connectionRecordSchema = z
   .object({
     schemaVersion: z.union([z.literal(1), z.literal(RECORD_SCHEMA_VERSION)]),
-    connection: z.string().min(1),
+    connection: nonEmptyString(),
     status: connectionStatusSchema,
     /** Absent only in a placeholder that is not connected yet (never `active`). */
-    provider: providerSchema.optional(),
-    accessToken: z.string().min(1).optional(),
-    tokenType: z.string().min(1).optional(),
-    expiresAt: isoDateTime.optional(),
+    provider: z.optional(providerSchema),
+    accessToken: z.optional(nonEmptyString()),
+    tokenType: z.optional(nonEmptyString()),
+    expiresAt: z.optional(isoDateTime),
     /**
      * The refresh token, KMS-encrypted under the refresh-token key with the connection's
      * encryption context. Absent only in a placeholder that is not connected yet.
      */
-    refreshToken: ciphertextSchema.optional(),
-    refreshedAt: isoDateTime.optional(),
+    refreshToken: z.optional(ciphertextSchema),
+    refreshedAt: z.optional(isoDateTime),
     /** Last seen `expires_in`, seconds; lets the frequent-refresh alarm reason about lifetimes. */
-    tokenLifetimeSeconds: z.number().int().positive().optional(),
+    tokenLifetimeSeconds: z.optional(positiveInt()),
     /** The scope the provider granted with the current token set, as it sent it (may be narrower). */
-    grantedScope: z.string().optional(),
+    grantedScope: z.optional(z.string()),
     /** When the refresh token expires (from the response, or the profile's lifetimes); re-authentication after. */
-    refreshTokenExpiresAt: isoDateTime.optional(),
+    refreshTokenExpiresAt: z.optional(isoDateTime),
     /**
      * When the grant was authorized: a provider's absolute refresh-token lifetime counts
      * from it. Set by connect (the code exchange) and by an import (the time of the import:
      * the grant's own is unknown); a record connected before that gets it on its first refresh.
      */
-    grantedAt: isoDateTime.optional(),
+    grantedAt: z.optional(isoDateTime),
     /** Non-secret response fields the profile keeps for consumers (`instance_url`, `api_url`). */
-    providerFields: z.record(z.string(), z.string()).optional(),
-    lastError: lastErrorSchema.nullable().optional(),
+    providerFields: z.optional(z.record(z.string(), z.string())),
+    lastError: z.optional(z.nullable(lastErrorSchema)),
   })
-  .superRefine((record, ctx) => {
-    if (record.status !== 'active') return;
-    for (const field of ['provider', 'refreshToken'] as const) {
-      if (record[field] === undefined) {
-        ctx.addIssue({ code: 'custom', path: [field], message: `an active connection needs ${field}` });
+  .check(
+    z.superRefine((record, ctx) => {
+      if (record.status !== 'active') return;
+      for (const field of ['provider', 'refreshToken'] as const) {
+        if (record[field] === undefined) {
+          ctx.addIssue({ code: 'custom', path: [field], message: `an active connection needs ${field}` });
+        }
       }
-    }
-  });
+    }),
+  );
 
 export type ConnectionRecord = z.infer<typeof connectionRecordSchema>;
 export type ProviderSettings = z.infer<typeof providerSchema>;

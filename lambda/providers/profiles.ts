@@ -1,9 +1,10 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { parseEndpointUrl } from '../core/endpoint-url.js';
 import type { ClientAuthMethod, TokenDialect } from '../core/ports.js';
 import { COMMON_DEAD_TOKEN_CODES, type ProviderBehaviour } from '../core/provider-behaviour.js';
 import { behaviourSchema } from '../core/record.js';
+import { nonEmptyArray, nonEmptyString, positiveInt } from '../core/schema-helpers.js';
 import PROFILE_DATA from './profiles.json' with { type: 'json' };
 
 /**
@@ -27,64 +28,64 @@ export type ParamName = (typeof PARAM_NAMES)[number];
 /** The failure classes a profile may map an error code to (lambda/core/errors.ts). */
 const errorClass = z.enum(['reauth_required', 'configuration', 'transient']);
 
-const seconds = z.number().int().positive();
-const templateUrl = z.string().startsWith('https://');
+const seconds = positiveInt();
+const templateUrl = z.string().check(z.startsWith('https://'));
 
 const paramSchema = z.strictObject({
   /** `host`: a DNS name (`acme.okta.com`); `segment`: one path segment (`acme`, a tenant id). */
   kind: z.enum(['host', 'segment']),
-  description: z.string().min(1),
-  example: z.string().min(1),
-  default: z.string().min(1).optional(),
+  description: nonEmptyString(),
+  example: nonEmptyString(),
+  default: z.optional(nonEmptyString()),
   /** A host must be one of these domains or under one of them. */
-  hostSuffixes: z.array(z.string().min(1)).optional(),
+  hostSuffixes: z.optional(z.array(nonEmptyString())),
   /** A host must not be one of these domains nor under one of them. */
-  refusedHostSuffixes: z.array(z.string().min(1)).optional(),
+  refusedHostSuffixes: z.optional(z.array(nonEmptyString())),
 });
 
 const profileSchema = z.strictObject({
-  displayName: z.string().min(1),
+  displayName: nonEmptyString(),
   endpoints: z.strictObject({
     token: templateUrl,
     /** Where the operator's browser authorizes; absent: discovered from `issuer`. */
-    authorization: templateUrl.optional(),
+    authorization: z.optional(templateUrl),
     /** OAuth / OIDC metadata (RFC 8414) for endpoints the profile does not name. */
-    issuer: templateUrl.optional(),
+    issuer: z.optional(templateUrl),
   }),
-  params: z.partialRecord(z.enum(PARAM_NAMES), paramSchema).optional(),
+  params: z.optional(z.partialRecord(z.enum(PARAM_NAMES), paramSchema)),
   dialect: z.enum(['json', 'form']),
   clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
   scope: z.strictObject({
     separator: z.enum([' ', ',', '+']),
     sendOnRefresh: z.boolean(),
     /** The scope that asks for a refresh token (`offline_access`), added to any scope requested. */
-    offlineAccess: z.string().min(1).optional(),
+    offlineAccess: z.optional(nonEmptyString()),
     /** Requested when the operator names none. */
-    default: z.string().min(1).optional(),
+    default: z.optional(nonEmptyString()),
     /** The provider refuses an authorization request without a scope of the operator's choosing. */
-    required: z.boolean().optional(),
+    required: z.optional(z.boolean()),
   }),
   /** Extra authorization request parameters (`access_type=offline`). */
-  authorizationParams: z.record(z.string().min(1), z.string()).optional(),
+  authorizationParams: z.optional(z.record(nonEmptyString(), z.string())),
   /** The documented (default) access-token lifetime: `providers` shows it, `connect` warns on it. */
   accessTokenLifetimeSeconds: seconds,
   /** As stored (core/record.ts), unknown fields refused. */
-  response: behaviourSchema.shape.response.strict(),
+  response: z.strictObject(behaviourSchema.shape.response.shape),
   errors: z.strictObject({
     /** Whether errors arrive inside 2xx bodies (GitHub, Slack). */
     in2xx: z.boolean(),
-    codeFields: z.array(z.string().min(1)).min(1),
+    codeFields: nonEmptyArray(nonEmptyString()),
     /** Documented codes and what they mean; `reauth_required` ones are dead-token codes. */
-    codes: z.record(z.string().min(1), errorClass),
+    codes: z.record(nonEmptyString(), errorClass),
     /** Statuses a dead refresh token is answered with, when not 400 (200 where errors are inside 2xx). */
-    deadTokenStatuses: z.array(z.number().int().min(200).max(599)).optional(),
-    retryAfterHeader: z.string().min(1).optional(),
+    deadTokenStatuses: z.optional(z.array(z.number().check(z.int(), z.gte(200), z.lte(599)))),
+    retryAfterHeader: z.optional(nonEmptyString()),
   }),
-  rotation: behaviourSchema.shape.rotation.strict(),
+  rotation: z.strictObject(behaviourSchema.shape.rotation.shape),
   /** What the profile handles (and, prefixed `not handled:`, what it does not), one line each. */
-  quirks: z.array(z.string().min(1)).min(1),
+  quirks: nonEmptyArray(nonEmptyString()),
   /** The documentation (and bug threads) the profile was written from. */
-  sources: z.array(z.url({ protocol: /^https$/ })).min(1),
+  sources: nonEmptyArray(z.url({ protocol: /^https$/ })),
 });
 
 export type ProfileParam = z.infer<typeof paramSchema>;
@@ -92,6 +93,12 @@ export type ProviderProfile = z.infer<typeof profileSchema> & { name: string };
 
 const PROFILE_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const PLACEHOLDER = /\{([A-Za-z]+)\}/g;
+
+/**
+ * zod/mini loads no messages (every issue would read "Invalid input"): the English ones full
+ * zod gave, which name keys, types and limits, never a value.
+ */
+const ENGLISH = { error: z.locales.en().localeError };
 
 /** A profile that does not exist, a placeholder value that is refused, or a missing one. */
 export class ProfileError extends Error {
@@ -104,12 +111,12 @@ export class ProfileError extends Error {
  * placeholder's example, to an endpoint the refresher would send to.
  */
 export function loadProfiles(data: unknown): ReadonlyMap<string, ProviderProfile> {
-  const parsed = z.record(z.string(), z.unknown()).parse(data);
+  const parsed = z.record(z.string(), z.unknown()).parse(data, ENGLISH);
   const profiles = new Map<string, ProviderProfile>();
   for (const [name, raw] of Object.entries(parsed)) {
     if (!PROFILE_NAME.test(name))
       throw new ProfileError(`profile name "${name}" must be lower-case kebab-case`);
-    const result = profileSchema.safeParse(raw);
+    const result = profileSchema.safeParse(raw, ENGLISH);
     if (!result.success) {
       const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
       throw new ProfileError(`profile "${name}" is invalid: ${problems.join('; ')}`);

@@ -1,7 +1,8 @@
 // A namespace import lets esbuild drop what is unused (the named `z` export pulls in every locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE } from '../contract/names.js';
 import { type OnDemandRequest, VERSION_ID_MAX_LENGTH } from '../contract/on-demand.js';
+import { nonEmptyString } from '../core/schema-helpers.js';
 
 /**
  * The operator's `connect` and `import` actions (lambda/core/connect-connection.ts). The
@@ -13,19 +14,19 @@ const providerShape = z.record(z.string(), z.unknown());
 /** `token-refresher connect`: exchange an authorization code (with its PKCE verifier) here. */
 const connectRequestSchema = z.object({
   action: z.literal('connect'),
-  connection: z.string().min(1),
+  connection: nonEmptyString(),
   provider: providerShape,
-  code: z.string().min(1),
-  codeVerifier: z.string().min(1),
-  redirectUri: z.string().min(1),
+  code: nonEmptyString(),
+  codeVerifier: nonEmptyString(),
+  redirectUri: nonEmptyString(),
 });
 
 /** `token-refresher connect --refresh-token-stdin`: store this refresh token, then refresh once. */
 const importRequestSchema = z.object({
   action: z.literal('import'),
-  connection: z.string().min(1),
+  connection: nonEmptyString(),
   provider: providerShape,
-  refreshToken: z.string().min(1),
+  refreshToken: nonEmptyString(),
 });
 
 export type ConnectRequestEvent = z.output<typeof connectRequestSchema>;
@@ -35,13 +36,13 @@ export type ImportRequestEvent = z.output<typeof importRequestSchema>;
  * A connection name as the contract allows it (1 to 128 characters of the pattern), checked
  * before any AWS call: a request naming anything else is refused with the rule, never echoed.
  */
-const connectionName = z.string().regex(CONNECTION_NAME_PATTERN);
+const connectionName = z.string().check(z.regex(CONNECTION_NAME_PATTERN));
 
 /** An operator's run: every connection (or the named ones), optionally forced. */
 const runRequestSchema = z.object({
   action: z.literal('run'),
-  force: z.boolean().optional(),
-  connections: z.array(connectionName).min(1).max(1000).optional(),
+  force: z.optional(z.boolean()),
+  connections: z.optional(z.array(connectionName).check(z.minLength(1), z.maxLength(1000))),
 });
 
 /**
@@ -52,15 +53,15 @@ const runRequestSchema = z.object({
 export const refreshRequestSchema = z.object({
   action: z.literal('refresh'),
   connection: connectionName,
-  ifVersion: z.string().min(1).max(VERSION_ID_MAX_LENGTH).optional(),
-  force: z.boolean().optional(),
-}) satisfies z.ZodType<OnDemandRequest>;
+  ifVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(VERSION_ID_MAX_LENGTH))),
+  force: z.optional(z.boolean()),
+}) satisfies z.ZodMiniType<OnDemandRequest>;
 
 /** A scheduled event (EventBridge rule) is a run over everything. */
-const scheduledEventSchema = z
-  .object({ 'detail-type': z.literal('Scheduled Event') })
-  .passthrough()
-  .transform((): RunRequest => ({ action: 'run' }));
+const scheduledEventSchema = z.pipe(
+  z.looseObject({ 'detail-type': z.literal('Scheduled Event') }),
+  z.transform((): RunRequest => ({ action: 'run' })),
+);
 
 export type RunRequest = z.output<typeof runRequestSchema>;
 export type RefreshRequestEvent = z.output<typeof refreshRequestSchema>;
