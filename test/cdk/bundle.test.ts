@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logicalIdOf, propertiesOf, synth } from './support/synth.js';
 
-/** A generous bound: the bundle (AWS SDK clients, Powertools, zod) is about 1 MB minified. */
+/** A generous bound: the bundle (AWS SDK clients, zod) is about 1 MB minified. */
 const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
 
 describe('refresher bundle (real esbuild bundling, no Docker)', () => {
