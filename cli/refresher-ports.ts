@@ -1,4 +1,3 @@
-import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerStore } from '../lambda/adapters/secrets-manager-store.js';
 import { StructuredLogger } from '../lambda/adapters/structured-logger.js';
 import {
@@ -112,14 +111,14 @@ export async function operatorProtocol(
 
 /**
  * The refresher's structured logger writing JSON lines to `log` (or nowhere), keeping its
- * scrubbing of registered secrets. Powertools' Logger would write to stdout, where the
- * CLI's own output goes; the StructuredLogger only calls these four methods.
+ * scrubbing of registered secrets. Its default sink would write to stdout, where the CLI's
+ * own output goes.
  */
 export function lineLogger(log?: (line: string) => void): StructuredLogger {
   const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     log?.(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
   };
-  return sinkLogger({
+  return new StructuredLogger({
     debug: write('DEBUG'),
     info: write('INFO'),
     warn: write('WARN'),
@@ -130,14 +129,5 @@ export function lineLogger(log?: (line: string) => void): StructuredLogger {
 /** Warnings and errors as `warning: <message>` lines; nothing else. */
 function warningLogger(stderr: OutputStream): StructuredLogger {
   const warn = (message: string) => stderr.write(`warning: ${message}\n`);
-  return sinkLogger({ debug() {}, info() {}, warn, error: warn });
-}
-
-function sinkLogger(
-  sink: Record<
-    'debug' | 'info' | 'warn' | 'error',
-    (message: string, fields?: Record<string, unknown>) => void
-  >,
-): StructuredLogger {
-  return new StructuredLogger(sink as unknown as PowertoolsLogger);
+  return new StructuredLogger({ debug() {}, info() {}, warn, error: warn });
 }

@@ -34,7 +34,7 @@ export type AlarmId = (typeof ALARM_IDS)[number];
 
 export interface TokenRefresherAlarmsProps {
   readonly alarmNamePrefix: string;
-  /** The Powertools service name (the `service` dimension of every engine metric). */
+  /** The service name (the `service` dimension of every engine metric). */
   readonly serviceName: string;
   readonly settings: ResolvedSettings;
   readonly function: lambda.IFunction;
@@ -94,7 +94,7 @@ export class AlarmTopic extends sns.Topic {
 }
 
 /**
- * An engine metric (namespace `TokenRefresher`). Powertools adds the `service` dimension
+ * An engine metric (namespace `TokenRefresher`). The EMF adapter adds the `service` dimension
  * to every metric; the totals the alarms watch carry only that dimension.
  */
 export function engineMetric(

@@ -1,6 +1,6 @@
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { SERVICE_NAME } from '../contract/names.js';
 import type { Logger } from '../core/ports.js';
+import { JsonLogger, type LogSink } from './json-logger.js';
 import { canonicalPercentEscapes, secretForms } from './secret-forms.js';
 
 /** Values shorter than this are not scrubbed (they would match ordinary words). */
@@ -8,7 +8,7 @@ const MIN_SECRET_LENGTH = 8;
 const REDACTED = '[REDACTED]';
 
 /**
- * Structured JSON logs through Powertools Logger, with a second line of defence: every
+ * Structured JSON logs (`json-logger.ts`), with a second line of defence: every
  * token and client secret the engine handles is registered, and any occurrence of one in
  * a message or field (an error echoing a request, say) is replaced before it is written —
  * also encoded: form- or URI-encoded with percent-escapes of any case, JSON-escaped, or
@@ -21,9 +21,7 @@ export class StructuredLogger implements Logger {
    */
   private readonly forms = new Map<string, string[]>();
 
-  constructor(
-    private readonly logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: SERVICE_NAME }),
-  ) {}
+  constructor(private readonly logger: LogSink = new JsonLogger({ serviceName: SERVICE_NAME })) {}
 
   registerSecret(value: string): void {
     if (!value || value.length < MIN_SECRET_LENGTH) return;

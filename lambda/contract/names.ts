@@ -4,7 +4,7 @@
  * Nothing in this file imports a library, so the consumer client can use it for free.
  */
 
-/** The Powertools service name: the `service` dimension of every engine metric and log line. */
+/** The service name: the `service` dimension of every engine metric and key of every log line. */
 export const SERVICE_NAME = 'token-refresher';
 
 /** The CloudWatch namespace of the engine's metrics. */

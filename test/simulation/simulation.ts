@@ -1,4 +1,3 @@
-import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { StructuredLogger } from '../../lambda/adapters/structured-logger.js';
 import { RefreshFailedError } from '../../lambda/client/errors.js';
 import type { RefreshRequester } from '../../lambda/client/ports.js';
@@ -1108,8 +1107,8 @@ class SimConsumer {
 
 /**
  * Counts metrics as CloudWatch would receive them from the EMF adapter
- * (lambda/adapters/emf-metrics.ts): a metric with dimensions is published at once (a
- * Powertools single metric); the others are buffered and published by `flush()`, which
+ * (lambda/adapters/emf-metrics.ts): a metric with dimensions is published at once (in a
+ * document of its own); the others are buffered and published by `flush()`, which
  * the handler calls when the invocation ends. A process that dies first (a crash, the
  * Lambda timeout) takes its buffered metrics with it, unpublished. Checks dimension values.
  */
@@ -1159,7 +1158,7 @@ class SimLogger extends StructuredLogger {
       (message: string, fields: Record<string, unknown> = {}) =>
         oracle.logLine(inv, level, message, fields);
     const sink = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
-    super(sink as unknown as PowertoolsLogger);
+    super(sink);
   }
 
   private raw(message: string, fields?: Record<string, unknown>): void {

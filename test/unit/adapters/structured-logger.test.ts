@@ -1,12 +1,12 @@
-import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import { JsonLogger } from '../../../lambda/adapters/json-logger.js';
 import { StructuredLogger } from '../../../lambda/adapters/structured-logger.js';
 import { captureOutput } from '../../support/output-capture.js';
 
 describe('StructuredLogger', () => {
   it('writes structured JSON and scrubs registered secrets from messages and nested fields', async () => {
     const output = captureOutput();
-    const logger = new StructuredLogger(new PowertoolsLogger({ serviceName: 'test', logLevel: 'DEBUG' }));
+    const logger = new StructuredLogger(new JsonLogger({ serviceName: 'test', logLevel: 'DEBUG' }));
     const token = 'rt-9f8e7d6c5b4a3210';
     logger.registerSecret(token);
     await output.during(async () => {
@@ -23,7 +23,7 @@ describe('StructuredLogger', () => {
 
   it('scrubs encoded echoes too: lower-case percent-escapes, base64 and base64url at any alignment', async () => {
     const output = captureOutput();
-    const logger = new StructuredLogger(new PowertoolsLogger({ serviceName: 'test' }));
+    const logger = new StructuredLogger(new JsonLogger({ serviceName: 'test' }));
     const secret = 's3cr:t/+&=% ü-0123456789';
     logger.registerSecret(secret);
     const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase());
@@ -51,7 +51,7 @@ describe('StructuredLogger', () => {
 
   it('does not scrub short values that would match ordinary words', async () => {
     const output = captureOutput();
-    const logger = new StructuredLogger(new PowertoolsLogger({ serviceName: 'test' }));
+    const logger = new StructuredLogger(new JsonLogger({ serviceName: 'test' }));
     logger.registerSecret('abc');
     await output.during(async () => logger.info('abc is fine'));
     expect(output.text()).toContain('abc is fine');
@@ -59,7 +59,7 @@ describe('StructuredLogger', () => {
 
   it('forgets secrets between invocations so the set stays bounded', async () => {
     const output = captureOutput();
-    const logger = new StructuredLogger(new PowertoolsLogger({ serviceName: 'test' }));
+    const logger = new StructuredLogger(new JsonLogger({ serviceName: 'test' }));
     logger.registerSecret('long-secret-value-1');
     logger.forgetSecrets();
     await output.during(async () => logger.info('long-secret-value-1'));
