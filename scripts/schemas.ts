@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import type { OnDemandResponse } from '../lambda/contract/on-demand.js';
 import { connectionRecordSchema } from '../lambda/core/record.js';
-import { refreshRequestSchema } from '../lambda/refresher/events.js';
+import { refreshRequestSchema } from '../lambda/refresher/requests.js';
 
 export const SCHEMA_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
 

@@ -9,7 +9,7 @@ import {
 } from '../core/connect-connection.js';
 import type { EngineDeps } from '../core/engine.js';
 import type { ProviderSettings } from '../core/record.js';
-import type { ConnectRequestEvent, ImportRequestEvent } from './events.js';
+import type { ConnectRequestEvent, ImportRequestEvent } from './requests.js';
 
 /** The operator's `connect` and `import` actions, on the composed engine. */
 export async function handleConnect(

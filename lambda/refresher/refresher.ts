@@ -21,7 +21,7 @@ export async function handleInvocation(
   context: InvocationContext,
 ): Promise<RunSummary | OnDemandResponse | ConnectResponse> {
   ports.logger.forgetSecrets();
-  const request = parseEvent(event);
+  const request = await parseEvent(event);
   if (config.onDemandOnly) {
     if (request.action === 'connect' || request.action === 'import') {
       throw new Error(

@@ -82,6 +82,8 @@ describe('refresher bundle (real esbuild bundling, no Docker)', () => {
       'lambda/core/refresh-connection.ts',
       'lambda/core/connect-connection.ts',
       'lambda/core/record.ts',
+      'lambda/refresher/requests.ts',
+      'node_modules/zod/',
       'lambda/adapters/http-token-endpoint.ts',
       'lambda/adapters/kms-key-service.ts',
       'lambda/adapters/dynamodb-lease-store.ts',

@@ -33,7 +33,7 @@ describe('on-demand refresh function (grantRequestRefresh)', () => {
   const envOf = (logicalId: string) =>
     (propertiesOf(s.json, logicalId).Environment as { Variables: Record<string, string> }).Variables;
 
-  it('runs the same handler with its own role, refuses force and runs, with reserved concurrency 5 and no async retry', () => {
+  it('runs the same handler with its own role, refuses force and runs, with reserved concurrency 5 and no async retry', async () => {
     const onDemand = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherOnDemandFunction');
     const scheduled = logicalIdOf(s.json, 'AWS::Lambda::Function', 'TokenRefresherFunction');
     const on = propertiesOf(s.json, onDemand);
@@ -63,9 +63,9 @@ describe('on-demand refresh function (grantRequestRefresh)', () => {
     // The environment it gets configures the real handler as consumer-facing.
     const config = decodeRefresherEnvironment({ ...env, REFRESH_TOKEN_KEY_ID: 'k', LEASE_TABLE_NAME: 't' });
     expect(config.onDemandOnly).toBe(true);
-    expect(parseEvent({ action: 'refresh', connection: 'askara-prod', ifVersion: 'v1' })).toMatchObject({
-      action: 'refresh',
-    });
+    await expect(
+      parseEvent({ action: 'refresh', connection: 'askara-prod', ifVersion: 'v1' }),
+    ).resolves.toMatchObject({ action: 'refresh' });
   });
 
   it('lets a consumer invoke only the on-demand function', () => {

@@ -324,14 +324,14 @@ describe('TokenRefresher stack, default settings', () => {
   });
 
   describe('schedule', () => {
-    it('runs the function every 5 minutes through EventBridge Scheduler with {"action":"run"}', () => {
+    it('runs the function every 5 minutes through EventBridge Scheduler with {"action":"run"}', async () => {
       const schedule = onlyPropertiesOfType(s.json, 'AWS::Scheduler::Schedule');
       expect(schedule.ScheduleExpression).toBe('rate(5 minutes)');
       expect(schedule.State).toBe('ENABLED');
       const target = schedule.Target as Record<string, unknown>;
       expect(target.Arn).toEqual(arnOf(ids.fn));
       expect(target.RoleArn).toEqual(arnOf(ids.schedulerRole));
-      expect(parseEvent(JSON.parse(target.Input as string))).toEqual({ action: 'run' });
+      await expect(parseEvent(JSON.parse(target.Input as string))).resolves.toEqual({ action: 'run' });
     });
 
     it('retries twice within less than one period, then dead-letters to the queue', () => {

@@ -61,7 +61,7 @@ describe('refresher connect and import actions', () => {
   }
 
   it('parses connect and import events, and refuses them on the consumer-facing function', async () => {
-    expect(
+    await expect(
       parseEvent({
         action: 'connect',
         connection: 'a',
@@ -70,13 +70,13 @@ describe('refresher connect and import actions', () => {
         codeVerifier: 'v',
         redirectUri: 'http://127.0.0.1:1/cb',
       }),
-    ).toMatchObject({ action: 'connect' });
-    expect(parseEvent({ action: 'import', connection: 'a', provider: {}, refreshToken: 'r' })).toMatchObject({
-      action: 'import',
-    });
-    expect(() =>
+    ).resolves.toMatchObject({ action: 'connect' });
+    await expect(
+      parseEvent({ action: 'import', connection: 'a', provider: {}, refreshToken: 'r' }),
+    ).resolves.toMatchObject({ action: 'import' });
+    await expect(
       parseEvent({ action: 'connect', connection: 'a', provider: {}, code: 'secret-code' }),
-    ).toThrow(/^unrecognised event/);
+    ).rejects.toThrow(/^unrecognised event/);
     await expect(
       h.invokeRaw(
         { action: 'import', connection: 'a', provider: {}, refreshToken: 'never-used-token-value' },

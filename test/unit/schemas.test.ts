@@ -32,14 +32,16 @@ describe('JSON Schemas (schemas/)', () => {
     expect(valid({ ...record, expiresAt: 'tomorrow' })).toBe(false);
   });
 
-  it("the on-demand request schema is the consumer-facing function's: ifVersion required, no force", () => {
+  it("the on-demand request schema is the consumer-facing function's: ifVersion required, no force", async () => {
     const valid = validator('on-demand-request.schema.json');
     const request = { action: 'refresh', connection: 'askara-prod', ifVersion: 'v1' };
     expect(valid(request)).toBe(true);
-    expect(parseEvent(request)).toEqual(request);
+    await expect(parseEvent(request)).resolves.toEqual(request);
     expect(valid({ action: 'refresh', connection: 'askara-prod' })).toBe(false);
     expect(valid({ ...request, connection: 'bad name' })).toBe(false);
-    expect(() => parseEvent({ ...request, connection: 'bad name' })).toThrow(/invalid connection name/);
+    await expect(parseEvent({ ...request, connection: 'bad name' })).rejects.toThrow(
+      /invalid connection name/,
+    );
     expect(valid({ ...request, ifVersion: 'x'.repeat(65) })).toBe(false);
   });
 
