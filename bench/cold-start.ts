@@ -299,11 +299,12 @@ interface Spec {
 const REFRESHER_ENTRY = 'lambda/refresher/handler.ts';
 
 /** What an idle run loads on first use: the lease table's client, to read the scheduling hints. */
-const IDLE_RUN_MODULES = ['lambda/adapters/dynamodb-lease-store.ts'];
+const IDLE_RUN_MODULES = ['lambda/adapters/dynamodb-hint-pages.ts'];
 
 /** What a run with a due connection loads on first use: the hints, then the whole refresh path. */
 const DUE_RUN_MODULES = [
   ...IDLE_RUN_MODULES,
+  'lambda/adapters/dynamodb-lease-store.ts',
   'lambda/core/refresh-connection.ts',
   'lambda/adapters/kms-key-service.ts',
   'lambda/adapters/http-token-endpoint.ts',

@@ -1,10 +1,8 @@
 import {
   type AttributeValue,
   type CreateTableCommandInput,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
-  ScanCommand,
-  type ScanCommandOutput,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -24,6 +22,7 @@ import type {
 } from '../core/ports.js';
 import { nonEmptyString } from '../core/schema-helpers.js';
 import { awsErrorName, dependencyFailure } from './aws-errors.js';
+import { HINT_ATTRIBUTE, newDynamoDbClient, scanHints } from './dynamodb-hint-pages.js';
 
 /**
  * Item attributes. The lease: `owner`, `leaseUntil` (epoch ms, N) and `outcome` (present
@@ -54,7 +53,7 @@ const ATTR = {
   failureStreak: 'failureStreak',
   nextAttemptAt: 'nextAttemptAt',
   backoffVersionId: 'backoffVersionId',
-  hint: 'hint',
+  hint: HINT_ATTRIBUTE,
 } as const;
 
 /** The table definition shared by tests, the demo and the docs (the CDK stack mirrors it). */
@@ -497,37 +496,9 @@ export class DynamoDbLeaseStore implements LeaseStore {
     return item ? leaseStateFromItem(item) : undefined;
   }
 
-  /**
-   * Every item's hint: a Scan projected to the key and the hint (strongly consistent, so a
-   * hint a release just recorded is seen), page by page (up to 1 MB each, a few thousand
-   * connections).
-   */
-  async *hints(): AsyncIterable<ConnectionHint> {
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      let page: ScanCommandOutput;
-      try {
-        page = await this.client.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            ProjectionExpression: '#key, #hint',
-            FilterExpression: 'attribute_exists(#hint)',
-            ExpressionAttributeNames: { '#key': LEASE_TABLE_KEY, '#hint': ATTR.hint },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-            Limit: this.hintPageSize,
-          }),
-        );
-      } catch (error) {
-        throw dependencyFailure(`DynamoDB Scan of the lease table "${this.tableName}"`, error);
-      }
-      for (const item of page.Items ?? []) {
-        const connection = item[LEASE_TABLE_KEY]?.S;
-        const hint = item[ATTR.hint]?.S;
-        if (connection !== undefined && hint !== undefined) yield { connection, hint };
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && Object.keys(startKey).length > 0);
+  /** Every item's hint (`scanHints`). */
+  hints(): AsyncIterable<ConnectionHint> {
+    return scanHints(this.client, this.tableName, this.hintPageSize);
   }
 }
 
@@ -539,5 +510,5 @@ export class DynamoDbLeaseStore implements LeaseStore {
 export function createDynamoDbLeaseStore(
   options: Omit<DynamoDbLeaseStoreOptions, 'client'> & { client?: DynamoDBClient },
 ): DynamoDbLeaseStore {
-  return new DynamoDbLeaseStore({ ...options, client: options.client ?? new DynamoDBClient({}) });
+  return new DynamoDbLeaseStore({ ...options, client: options.client ?? newDynamoDbClient() });
 }

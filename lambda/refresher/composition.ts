@@ -56,6 +56,10 @@ export interface PortOverrides extends Partial<Omit<RefresherPorts, 'store' | 'k
 export function createPorts(config: RefresherConfig, overrides: PortOverrides = {}): RefresherPorts {
   const { secretsManager, kms, dynamodb, ...rest } = overrides;
   const clock = rest.clock ?? systemClock;
+  // One DynamoDB client for the lease store and the hint pages, made on first use.
+  const dynamodbClient = onFirstUse(
+    async () => dynamodb ?? (await import('../adapters/dynamodb-hint-pages.js')).newDynamoDbClient(),
+  );
   return {
     tokenEndpoint: lazyTokenEndpoint(
       async () => new (await import('../adapters/http-token-endpoint.js')).HttpTokenEndpoint(),
@@ -70,12 +74,19 @@ export function createPorts(config: RefresherConfig, overrides: PortOverrides = 
     keys: lazyKeyService(async () =>
       (await import('../adapters/kms-key-service.js')).createKmsKeyService(config.refreshTokenKeyId, kms),
     ),
-    leases: lazyLeaseStore(async () =>
-      (await import('../adapters/dynamodb-lease-store.js')).createDynamoDbLeaseStore({
-        client: dynamodb,
-        tableName: config.leaseTableName,
-        clock,
-      }),
+    leases: lazyLeaseStore(
+      async () =>
+        (await import('../adapters/dynamodb-lease-store.js')).createDynamoDbLeaseStore({
+          client: await dynamodbClient(),
+          tableName: config.leaseTableName,
+          clock,
+        }),
+      // The hints alone (all an idle run reads) load without the lease store's item parsing.
+      async () => {
+        const { scanHints } = await import('../adapters/dynamodb-hint-pages.js');
+        const client = await dynamodbClient();
+        return () => scanHints(client, config.leaseTableName);
+      },
     ),
   };
 }
@@ -119,8 +130,12 @@ function lazyTokenEndpoint(
   };
 }
 
-function lazyLeaseStore(load: () => Promise<LeaseStore>): LeaseStore {
+function lazyLeaseStore(
+  load: () => Promise<LeaseStore>,
+  loadHints: () => Promise<LeaseStore['hints']>,
+): LeaseStore {
   const leases = onFirstUse(load);
+  const hints = onFirstUse(loadHints);
   return {
     acquire: async (...args) => (await leases()).acquire(...args),
     markSending: async (...args) => (await leases()).markSending(...args),
@@ -128,7 +143,7 @@ function lazyLeaseStore(load: () => Promise<LeaseStore>): LeaseStore {
     storeRescue: async (...args) => (await leases()).storeRescue(...args),
     get: async (...args) => (await leases()).get(...args),
     async *hints() {
-      yield* (await leases()).hints();
+      yield* (await hints())();
     },
   };
 }

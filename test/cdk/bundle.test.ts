@@ -104,6 +104,23 @@ describe('refresher bundle (real esbuild bundling, no Docker)', () => {
       loadedAtImport.some((source) => source.includes('node_modules/@aws-sdk/client-secrets-manager/')),
     ).toBe(true);
 
+    // An idle run then loads the hint pages (DynamoDB's Scan) and nothing of the refresh
+    // path: no records, no validation library, no KMS, no lease-item parsing.
+    const hintChunk = files.find((file) => file.startsWith('chunks/dynamodb-hint-pages-'));
+    expect(hintChunk, 'the hint pages are a chunk of their own').toBeDefined();
+    const loadedByIdleRun = staticClosure(directory, hintChunk ?? '').flatMap((file) =>
+      sourcesOf(directory, file),
+    );
+    expect(loadedByIdleRun.some((source) => source.includes('node_modules/@aws-sdk/client-dynamodb/'))).toBe(
+      true,
+    );
+    for (const module of lazy.filter((module) => !module.includes('client-dynamodb'))) {
+      expect(
+        loadedByIdleRun.filter((source) => source.includes(module)),
+        `${module} loads with the hints`,
+      ).toEqual([]);
+    }
+
     // Importing the module runs the handler's cold start (configuration, clients) without
     // any AWS call; it must load as ESM on Node and export the handler.
     const probe = spawnSync(
