@@ -166,8 +166,25 @@ interface Streams {
 
 /** Runs one simulation to the end (or the first violation) and returns its result. */
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  await loadLazyEngineModules();
   const sim = new Simulation(options);
   return sim.run();
+}
+
+/**
+ * The modules the engine loads on first use with a dynamic `import()` (the deployed bundle
+ * keeps them out of a cold start). Loading one for the first time is real I/O, not a
+ * microtask: inside a run the scheduler would move virtual time on while the engine waits
+ * for it (a first on-demand request would find its time budget gone). Loaded before the
+ * run, every later `import()` of them settles in microtasks, as the scheduler needs.
+ */
+async function loadLazyEngineModules(): Promise<void> {
+  await Promise.all([
+    import('../../lambda/core/refresh-connection.js'),
+    import('../../lambda/core/client-credentials.js'),
+    import('../../lambda/refresher/requests.js'),
+    import('../../lambda/refresher/connect.js'),
+  ]);
 }
 
 class Simulation {
