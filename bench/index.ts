@@ -21,6 +21,12 @@ import { runMotoBaseline } from './moto-baseline.js';
 import { type BenchResults, renderConsole, renderMarkdown } from './report.js';
 
 const SECTIONS = ['cold', 'consumer', 'idle', 'due'] as const;
+
+/**
+ * Paired rounds of cold imports. The refresher and the naive bundle differ by a few ms, and
+ * one spawn of node varies by ±10 ms here: 15 rounds let the verdict flip between runs.
+ */
+const COLD_IMPORT_ROUNDS = 41;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -71,7 +77,7 @@ async function measure(options: Options, machine: MachineInfo): Promise<BenchRes
     mkdirSync(cache, { recursive: true });
     const dir = mkdtempSync(join(cache, 'token-refresher-bench-'));
     try {
-      results.cold = await runColdStart(dir, 15);
+      results.cold = await runColdStart(dir, COLD_IMPORT_ROUNDS);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
