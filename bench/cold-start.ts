@@ -65,6 +65,7 @@ export const STUBS: Record<string, string> = {
     'export class KMSClient {} export class EncryptCommand {} export class DecryptCommand {}',
   '@aws-sdk/client-dynamodb':
     'export class DynamoDBClient {} export class GetItemCommand {} export class UpdateItemCommand {} export class ScanCommand {}',
+  '@aws-sdk/client-lambda': 'export class LambdaClient {} export class InvokeCommand {}',
 };
 
 function stubPlugin(stubbed: readonly string[]): esbuild.Plugin {
@@ -282,6 +283,8 @@ export interface ColdStartResult {
   whatIfs: (BundleResult & { stubs: readonly string[]; external: string[] })[];
   clientContributors: { name: string; bytes: number }[];
   consumer: { client: BundleResult; powertools: BundleResult; raw: BundleResult };
+  /** The client module code-split, and as one file without the 401 path's Lambda client. */
+  consumerVariants: { split: BundleResult; withoutLambda: BundleResult };
 }
 
 interface Spec {
@@ -360,6 +363,20 @@ const SPECS: Spec[] = [
     entry: 'lambda/client/index.ts',
     env: { AWS_REGION: 'us-east-1' },
     layout: 'single',
+  },
+  {
+    id: 'client-split',
+    label: 'token-refresher/client, bundled with code splitting',
+    entry: 'lambda/client/index.ts',
+    env: { AWS_REGION: 'us-east-1' },
+  },
+  {
+    id: 'client-without-lambda',
+    label: "token-refresher/client, one file, the 401 path's Lambda client stubbed out",
+    entry: 'lambda/client/index.ts',
+    env: { AWS_REGION: 'us-east-1' },
+    layout: 'single',
+    stubs: ['@aws-sdk/client-lambda'],
   },
   {
     id: 'powertools',
@@ -469,5 +486,6 @@ export async function runColdStart(outdir: string, runs: number): Promise<ColdSt
     })),
     clientContributors: contributors(bundles.get('client')!),
     consumer: { client: result('client'), powertools: result('powertools'), raw: result('raw') },
+    consumerVariants: { split: result('client-split'), withoutLambda: result('client-without-lambda') },
   };
 }
