@@ -58,7 +58,9 @@ function spreadTargetRows(results: BenchResults): string[][] {
       ? ': the machine was contended (load average, beyond the benchmark’s own processes, above 0.7 per core), §2'
       : needed > results.machine.cores
         ? `: the local peers and the engine would need ${num(needed)} cores at this ceiling; the machine has ${results.machine.cores} (§2)`
-        : ': the local peers on this machine (§2)';
+        : needed > 0.8 * results.machine.cores
+          ? `: the local peers and the engine need ${num(needed)} of this machine's ${results.machine.cores} cores at this ceiling, and the machine was saturated (load average ${num(r.loadAverage)}), §2`
+          : ': the local peers on this machine (§2)';
     return [
       '2',
       `Due run at N = ${num(r.n)}, one moto per service: ${num(r.ceiling)}/s ceiling held (≥ 90%)`,
