@@ -233,8 +233,6 @@ export const REFRESHER_ENV: Record<string, string> = {
   CONNECTION_PREFIX: 'token-refresher/',
   LEASE_TABLE_NAME: 'token-refresher-leases',
   REFRESH_TOKEN_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
-  POWERTOOLS_SERVICE_NAME: 'token-refresher',
-  POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
   POWERTOOLS_LOG_LEVEL: 'INFO',
 };
 

@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { connectionSecretName, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/contract/names.js';
+import { connectionSecretName } from '../lambda/contract/names.js';
 import { encodeRefresherEnvironment } from '../lambda/contract/refresher-environment.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import {
@@ -326,8 +326,7 @@ export function createRefresherFunction(
           allowedTokenOrigins: settings.allowedTokenOrigins,
         },
       }),
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // Read by the refresher's JSON logger (lambda/adapters/json-logger.ts), as Powertools did.
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     },

@@ -195,8 +195,6 @@ describe('TokenRefresher stack, default settings', () => {
           REAUTH_DUE_WITHIN_SECONDS: '1209600',
           NEAR_EXPIRY_SECONDS: '300',
           ALLOWED_TOKEN_ORIGINS: 'https://api.askara.ai',
-          POWERTOOLS_SERVICE_NAME: 'token-refresher',
-          POWERTOOLS_METRICS_NAMESPACE: 'TokenRefresher',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
         },
